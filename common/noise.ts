@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file Source noise z for IGN (paper notes §6), shared by training and the server so both draw
+ * from the same distribution. `gaussian`: z ~ N(0, I). `fourier`: per-frequency statistics of the
+ * real and imaginary parts of fft2 of real training images, sampled independently per element and
+ * mapped back with z = Re(ifft2(F̃)), as the public reproductions do. The statistics are computed
+ * once (first N training images) and saved beside the model (NOISE_STATS_FILE).
+ *
+ * Note on the reproductions' recipe: F̃ is not Hermitian, so taking the real part halves the
+ * variance of every non-self-conjugate frequency: fft2(z)[k] = (F̃[k] + conj F̃[−k]) / 2 has the
+ * data's mean but std/√2 in both parts. At self-conjugate frequencies (DC and the Nyquist rows and
+ * columns) the real part keeps the full std and the imaginary part is 0, as for real images. We keep
+ * the recipe unchanged; tests check exactly these expectations.
+ */
+import { fft2, ifft2InPlace, shapeSize, assertImageShape, type ImageShape } from './fft.ts';
+import type { Rng } from './rng.ts';
+
+export type { ImageShape } from './fft.ts';
+
+export type NoiseKind = 'gaussian' | 'fourier';
+export const NOISE_KINDS: readonly NoiseKind[] = ['gaussian', 'fourier'];
+export interface NoiseSpec {
+  readonly kind: NoiseKind;
+}
+
+/** Default file name of serialized statistics, saved beside model.onnx. */
+export const NOISE_STATS_FILE = 'noise-stats.bin';
+/** Number of training images the statistics are estimated from (xyfJASON, cloneofsimo: ~1000). */
+export const DEFAULT_FOURIER_IMAGES = 1000;
+
+/** Per-frequency statistics; each array is C×H×W in fft2 layout. Std is the unbiased (n−1) one. */
+export interface FourierStats {
+  readonly shape: ImageShape;
+  /** Number of images the statistics were estimated from. */
+  readonly count: number;
+  readonly meanRe: Float32Array;
+  readonly stdRe: Float32Array;
+  readonly meanIm: Float32Array;
+  readonly stdIm: Float32Array;
+}
+
+/** Statistics of fft2 over the first n images of `images` (n×C×H×W, values in [-1, 1]). */
+export function computeFourierStats(images: Float32Array, n: number, shape: ImageShape): FourierStats {
+  assertImageShape(shape);
+  const size = shapeSize(shape);
+  if (!Number.isInteger(n) || n < 2) throw new RangeError(`need at least 2 images for Fourier statistics, got ${n}`);
+  if (images.length < n * size) {
+    throw new RangeError(`images hold ${Math.floor(images.length / size)} images of [${shape.join(', ')}], asked for ${n}`);
+  }
+  const sum = [new Float64Array(size), new Float64Array(size)] as const;
+  const sumSq = [new Float64Array(size), new Float64Array(size)] as const;
+  for (let i = 0; i < n; i++) {
+    const spectrum = fft2(images.subarray(i * size, (i + 1) * size), shape);
+    accumulate(spectrum.re, sum[0], sumSq[0]);
+    accumulate(spectrum.im, sum[1], sumSq[1]);
+  }
+  const [meanRe, stdRe] = meanAndStd(sum[0], sumSq[0], n);
+  const [meanIm, stdIm] = meanAndStd(sum[1], sumSq[1], n);
+  return { shape: [shape[0], shape[1], shape[2]], count: n, meanRe, stdRe, meanIm, stdIm };
+}
+
+function accumulate(values: Float64Array, sum: Float64Array, sumSq: Float64Array): void {
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k]!;
+    sum[k] = sum[k]! + v;
+    sumSq[k] = sumSq[k]! + v * v;
+  }
+}
+
+function meanAndStd(sum: Float64Array, sumSq: Float64Array, n: number): [Float32Array, Float32Array] {
+  const mean = new Float32Array(sum.length);
+  const std = new Float32Array(sum.length);
+  for (let k = 0; k < sum.length; k++) {
+    const m = sum[k]! / n;
+    // var = (Σv² − n·m²)/(n−1); clamp the rounding error of exactly-constant parts (e.g. Im at DC).
+    const variance = Math.max(0, (sumSq[k]! - n * m * m) / (n - 1));
+    mean[k] = m;
+    std[k] = Math.sqrt(variance);
+  }
+  return [mean, std];
+}
+
+/**
+ * Draws `count` noise images (count×C×H×W). The same rng state gives the same noise. Fourier
+ * sampling draws, per image and element, the real then the imaginary part.
+ */
+export function sampleNoise(
+  spec: NoiseSpec,
+  stats: FourierStats | null,
+  shape: ImageShape,
+  rng: Rng,
+  count: number,
+): Float32Array {
+  assertImageShape(shape);
+  if (!Number.isInteger(count) || count < 0) throw new RangeError(`noise count must be a non-negative integer, got ${count}`);
+  const size = shapeSize(shape);
+  const out = new Float32Array(count * size);
+  if (spec.kind === 'gaussian') return rng.fillNormal(out);
+  if (!stats) throw new Error("fourier noise needs Fourier statistics (noise-stats), got none");
+  if (!sameShape(stats.shape, shape)) {
+    throw new RangeError(`Fourier statistics are for [${stats.shape.join(', ')}], noise asked for [${shape.join(', ')}]`);
+  }
+  const re = new Float64Array(size);
+  const im = new Float64Array(size);
+  for (let i = 0; i < count; i++) {
+    for (let k = 0; k < size; k++) {
+      re[k] = stats.meanRe[k]! + stats.stdRe[k]! * rng.normal();
+      im[k] = stats.meanIm[k]! + stats.stdIm[k]! * rng.normal();
+    }
+    ifft2InPlace(re, im, shape);
+    out.set(re, i * size);
+  }
+  return out;
+}
+
+function sameShape(a: ImageShape, b: ImageShape): boolean {
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
+}
+
+// Serialized form: ASCII magic "IGNFSTAT", uint32 LE header length, a UTF-8 JSON header padded with
+// spaces to a multiple of 4 bytes, then meanRe, stdRe, meanIm, stdIm as float32 little-endian.
+const MAGIC = 'IGNFSTAT';
+const FORMAT_VERSION = 1;
+const ARRAYS = ['meanRe', 'stdRe', 'meanIm', 'stdIm'] as const;
+
+interface StatsHeader {
+  format: 'ign-fourier-stats';
+  version: number;
+  shape: [number, number, number];
+  count: number;
+  dtype: 'float32-le';
+  arrays: readonly string[];
+}
+
+export function serializeFourierStats(stats: FourierStats): Buffer {
+  const header: StatsHeader = {
+    format: 'ign-fourier-stats',
+    version: FORMAT_VERSION,
+    shape: [stats.shape[0], stats.shape[1], stats.shape[2]],
+    count: stats.count,
+    dtype: 'float32-le',
+    arrays: ARRAYS,
+  };
+  let json = JSON.stringify(header);
+  const prefix = MAGIC.length + 4;
+  while ((prefix + Buffer.byteLength(json)) % 4 !== 0) json += ' ';
+  const headerBytes = Buffer.from(json, 'utf8');
+  const size = shapeSize(stats.shape);
+  const payload = Buffer.alloc(ARRAYS.length * size * 4);
+  ARRAYS.forEach((key, a) => {
+    const values = stats[key];
+    if (values.length !== size) throw new RangeError(`${key} has ${values.length} values, expected ${size}`);
+    for (let k = 0; k < size; k++) payload.writeFloatLE(values[k]!, (a * size + k) * 4);
+  });
+  const lengthField = Buffer.alloc(4);
+  lengthField.writeUInt32LE(headerBytes.length);
+  return Buffer.concat([Buffer.from(MAGIC, 'ascii'), lengthField, headerBytes, payload]);
+}
+
+export function parseFourierStats(buf: Uint8Array): FourierStats {
+  const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (bytes.length < MAGIC.length + 4 || bytes.toString('ascii', 0, MAGIC.length) !== MAGIC) {
+    throw new Error('not a Fourier statistics file (bad magic)');
+  }
+  const headerLength = bytes.readUInt32LE(MAGIC.length);
+  const headerStart = MAGIC.length + 4;
+  if (headerStart + headerLength > bytes.length) throw new Error('Fourier statistics file is truncated (header)');
+  const header = parseHeader(bytes.toString('utf8', headerStart, headerStart + headerLength));
+  const size = shapeSize(header.shape);
+  const payloadStart = headerStart + headerLength;
+  const expected = payloadStart + ARRAYS.length * size * 4;
+  if (bytes.length !== expected) {
+    throw new Error(`Fourier statistics file has ${bytes.length} bytes, expected ${expected} for shape [${header.shape.join(', ')}]`);
+  }
+  const arrays = ARRAYS.map((_, a) => {
+    const values = new Float32Array(size);
+    for (let k = 0; k < size; k++) values[k] = bytes.readFloatLE(payloadStart + (a * size + k) * 4);
+    return values;
+  });
+  const [meanRe, stdRe, meanIm, stdIm] = arrays as [Float32Array, Float32Array, Float32Array, Float32Array];
+  return { shape: header.shape, count: header.count, meanRe, stdRe, meanIm, stdIm };
+}
+
+function parseHeader(text: string): { shape: ImageShape; count: number } {
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch {
+    throw new Error('Fourier statistics header is not valid JSON');
+  }
+  const h = header as Partial<StatsHeader> | null;
+  if (h?.format !== 'ign-fourier-stats' || h.version !== FORMAT_VERSION || h.dtype !== 'float32-le') {
+    throw new Error(`unsupported Fourier statistics header: ${text.trim().slice(0, 200)}`);
+  }
+  const shape = h.shape;
+  if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new Error('Fourier statistics header has an invalid shape');
+  }
+  if (!Number.isInteger(h.count) || (h.count ?? 0) < 1) throw new Error('Fourier statistics header has an invalid count');
+  if (JSON.stringify(h.arrays) !== JSON.stringify(ARRAYS)) throw new Error('Fourier statistics header lists unexpected arrays');
+  return { shape: [shape[0], shape[1], shape[2]], count: h.count! };
+}

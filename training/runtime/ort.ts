@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file The only training-side module importing onnxruntime-node. Sessions are created from our own
+ * serialized bytes; the execution provider is chosen explicitly (ORT throws instead of falling back
+ * from CUDA, so the fallback to CPU is ours and logged).
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import ort from 'onnxruntime-node';
+import type { DType, Shape, TypedData } from '../onnx/ir.ts';
+
+export type ExecutionProvider = 'auto' | 'cuda' | 'cpu';
+
+export interface SessionOptions {
+  ep?: ExecutionProvider;
+  threads?: number;
+  deviceId?: number;
+  log?: (msg: string) => void;
+}
+
+export interface HostTensor {
+  readonly dtype: DType;
+  readonly shape: Shape;
+  readonly data: TypedData;
+}
+
+export type Feeds = Readonly<Record<string, HostTensor>>;
+
+export interface Session {
+  readonly ep: 'cuda' | 'cpu';
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Feeds, fetch?: readonly string[]): Promise<Record<string, HostTensor>>;
+  release(): Promise<void>;
+}
+
+/** A CUDA attempt on a host without a driver can crash natively, so look before asking ORT. */
+export function cudaLooksAvailable(): boolean {
+  const libDirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/local/cuda/lib64', '/usr/lib/wsl/lib'];
+  const hasLib = libDirs.some((d) => existsSync(`${d}/libcuda.so.1`));
+  const hasDev = existsSync('/dev') && readdirSync('/dev').some((n) => n.startsWith('nvidia'));
+  return hasLib && hasDev;
+}
+
+function baseOptions(threads: number): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  };
+}
+
+async function createRaw(bytes: Uint8Array, o: SessionOptions): Promise<{ s: ort.InferenceSession; ep: 'cuda' | 'cpu' }> {
+  const threads = o.threads ?? 2;
+  const ep = o.ep ?? 'cpu';
+  const wantCuda = ep === 'cuda' || (ep === 'auto' && cudaLooksAvailable());
+  if (wantCuda) {
+    try {
+      const s = await ort.InferenceSession.create(bytes, {
+        ...baseOptions(threads),
+        executionProviders: [{ name: 'cuda', deviceId: o.deviceId ?? 0 }],
+      });
+      return { s, ep: 'cuda' };
+    } catch (err) {
+      if (ep === 'cuda') throw new Error(`CUDA execution provider unavailable: ${(err as Error).message}`);
+      o.log?.(`CUDA execution provider failed to load, falling back to CPU: ${(err as Error).message}`);
+    }
+  }
+  const s = await ort.InferenceSession.create(bytes, { ...baseOptions(threads), executionProviders: ['cpu'] });
+  return { s, ep: 'cpu' };
+}
+
+function toOrt(t: HostTensor): ort.Tensor {
+  return new ort.Tensor(t.dtype === 'float32' ? 'float32' : t.dtype, t.data, [...t.shape]);
+}
+
+function fromOrt(t: ort.Tensor): HostTensor {
+  const dtype = t.type as DType;
+  return { dtype, shape: t.dims, data: t.data as TypedData };
+}
+
+export async function createSession(bytes: Uint8Array, options: SessionOptions = {}): Promise<Session> {
+  const { s, ep } = await createRaw(bytes, options);
+  return {
+    ep,
+    inputNames: s.inputNames,
+    outputNames: s.outputNames,
+    async run(feeds, fetch) {
+      const ortFeeds: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrt(t);
+      const result = fetch ? await s.run(ortFeeds, [...fetch]) : await s.run(ortFeeds);
+      const out: Record<string, HostTensor> = {};
+      for (const [name, t] of Object.entries(result)) out[name] = fromOrt(t);
+      return out;
+    },
+    release: () => s.release(),
+  };
+}
