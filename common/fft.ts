@@ -21,8 +21,9 @@ export function shapeSize(shape: ImageShape): number {
   return shape[0] * shape[1] * shape[2];
 }
 
+/** Checks at run time what the type cannot: three positive integers (shapes also arrive as JSON). */
 export function assertImageShape(shape: ImageShape): void {
-  if (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+  if ((shape as readonly number[]).length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
     throw new RangeError(`image shape must be three positive integers [C, H, W], got [${shape.join(', ')}]`);
   }
 }
@@ -211,7 +212,7 @@ export function ifft2InPlace(re: Float64Array, im: Float64Array, shape: ImageSha
 }
 
 function inverseInPlace(re: Float64Array, im: Float64Array, shape: ImageShape): void {
-  transform2d(re, im, shape, +1);
+  transform2d(re, im, shape, 1);
   const scale = 1 / (shape[1] * shape[2]);
   for (let i = 0; i < re.length; i++) {
     re[i] = re[i]! * scale;

@@ -192,11 +192,17 @@ function parseHeader(text: string): { shape: ImageShape; count: number } {
   if (h?.format !== 'ign-fourier-stats' || h.version !== FORMAT_VERSION || h.dtype !== 'float32-le') {
     throw new Error(`unsupported Fourier statistics header: ${text.trim().slice(0, 200)}`);
   }
-  const shape = h.shape;
-  if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new Error('Fourier statistics header has an invalid shape');
-  }
+  const shape: unknown = h.shape;
+  if (!isShape(shape)) throw new Error('Fourier statistics header has an invalid shape');
   if (!Number.isInteger(h.count) || (h.count ?? 0) < 1) throw new Error('Fourier statistics header has an invalid count');
   if (JSON.stringify(h.arrays) !== JSON.stringify(ARRAYS)) throw new Error('Fourier statistics header lists unexpected arrays');
   return { shape: [shape[0], shape[1], shape[2]], count: h.count! };
+}
+
+function isShape(value: unknown): value is [number, number, number] {
+  return (
+    Array.isArray(value) &&
+    value.length === 3 &&
+    (value as unknown[]).every((d) => typeof d === 'number' && Number.isInteger(d) && d > 0)
+  );
 }

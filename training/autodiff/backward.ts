@@ -10,12 +10,11 @@ import type { Node, Value } from '../onnx/ir.ts';
 import type { GraphBuilder } from '../onnx/builder.ts';
 import { ops } from '../onnx/ops.ts';
 import type { Ops } from '../onnx/ops.ts';
+import { AutodiffError } from './rule.ts';
 import type { GradContext } from './rule.ts';
 import { gradRules } from './rules/index.ts';
 
-export class AutodiffError extends Error {
-  override name = 'AutodiffError';
-}
+export { AutodiffError };
 
 /** Values on a path from `wrt` to `loss`, and the nodes producing them, in forward order. */
 function activePath(b: GraphBuilder, loss: Value, wrt: readonly Value[]): { values: Set<Value>; nodes: Node[] } {
@@ -84,6 +83,8 @@ export function gradients(b: GraphBuilder, loss: Value, wrt: readonly Value[], o
     if (rule === undefined) throw new AutodiffError(`no gradient rule for op ${node.opType} (node ${node.name})`);
     if (rule === 'unsupported') throw new AutodiffError(`op ${node.opType} is not differentiable here (node ${node.name})`);
     if (rule === 'non-differentiable') continue;
+    // A rule may return null for an input on the path (e.g. BN running stats): nothing flows back.
+    if (!node.outputs.some((out) => pending.has(out))) continue;
     const ctx = makeContext(b, o, node, values, settle);
     const grads = b.scope(`${node.name}_grad`, () => rule(ctx));
     if (grads.length !== node.inputs.length) {

@@ -28,3 +28,8 @@ export type GradFn = (ctx: GradContext) => (Value | null)[];
 
 /** 'non-differentiable': gradient is zero by definition (Greater, Shape…); 'unsupported': refuse loudly. */
 export type GradRule = GradFn | 'non-differentiable' | 'unsupported';
+
+/** Raised at graph-build time: missing rule, unsupported op, shape that cannot be reduced. */
+export class AutodiffError extends Error {
+  override name = 'AutodiffError';
+}

@@ -65,8 +65,11 @@ export function ops(b: GraphBuilder) {
     where: (cond: Value, x: Operand, y: Operand): Value => b.op('Where', [cond, v(x), v(y)]),
     cast: (x: Value, to: 'float32' | 'bool' | 'int64'): Value =>
       b.op('Cast', [x], { to: attr.i({ float32: 1, bool: 9, int64: 7 }[to]) }),
+    /** Empty axes = all axes; the attribute is then omitted (an empty INTS fails onnx.checker). */
     reduceMean: (x: Value, axes: readonly number[], keepdims = true): Value =>
-      b.op('ReduceMean', [x], { axes: attr.is(axes), keepdims: attr.i(keepdims ? 1 : 0) }),
+      b.op('ReduceMean', [x], axes.length > 0
+        ? { axes: attr.is(axes), keepdims: attr.i(keepdims ? 1 : 0) }
+        : { keepdims: attr.i(keepdims ? 1 : 0) }),
     reduceSum: (x: Value, axes: readonly number[], keepdims = true): Value =>
       b.op('ReduceSum', [x, i64(axes)], { keepdims: attr.i(keepdims ? 1 : 0) }),
     reshape: (x: Value, shape: readonly number[]): Value => b.op('Reshape', [x, i64(shape)]),

@@ -247,7 +247,13 @@ export const shapeRules: Record<string, (ctx: InferCtx) => OutSpec[]> = {
   Sum: (ctx) => [{ dtype: inp(ctx, 0).dtype, shape: broadcastShapes(ctx, ctx.inputs.map((v) => v?.shape ?? [])) }],
   Cast: (ctx) => [{ dtype: DTYPE_OF_ONNX[intAttr(ctx.attrs, 'to', 1)] ?? fail(ctx, 'unsupported Cast'), shape: inp(ctx, 0).shape }],
   ReduceMean: (ctx) => reduce(ctx, intsAttr(ctx.attrs, 'axes', [])),
-  ReduceSum: (ctx) => reduce(ctx, ctx.inputs[1] ? ctx.constInts(1) : []),
+  ReduceSum: (ctx) => {
+    const axes = ctx.inputs[1] ? ctx.constInts(1) : [];
+    // opset 13+: empty axes with noop_with_empty_axes=1 returns the input unchanged
+    return axes.length === 0 && intAttr(ctx.attrs, 'noop_with_empty_axes', 0) === 1 ? same(ctx) : reduce(ctx, axes);
+  },
+  // opset 17: ReduceMax takes axes as an attribute (an input only from opset 18)
+  ReduceMax: (ctx) => reduce(ctx, intsAttr(ctx.attrs, 'axes', [])),
   Reshape: reshape, Transpose: transpose, Concat: concat, Slice: slice, Expand: expand,
   Unsqueeze: unsqueeze, Squeeze: squeeze, Pad: pad,
   MatMul: matmul, Gemm: gemm, Conv: conv, ConvTranspose: convTranspose,

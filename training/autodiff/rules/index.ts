@@ -4,8 +4,12 @@
  * a build error (tfjs's silent override hid five duplicates).
  */
 import type { GradRule } from '../rule.ts';
+import { convRules } from './conv.ts';
 import { elementwiseRules } from './elementwise.ts';
+import { linalgRules } from './linalg.ts';
+import { normRules } from './norm.ts';
 import { reduceRules } from './reduce.ts';
+import { shapeOpRules } from './shape.ts';
 
 function merge(...tables: Readonly<Record<string, GradRule>>[]): Readonly<Record<string, GradRule>> {
   const out: Record<string, GradRule> = {};
@@ -18,4 +22,4 @@ function merge(...tables: Readonly<Record<string, GradRule>>[]): Readonly<Record
   return Object.freeze(out);
 }
 
-export const gradRules = merge(elementwiseRules, reduceRules);
+export const gradRules = merge(elementwiseRules, reduceRules, shapeOpRules, linalgRules, convRules, normRules);

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fft2, fft2Complex, ifft2, type ImageShape } from '../../common/fft.ts';
+import { Rng } from '../../common/rng.ts';
+
+/** Textbook 2-D DFT straight from the definition, per channel. */
+function naiveDft2(re: ArrayLike<number>, im: ArrayLike<number>, [channels, h, w]: ImageShape, sign: number) {
+  const outRe = new Float64Array(channels * h * w);
+  const outIm = new Float64Array(channels * h * w);
+  for (let c = 0; c < channels; c++) {
+    for (let u = 0; u < h; u++) {
+      for (let v = 0; v < w; v++) {
+        let sr = 0;
+        let si = 0;
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++) {
+            const theta = sign * 2 * Math.PI * ((u * y) / h + (v * x) / w);
+            const a = re[c * h * w + y * w + x]!;
+            const b = im[c * h * w + y * w + x]!;
+            sr += a * Math.cos(theta) - b * Math.sin(theta);
+            si += a * Math.sin(theta) + b * Math.cos(theta);
+          }
+        }
+        outRe[c * h * w + u * w + v] = sr;
+        outIm[c * h * w + u * w + v] = si;
+      }
+    }
+  }
+  return { re: outRe, im: outIm };
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+function randomImage(shape: ImageShape, seed: number): Float32Array {
+  return new Rng(seed).fillUniform(new Float32Array(shape[0] * shape[1] * shape[2]), -1, 1);
+}
+
+const SHAPES: ImageShape[] = [[1, 28, 28], [3, 8, 8], [2, 6, 10], [1, 1, 5], [1, 16, 3]];
+
+for (const shape of SHAPES) {
+  void test(`fft2 matches the naive DFT for [${shape.join(', ')}]`, () => {
+    const x = randomImage(shape, 1);
+    const got = fft2(x, shape);
+    const want = naiveDft2(x, new Float64Array(x.length), shape, -1);
+    assert.ok(maxAbsDiff(got.re, want.re) < 1e-9);
+    assert.ok(maxAbsDiff(got.im, want.im) < 1e-9);
+  });
+
+  void test(`ifft2(fft2(x)) returns x for [${shape.join(', ')}]`, () => {
+    const x = randomImage(shape, 2);
+    const back = ifft2(fft2(x, shape), shape);
+    assert.ok(maxAbsDiff(back.re, x) < 1e-6);
+    assert.ok(maxAbsDiff(back.im, new Float64Array(x.length)) < 1e-12);
+  });
+}
+
+void test('complex forward and inverse match the naive DFT with a 1/(HW) inverse scale', () => {
+  const shape: ImageShape = [1, 12, 8];
+  const input = { re: Float64Array.from(randomImage(shape, 3)), im: Float64Array.from(randomImage(shape, 4)) };
+  const forward = fft2Complex(input, shape);
+  const wantForward = naiveDft2(input.re, input.im, shape, -1);
+  assert.ok(maxAbsDiff(forward.re, wantForward.re) < 1e-9 && maxAbsDiff(forward.im, wantForward.im) < 1e-9);
+  const inverse = ifft2(input, shape);
+  const wantInverse = naiveDft2(input.re, input.im, shape, 1);
+  const scale = 1 / (12 * 8);
+  assert.ok(maxAbsDiff(inverse.re, wantInverse.re.map((v) => v * scale)) < 1e-12);
+  assert.ok(maxAbsDiff(inverse.im, wantInverse.im.map((v) => v * scale)) < 1e-12);
+  assert.deepEqual(input.re, Float64Array.from(randomImage(shape, 3)), 'input is not modified');
+});
+
+void test('fft2 of a 64×64 image (radix-2 path) matches the naive DFT at sampled frequencies', () => {
+  const shape: ImageShape = [1, 64, 64];
+  const x = randomImage(shape, 5);
+  const got = fft2(x, shape);
+  for (const [u, v] of [[0, 0], [1, 3], [17, 40], [63, 63], [32, 32]] as const) {
+    let sr = 0;
+    let si = 0;
+    for (let y = 0; y < 64; y++) {
+      for (let xx = 0; xx < 64; xx++) {
+        const theta = -2 * Math.PI * ((u * y + v * xx) / 64);
+        sr += x[y * 64 + xx]! * Math.cos(theta);
+        si += x[y * 64 + xx]! * Math.sin(theta);
+      }
+    }
+    assert.ok(Math.abs(got.re[u * 64 + v]! - sr) < 1e-9 && Math.abs(got.im[u * 64 + v]! - si) < 1e-9, `frequency (${u}, ${v})`);
+  }
+});
+
+void test('rejects data whose length does not match the shape', () => {
+  assert.throws(() => fft2(new Float32Array(10), [1, 3, 3]), /9/);
+  assert.throws(() => fft2(new Float32Array(0), [1, 0, 3]), /positive integers/);
+});
+
+void test('28×28 and 3×64×64 transforms take well under 5 ms per image', () => {
+  for (const shape of [[1, 28, 28], [3, 64, 64]] as ImageShape[]) {
+    const x = randomImage(shape, 6);
+    for (let i = 0; i < 5; i++) ifft2(fft2(x, shape), shape); // warm-up (JIT)
+    const runs = 50;
+    const start = performance.now();
+    for (let i = 0; i < runs; i++) fft2(x, shape);
+    const perImageMs = (performance.now() - start) / runs;
+    console.log(`fft2 [${shape.join(', ')}]: ${perImageMs.toFixed(3)} ms per image`);
+    // Generous bound against a loaded CI machine; the measured figure is printed above.
+    assert.ok(perImageMs < 15, `${perImageMs} ms`);
+  }
+});

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  loadModelCard,
+  ModelCardError,
+  validateModelCard,
+  writeModelCard,
+  type ModelCard,
+} from '../../common/model-card.ts';
+import { computeFourierStats, serializeFourierStats } from '../../common/noise.ts';
+import { Rng } from '../../common/rng.ts';
+
+function validCard(): ModelCard {
+  return {
+    schemaVersion: 1,
+    name: 'mnist-ign',
+    version: '1',
+    description: 'IGN on MNIST',
+    created: '2024-06-01T12:00:00.000Z',
+    file: 'model.onnx',
+    opset: 17,
+    input: { name: 'x', shape: [-1, 1, 28, 28] },
+    output: { name: 'y', shape: [-1, 1, 28, 28] },
+    image: { channels: 1, height: 28, width: 28, valueRange: [-1, 1] },
+    noise: { kind: 'gaussian' },
+    normalization: { kind: 'batch', mode: 'eval' },
+    seed: 42,
+    training: {
+      preset: 'paper',
+      config: { lr: 1e-4 },
+      command: 'npm run train -- --preset paper',
+      dataset: 'mnist',
+      steps: 1000,
+      epochs: 4.3,
+      wallTimeSeconds: 812.5,
+      finalLoss: 0.12,
+    },
+    evaluation: null,
+  };
+}
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'model-card-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function rejectsWith(pattern: RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof ModelCardError, `expected ModelCardError, got ${String(err)}`);
+    assert.match(err.message, pattern);
+    return true;
+  };
+}
+
+void test('a valid card passes validation unchanged', () => {
+  const card = validCard();
+  assert.deepEqual(validateModelCard(JSON.parse(JSON.stringify(card))), card);
+});
+
+void test('schema violations are all listed with their JSON paths', () => {
+  const card = validCard() as unknown as Record<string, unknown>;
+  card.opset = 'seventeen';
+  card.extra = true;
+  delete card.seed;
+  (card.image as Record<string, unknown>).channels = 2;
+  (card.noise as Record<string, unknown>).kind = 'uniform';
+  try {
+    validateModelCard(card, 'models/x/model.json');
+    assert.fail('should throw');
+  } catch (err) {
+    assert.ok(err instanceof ModelCardError);
+    assert.match(err.message, /^models\/x\/model\.json does not match/);
+    const issues = err.issues.join('\n');
+    assert.match(issues, /\/opset: must be integer/);
+    assert.match(issues, /\/: unknown property "extra"/);
+    assert.match(issues, /\/: missing required property "seed"/);
+    assert.match(issues, /\/image\/channels: .*\[1,3\]/);
+    assert.match(issues, /\/noise\/kind: /);
+  }
+});
+
+void test('fourier noise requires a statistics file; paths may not leave the model folder', () => {
+  const fourier = { ...validCard(), noise: { kind: 'fourier' as const } };
+  assert.throws(() => validateModelCard(fourier), /\/noise: missing required property "statsFile"/);
+  assert.throws(() => validateModelCard({ ...validCard(), file: '../other/model.onnx' }), /\/file: must match pattern/);
+  assert.throws(() => validateModelCard({ ...validCard(), created: 'yesterday' }), /\/created: must match format "date-time"/);
+});
+
+void test('tensor shapes must match the image', () => {
+  const card = validCard();
+  card.output.shape = [-1, 3, 28, 28];
+  assert.throws(() => validateModelCard(card), /\/output\/shape: \[-1, 3, 28, 28\] does not match image \[-1, 1, 28, 28\]/);
+  const fixedBatch = validCard();
+  fixedBatch.input.shape = [8, 1, 28, 28];
+  assert.throws(() => validateModelCard(fixedBatch), /\/input\/shape\/0: must be -1/);
+});
+
+void test('writeModelCard then loadModelCard round-trips and resolves the model path', async () => {
+  await withDir(async (dir) => {
+    const modelDir = join(dir, 'mnist-ign');
+    await writeModelCard(modelDir, validCard());
+    await writeFile(join(modelDir, 'model.onnx'), 'onnx bytes');
+    const loaded = await loadModelCard(modelDir);
+    assert.deepEqual(loaded.card, validCard());
+    assert.equal(loaded.modelPath, join(modelDir, 'model.onnx'));
+    assert.equal(loaded.noiseStats, null);
+    assert.ok((await readFile(join(modelDir, 'model.json'), 'utf8')).endsWith('}\n'));
+  });
+});
+
+void test('writeModelCard refuses an invalid card', async () => {
+  await withDir(async (dir) => {
+    await assert.rejects(writeModelCard(dir, { ...validCard(), seed: -1 }), rejectsWith(/\/seed: must be >= 0/));
+  });
+});
+
+void test('loadModelCard reads fourier statistics and checks their shape', async () => {
+  await withDir(async (dir) => {
+    const card: ModelCard = { ...validCard(), noise: { kind: 'fourier', statsFile: 'noise-stats.bin' } };
+    await writeModelCard(dir, card);
+    await writeFile(join(dir, 'model.onnx'), 'onnx');
+    await assert.rejects(loadModelCard(dir), rejectsWith(/noise statistics file .*noise-stats\.bin named by model\.json is missing/));
+    const images = new Rng(1).fillUniform(new Float32Array(3 * 784), -1, 1);
+    const stats = computeFourierStats(images, 3, [1, 28, 28]);
+    await writeFile(join(dir, 'noise-stats.bin'), serializeFourierStats(stats));
+    const loaded = await loadModelCard(dir);
+    assert.deepEqual(loaded.noiseStats?.meanRe, stats.meanRe);
+    const wrong = computeFourierStats(new Float32Array(2 * 16), 2, [1, 4, 4]);
+    await writeFile(join(dir, 'noise-stats.bin'), serializeFourierStats(wrong));
+    await assert.rejects(loadModelCard(dir), rejectsWith(/are for \[1, 4, 4\], the image is \[1, 28, 28\]/));
+    await writeFile(join(dir, 'noise-stats.bin'), 'garbage');
+    await assert.rejects(loadModelCard(dir), rejectsWith(/unreadable: not a Fourier statistics file/));
+  });
+});
+
+void test('loadModelCard explains each missing or broken piece', async () => {
+  await withDir(async (dir) => {
+    await assert.rejects(loadModelCard(join(dir, 'nope')), rejectsWith(/model directory .*nope does not exist/));
+    await writeFile(join(dir, 'file'), 'x');
+    await assert.rejects(loadModelCard(join(dir, 'file')), rejectsWith(/is not a directory/));
+    await assert.rejects(loadModelCard(dir), rejectsWith(/model card .*model\.json is missing/));
+    await writeFile(join(dir, 'model.json'), '{"schemaVersion": 1,');
+    await assert.rejects(loadModelCard(dir), rejectsWith(/model\.json is not valid JSON/));
+    await writeFile(join(dir, 'model.json'), JSON.stringify({ ...validCard(), opset: 3 }));
+    await assert.rejects(loadModelCard(dir), rejectsWith(/model\.json does not match .*\n {2}- \/opset: must be >= 7/));
+    await writeFile(join(dir, 'model.json'), JSON.stringify(validCard()));
+    await assert.rejects(loadModelCard(dir), rejectsWith(/model file .*model\.onnx named by model\.json is missing/));
+  });
+});

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fft2, type ImageShape } from '../../common/fft.ts';
+import {
+  computeFourierStats,
+  parseFourierStats,
+  sampleNoise,
+  serializeFourierStats,
+  type FourierStats,
+} from '../../common/noise.ts';
+import { Rng } from '../../common/rng.ts';
+
+/** Images with structure in frequency space: a random-phase low-frequency wave plus pixel noise. */
+function syntheticImages(count: number, [channels, h, w]: ImageShape, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const out = new Float32Array(count * channels * h * w);
+  for (let i = 0; i < count; i++) {
+    for (let c = 0; c < channels; c++) {
+      const phase = rng.uniform() * 2 * Math.PI;
+      const amp = 0.3 + 0.2 * rng.uniform();
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const wave = amp * Math.cos((2 * Math.PI * x) / w + phase) + 0.2 * (y / h) - 0.1 * c;
+          out[((i * channels + c) * h + y) * w + x] = Math.tanh(wave + 0.1 * rng.normal());
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function isSelfConjugate(u: number, v: number, h: number, w: number): boolean {
+  return (2 * u) % h === 0 && (2 * v) % w === 0;
+}
+
+/** Per-frequency sample mean and std of Re and Im of fft2 over count images. */
+function spectrumMoments(images: Float32Array, count: number, shape: ImageShape) {
+  const size = shape[0] * shape[1] * shape[2];
+  const acc = { re: [new Float64Array(size), new Float64Array(size)], im: [new Float64Array(size), new Float64Array(size)] };
+  for (let i = 0; i < count; i++) {
+    const f = fft2(images.subarray(i * size, (i + 1) * size), shape);
+    for (let k = 0; k < size; k++) {
+      acc.re[0]![k]! += f.re[k]!;
+      acc.re[1]![k]! += f.re[k]! ** 2;
+      acc.im[0]![k]! += f.im[k]!;
+      acc.im[1]![k]! += f.im[k]! ** 2;
+    }
+  }
+  const finish = ([s, s2]: Float64Array[]) => {
+    const mean = s!.map((v) => v / count);
+    const std = s2!.map((v, k) => Math.sqrt(Math.max(0, v / count - mean[k]! ** 2)));
+    return { mean, std };
+  };
+  return { re: finish(acc.re), im: finish(acc.im) };
+}
+
+void test('computeFourierStats gives the per-frequency mean and unbiased std of fft2', () => {
+  const shape: ImageShape = [1, 4, 6];
+  const images = syntheticImages(5, shape, 1);
+  const stats = computeFourierStats(images, 5, shape);
+  const spectra = [0, 1, 2, 3, 4].map((i) => fft2(images.subarray(i * 24, (i + 1) * 24), shape));
+  for (const k of [0, 1, 7, 23]) {
+    const values = spectra.map((f) => f.re[k]!);
+    const mean = values.reduce((a, b) => a + b) / 5;
+    const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / 4);
+    assert.ok(Math.abs(stats.meanRe[k]! - mean) < 1e-5 && Math.abs(stats.stdRe[k]! - std) < 1e-5, `frequency ${k}`);
+  }
+  assert.equal(stats.count, 5);
+  assert.equal(stats.stdIm[0], 0, 'the DC term of a real image has no imaginary part');
+});
+
+void test('fourier noise reproduces the statistics: same means, std/√2 off the self-conjugate frequencies', () => {
+  const shape: ImageShape = [2, 8, 6];
+  const [, h, w] = shape;
+  const stats = computeFourierStats(syntheticImages(400, shape, 2), 400, shape);
+  const count = 3000;
+  const noise = sampleNoise({ kind: 'fourier' }, stats, shape, new Rng(3), count);
+  const got = spectrumMoments(noise, count, shape);
+  const z = 5.5; // per-frequency bound; 96×4 checks stay below a 1e-4 false-alarm rate
+  for (let c = 0; c < shape[0]; c++) {
+    for (let u = 0; u < h; u++) {
+      for (let v = 0; v < w; v++) {
+        const k = (c * h + u) * w + v;
+        const selfConj = isSelfConjugate(u, v, h, w);
+        const wantStdRe = selfConj ? stats.stdRe[k]! : stats.stdRe[k]! / Math.SQRT2;
+        const wantStdIm = selfConj ? 0 : stats.stdIm[k]! / Math.SQRT2;
+        const wantMeanIm = selfConj ? 0 : stats.meanIm[k]!;
+        const where = `channel ${c}, frequency (${u}, ${v})`;
+        assert.ok(Math.abs(got.re.mean[k]! - stats.meanRe[k]!) <= (z * wantStdRe) / Math.sqrt(count) + 1e-6, `Re mean at ${where}`);
+        assert.ok(Math.abs(got.im.mean[k]! - wantMeanIm) <= (z * wantStdIm) / Math.sqrt(count) + 1e-6, `Im mean at ${where}`);
+        assert.ok(Math.abs(got.re.std[k]! - wantStdRe) <= (z * wantStdRe) / Math.sqrt(2 * count) + 1e-6, `Re std at ${where}`);
+        assert.ok(Math.abs(got.im.std[k]! - wantStdIm) <= (z * wantStdIm) / Math.sqrt(2 * count) + 1e-6, `Im std at ${where}`);
+      }
+    }
+  }
+});
+
+void test('the same seed gives the same noise, another seed different noise', () => {
+  const shape: ImageShape = [1, 6, 6];
+  const stats = computeFourierStats(syntheticImages(20, shape, 4), 20, shape);
+  for (const kind of ['gaussian', 'fourier'] as const) {
+    const a = sampleNoise({ kind }, stats, shape, new Rng(7), 3);
+    const b = sampleNoise({ kind }, stats, shape, new Rng(7), 3);
+    const c = sampleNoise({ kind }, stats, shape, new Rng(8), 3);
+    assert.equal(a.length, 3 * 36);
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a, c);
+  }
+});
+
+void test('gaussian noise is N(0, 1) and needs no statistics', () => {
+  const noise = sampleNoise({ kind: 'gaussian' }, null, [3, 8, 8], new Rng(9), 200);
+  const mean = noise.reduce((a, b) => a + b, 0) / noise.length;
+  const variance = noise.reduce((a, b) => a + (b - mean) ** 2, 0) / noise.length;
+  assert.ok(Math.abs(mean) < 0.03 && Math.abs(variance - 1) < 0.05, `mean ${mean}, variance ${variance}`);
+});
+
+void test('fourier noise without statistics, or with statistics of another shape, is refused', () => {
+  const stats = computeFourierStats(syntheticImages(4, [1, 4, 4], 5), 4, [1, 4, 4]);
+  assert.throws(() => sampleNoise({ kind: 'fourier' }, null, [1, 4, 4], new Rng(1), 1), /statistics/);
+  assert.throws(() => sampleNoise({ kind: 'fourier' }, stats, [1, 5, 4], new Rng(1), 1), /\[1, 4, 4\]/);
+  assert.throws(() => computeFourierStats(new Float32Array(16), 2, [1, 4, 4]), /asked for 2/);
+});
+
+void test('serialized statistics parse back bit for bit', () => {
+  const shape: ImageShape = [3, 5, 7];
+  const stats = computeFourierStats(syntheticImages(10, shape, 6), 10, shape);
+  const bytes = serializeFourierStats(stats);
+  assert.equal(bytes.length % 4, 0);
+  const back: FourierStats = parseFourierStats(new Uint8Array(bytes));
+  assert.deepEqual(back.shape, [3, 5, 7]);
+  assert.equal(back.count, 10);
+  for (const key of ['meanRe', 'stdRe', 'meanIm', 'stdIm'] as const) assert.deepEqual(back[key], stats[key]);
+});
+
+void test('malformed statistics files are rejected with a reason', () => {
+  const bytes = serializeFourierStats(computeFourierStats(syntheticImages(3, [1, 2, 2], 7), 3, [1, 2, 2]));
+  assert.throws(() => parseFourierStats(Buffer.from('not a stats file')), /bad magic/);
+  assert.throws(() => parseFourierStats(bytes.subarray(0, bytes.length - 4)), /expected/);
+  const badHeader = Buffer.from(bytes);
+  badHeader.write('X', 12, 'ascii');
+  assert.throws(() => parseFourierStats(badHeader), /header/);
+});
