@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file Server configuration: every environment variable is parsed once at boot into a frozen,
+ * typed object. Parsing stops at the first bad value with a ConfigError naming the variable, so a
+ * typo fails the deploy instead of the first request. Integers are strict decimal strings (no
+ * coercion of "1e3", "0x10" or "4.0").
+ */
+import { availableParallelism } from 'node:os';
+
+export type ExecutionProviderChoice = 'auto' | 'cuda' | 'cpu';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface ServerConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly modelDir: string;
+  readonly ep: ExecutionProviderChoice;
+  readonly cudaDeviceId: number;
+  readonly requireGpu: boolean;
+  readonly workers: number;
+  readonly threadsPerWorker: number;
+  readonly maxBatchSize: number;
+  readonly maxQueueDelayMs: number;
+  readonly maxQueue: number;
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly httpRequestTimeoutMs: number;
+  readonly maxUploadBytes: number;
+  readonly maxUploads: number;
+  readonly maxInputPixels: number;
+  readonly drainMs: number;
+  readonly apiKeys: readonly string[];
+  readonly logLevel: LogLevel;
+  readonly maxSteps: number;
+  readonly maxCount: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function readInt(env: Env, key: string, fallback: number, min: number, max: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${key} must be a decimal integer, got "${raw}"`);
+  const value = Number(raw.trim());
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${key} must be in [${min}, ${max}], got ${raw}`);
+  }
+  return value;
+}
+
+function readEnum<T extends string>(env: Env, key: string, fallback: T, allowed: readonly T[]): T {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const found = allowed.find((v) => v === raw.trim().toLowerCase());
+  if (found === undefined) throw new ConfigError(`${key} must be one of ${allowed.join('|')}, got "${raw}"`);
+  return found;
+}
+
+function readBool(env: Env, key: string): boolean {
+  const raw = (env[key] ?? '').trim().toLowerCase();
+  if (raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  throw new ConfigError(`${key} must be 0|1|true|false, got "${env[key] ?? ''}"`);
+}
+
+function readApiKeys(env: Env): string[] {
+  const raw = env.API_KEYS ?? '';
+  if (raw.trim() === '') return [];
+  const keys = raw.split(',').map((k) => k.trim());
+  if (keys.some((k) => k.length < 16)) throw new ConfigError('API_KEYS entries must be at least 16 characters');
+  return keys;
+}
+
+function readHost(env: Env): string {
+  const host = (env.HOST ?? '0.0.0.0').trim();
+  if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new ConfigError(`HOST is not a hostname or address: "${host}"`);
+  return host;
+}
+
+/** Parses the environment; throws ConfigError at the first invalid variable. */
+export function parseConfig(env: Env): ServerConfig {
+  const cores = availableParallelism();
+  const workers = readInt(env, 'WORKERS', 1, 1, 64);
+  const modelDir = (env.MODEL_DIR ?? '').trim() || 'models/mnist';
+  const headersTimeoutMs = readInt(env, 'HEADERS_TIMEOUT_MS', 5_000, 100, 600_000);
+  const config: ServerConfig = {
+    port: readInt(env, 'PORT', 8080, 0, 65535),
+    host: readHost(env),
+    modelDir,
+    ep: readEnum<ExecutionProviderChoice>(env, 'IGN_EP', 'auto', ['auto', 'cuda', 'cpu']),
+    cudaDeviceId: readInt(env, 'CUDA_DEVICE_ID', 0, 0, 63),
+    requireGpu: readBool(env, 'REQUIRE_GPU'),
+    workers,
+    threadsPerWorker: readInt(env, 'THREADS_PER_WORKER', Math.max(1, Math.floor(cores / workers)), 1, 256),
+    maxBatchSize: readInt(env, 'MAX_BATCH_SIZE', 8, 1, 256),
+    maxQueueDelayMs: readInt(env, 'MAX_QUEUE_DELAY_MS', 2, 0, 1_000),
+    maxQueue: readInt(env, 'MAX_QUEUE', 64, 0, 100_000),
+    requestTimeoutMs: readInt(env, 'REQUEST_TIMEOUT_MS', 30_000, 10, 600_000),
+    headersTimeoutMs,
+    httpRequestTimeoutMs: readInt(env, 'HTTP_REQUEST_TIMEOUT_MS', 15_000, headersTimeoutMs, 3_600_000),
+    maxUploadBytes: readInt(env, 'MAX_UPLOAD_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxUploads: readInt(env, 'MAX_UPLOADS', 4, 1, 1024),
+    maxInputPixels: readInt(env, 'MAX_INPUT_PIXELS', 4096 * 4096, 1, 268_402_689),
+    drainMs: readInt(env, 'DRAIN_MS', 25_000, 0, 600_000),
+    apiKeys: Object.freeze(readApiKeys(env)),
+    logLevel: readEnum<LogLevel>(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    maxSteps: readInt(env, 'MAX_STEPS', 20, 1, 1_000),
+    maxCount: readInt(env, 'MAX_COUNT', 16, 1, 1_024),
+  };
+  if (config.requireGpu && config.ep === 'cpu') throw new ConfigError('REQUIRE_GPU=1 contradicts IGN_EP=cpu');
+  return Object.freeze(config);
+}
+
+/** The config as logged at boot: API keys replaced by their count. */
+export function redactConfig(config: ServerConfig): Record<string, unknown> {
+  return { ...config, apiKeys: `[${config.apiKeys.length} redacted]` };
+}

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file Images ↔ model tensors. Decoding trusts only the bytes: the format is sniffed from magic
+ * numbers, libvips may load only PNG/JPEG/WebP buffers, the pixel count is checked from the header
+ * before any decode, and errors are classified by the step that failed, never by libvips' message
+ * text, which varies between runs (server-hardening.md findings 4–5).
+ */
+import sharp from 'sharp';
+import { HttpError } from './errors.ts';
+import type { ImageDims } from './inference/generator.ts';
+
+export type ValueRange = readonly [number, number];
+
+let sharpConfigured = false;
+
+/** Process-wide libvips settings: loader allow-list, no cache, one libvips thread per op. */
+export function configureSharp(): void {
+  if (sharpConfigured) return;
+  sharp.block({ operation: ['VipsForeignLoad'] });
+  sharp.unblock({ operation: ['VipsForeignLoadPngBuffer', 'VipsForeignLoadJpegBuffer', 'VipsForeignLoadWebpBuffer'] });
+  sharp.cache(false);
+  sharp.concurrency(1);
+  sharpConfigured = true;
+}
+
+export type SniffedFormat = 'png' | 'jpeg' | 'webp';
+
+export function sniffImageFormat(bytes: Uint8Array): SniffedFormat | null {
+  const starts = (sig: number[], at = 0): boolean => sig.every((b, i) => bytes[at + i] === b);
+  if (starts([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
+  if (starts([0xff, 0xd8, 0xff])) return 'jpeg';
+  if (starts([0x52, 0x49, 0x46, 0x46]) && starts([0x57, 0x45, 0x42, 0x50], 8)) return 'webp';
+  return null;
+}
+
+const undecodable = (): HttpError => new HttpError(422, 'undecodable_image', 'the image could not be decoded', { rejectReason: 'bad_image' });
+
+/**
+ * Decodes any PNG/JPEG/WebP into the model's C×H×W layout in `range`: EXIF orientation applied,
+ * alpha flattened onto black, converted to sRGB (or grey for C = 1), resized to cover and
+ * centre-cropped.
+ */
+export async function decodeToTensor(bytes: Buffer, dims: ImageDims, range: ValueRange, maxInputPixels: number): Promise<Float32Array> {
+  if (bytes.length === 0) throw new HttpError(400, 'empty_file', 'the uploaded file is empty', { rejectReason: 'invalid' });
+  if (sniffImageFormat(bytes) === null) {
+    throw new HttpError(415, 'unsupported_image_type', 'only PNG, JPEG and WebP images are accepted', { rejectReason: 'bad_image' });
+  }
+  const header = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => { throw undecodable(); });
+  const { width, height } = header;
+  if (!(width > 0 && height > 0)) throw undecodable();
+  if (width * height > maxInputPixels) {
+    throw new HttpError(413, 'image_too_large', `image has ${width}×${height} pixels, more than ${maxInputPixels}`, { rejectReason: 'too_large' });
+  }
+  const { channels, height: h, width: w } = dims;
+  const pipeline = sharp(bytes, { limitInputPixels: maxInputPixels, sequentialRead: true, failOn: 'warning', autoOrient: true })
+    .flatten({ background: '#000000' })
+    .toColourspace(channels === 1 ? 'b-w' : 'srgb')
+    .resize(w, h, { fit: 'cover', position: 'centre' })
+    .raw({ depth: 'uchar' });
+  const { data, info } = await pipeline.toBuffer({ resolveWithObject: true }).catch(() => { throw undecodable(); });
+  if (info.channels !== channels || info.width !== w || info.height !== h) throw undecodable();
+  return interleavedToPlanar(data, dims, range);
+}
+
+function interleavedToPlanar(pixels: Uint8Array, { channels, height, width }: ImageDims, [lo, hi]: ValueRange): Float32Array {
+  const plane = height * width;
+  const out = new Float32Array(channels * plane);
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < channels; c++) out[c * plane + p] = lo + ((hi - lo) * pixels[p * channels + c]!) / 255;
+  }
+  return out;
+}
+
+function toByte(value: number, [lo, hi]: ValueRange): number {
+  return Math.min(255, Math.max(0, Math.round(((value - lo) / (hi - lo)) * 255)));
+}
+
+/** Writes image `index` of an N×C×H×W tensor, interleaved, into `out` at pixel (x0, y0) of a canvas `stride` pixels wide. */
+function blit(tensor: Float32Array, index: number, dims: ImageDims, range: ValueRange, out: Uint8Array, stride: number, x0: number, y0: number): void {
+  const { channels, height, width } = dims;
+  const plane = height * width;
+  const base = index * channels * plane;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const dst = ((y0 + y) * stride + x0 + x) * channels;
+      for (let c = 0; c < channels; c++) out[dst + c] = toByte(tensor[base + c * plane + y * width + x]!, range);
+    }
+  }
+}
+
+async function rawToPng(pixels: Uint8Array, width: number, height: number, channels: number): Promise<Buffer> {
+  return sharp(pixels, { raw: { width, height, channels: channels as 1 | 3 } })
+    .toColourspace(channels === 1 ? 'b-w' : 'srgb')
+    .png()
+    .toBuffer();
+}
+
+/** PNG of image `index` of an N×C×H×W tensor. */
+export async function encodePng(tensor: Float32Array, index: number, dims: ImageDims, range: ValueRange): Promise<Buffer> {
+  const out = new Uint8Array(dims.channels * dims.height * dims.width);
+  blit(tensor, index, dims, range, out, dims.width, 0, 0);
+  return rawToPng(out, dims.width, dims.height, dims.channels);
+}
+
+export const GRID_PADDING = 2;
+
+/** All `count` images of a tensor as one PNG grid, ⌈√N⌉ columns, 2 px black gutters. */
+export async function encodeGridPng(tensor: Float32Array, count: number, dims: ImageDims, range: ValueRange): Promise<Buffer> {
+  const cols = Math.ceil(Math.sqrt(count));
+  const rows = Math.ceil(count / cols);
+  const width = cols * dims.width + (cols - 1) * GRID_PADDING;
+  const height = rows * dims.height + (rows - 1) * GRID_PADDING;
+  const out = new Uint8Array(width * height * dims.channels);
+  for (let i = 0; i < count; i++) {
+    const x0 = (i % cols) * (dims.width + GRID_PADDING);
+    const y0 = Math.floor(i / cols) * (dims.height + GRID_PADDING);
+    blit(tensor, i, dims, range, out, width, x0, y0);
+  }
+  return rawToPng(out, width, height, dims.channels);
+}

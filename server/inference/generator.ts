@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file The contract between the HTTP layer and whatever computes f^k. The production
+ * implementation is the worker pool (pool.ts); queue tests inject a deterministic slow one.
+ */
+
+export interface ImageDims {
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+}
+
+export interface GeneratorJob {
+  /** `count` images laid out N×C×H×W, values in the model's range. */
+  readonly input: Float32Array;
+  readonly count: number;
+  /** k ≥ 1: apply f k times. */
+  readonly steps: number;
+  /** true: return every f^i (i = 1..k); false: only f^k. */
+  readonly keepSteps: boolean;
+}
+
+export interface GeneratorResult {
+  /** keepSteps ? k arrays (f^1..f^k) : [f^k], each N×C×H×W. */
+  readonly outputs: Float32Array[];
+  /**
+   * residuals[i·N + n] = RMS per pixel of f^(i+1)(x_n) − f^i(x_n), with f^0 = x; i = 0..k−1. So
+   * residuals[n] is δ(x_n) = ‖f(x) − x‖ and residuals[(k−1)·N + n] the idempotence residual.
+   */
+  readonly residuals: Float32Array;
+  readonly computeSeconds: number;
+}
+
+export interface GeneratorInfo {
+  readonly provider: 'cuda' | 'cpu';
+  readonly fallback: boolean;
+  readonly ortVersion: string;
+}
+
+export interface Generator {
+  ready(): boolean;
+  info(): GeneratorInfo;
+  /** Rejects with CancelledError when `signal` aborts (checked between steps). */
+  run(job: GeneratorJob, signal: AbortSignal): Promise<GeneratorResult>;
+  close(): Promise<void>;
+}
+
+export type InferenceFailure = 'inference_failed' | 'invalid_model_output';
+
+export class InferenceError extends Error {
+  override readonly name = 'InferenceError';
+  constructor(readonly code: InferenceFailure, message: string) {
+    super(message);
+  }
+}
+
+export class CancelledError extends Error {
+  override readonly name = 'CancelledError';
+}

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file The only server module that imports onnxruntime-node, and it is loaded only inside worker
+ * threads: `session.run` blocks the thread that calls it (server-hardening.md finding 6), so the
+ * event loop that answers HTTP never touches ORT. Also owns the execution-provider choice: ORT does
+ * not fall back from CUDA to CPU by itself (finding 7), so auto mode retries `['cpu']` and says so.
+ */
+import * as ort from 'onnxruntime-node';
+import { cudaUnavailableReason } from './cuda-probe.ts';
+import type { SessionSpec } from './protocol.ts';
+
+export interface OpenedSession {
+  readonly provider: 'cuda' | 'cpu';
+  /** Why auto mode ended on CPU; null when no GPU was wanted or CUDA was used. */
+  readonly fallbackReason: string | null;
+  readonly ortVersion: string;
+  runSteps(run: StepRun): Promise<StepResult>;
+  release(): Promise<void>;
+}
+
+export interface StepRun {
+  readonly input: Float32Array;
+  readonly count: number;
+  readonly steps: number;
+  readonly keepSteps: boolean;
+  readonly isCancelled: () => boolean;
+}
+
+export type StepResult =
+  | { readonly kind: 'done'; readonly outputs: Float32Array[]; readonly residuals: Float32Array }
+  | { readonly kind: 'cancelled' }
+  | { readonly kind: 'non_finite'; readonly step: number };
+
+function sessionOptions(spec: SessionSpec, providers: ort.InferenceSession.ExecutionProviderConfig[]): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: providers,
+    intraOpNumThreads: spec.threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    logSeverityLevel: 3,
+    // Workers may share cores: spinning threads would steal them from each other.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+}
+
+async function createWithProvider(spec: SessionSpec): Promise<{ session: ort.InferenceSession; provider: 'cuda' | 'cpu'; fallbackReason: string | null }> {
+  const cpu = async (): Promise<ort.InferenceSession> => ort.InferenceSession.create(spec.modelPath, sessionOptions(spec, ['cpu']));
+  if (spec.ep === 'cpu') return { session: await cpu(), provider: 'cpu', fallbackReason: null };
+  const missing = cudaUnavailableReason();
+  if (missing !== null) {
+    if (spec.ep === 'cuda') throw new Error(`IGN_EP=cuda but CUDA is unavailable: ${missing}`);
+    return { session: await cpu(), provider: 'cpu', fallbackReason: missing };
+  }
+  try {
+    const cuda = { name: 'cuda', deviceId: spec.cudaDeviceId } as const;
+    return { session: await ort.InferenceSession.create(spec.modelPath, sessionOptions(spec, [cuda, 'cpu'])), provider: 'cuda', fallbackReason: null };
+  } catch (err) {
+    const reason = `CUDA session failed: ${err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err)}`;
+    if (spec.ep === 'cuda') throw new Error(reason);
+    return { session: await cpu(), provider: 'cpu', fallbackReason: reason };
+  }
+}
+
+function checkSignature(session: ort.InferenceSession, spec: SessionSpec): void {
+  if (!session.inputNames.includes(spec.inputName)) {
+    throw new Error(`model has no input "${spec.inputName}" (inputs: ${session.inputNames.join(', ')})`);
+  }
+  if (!session.outputNames.includes(spec.outputName)) {
+    throw new Error(`model has no output "${spec.outputName}" (outputs: ${session.outputNames.join(', ')})`);
+  }
+}
+
+/** RMS per pixel of a − b for each of `count` images. */
+function rmsPerImage(a: Float32Array, b: Float32Array, count: number, into: Float32Array, offset: number): void {
+  const size = a.length / count;
+  for (let n = 0; n < count; n++) {
+    let sum = 0;
+    for (let i = n * size; i < (n + 1) * size; i++) sum += (a[i]! - b[i]!) ** 2;
+    into[offset + n] = Math.sqrt(sum / size);
+  }
+}
+
+function allFinite(values: Float32Array): boolean {
+  for (const v of values) if (!Number.isFinite(v)) return false;
+  return true;
+}
+
+export async function openSession(spec: SessionSpec): Promise<OpenedSession> {
+  const { session, provider, fallbackReason } = await createWithProvider(spec);
+  checkSignature(session, spec);
+  const [c, h, w] = spec.dims;
+  const expected = c * h * w;
+  const runOnce = async (x: Float32Array, count: number): Promise<Float32Array> => {
+    const feeds = { [spec.inputName]: new ort.Tensor('float32', x, [count, c, h, w]) };
+    const result = await session.run(feeds);
+    const y = result[spec.outputName];
+    if (y?.type !== 'float32' || y.size !== count * expected) {
+      throw new Error(`output "${spec.outputName}" has ${y?.size ?? 0} ${y?.type ?? 'missing'} values, expected ${count * expected} float32`);
+    }
+    return new Float32Array(y.data as Float32Array);
+  };
+  return {
+    provider,
+    fallbackReason,
+    ortVersion: ort.env.versions.node ?? ort.env.versions.common,
+    async runSteps({ input, count, steps, keepSteps, isCancelled }) {
+      const residuals = new Float32Array(steps * count);
+      const outputs: Float32Array[] = [];
+      let previous = input;
+      for (let step = 0; step < steps; step++) {
+        if (isCancelled()) return { kind: 'cancelled' };
+        const next = await runOnce(previous, count);
+        if (!allFinite(next)) return { kind: 'non_finite', step: step + 1 };
+        rmsPerImage(next, previous, count, residuals, step * count);
+        if (keepSteps || step === steps - 1) outputs.push(next);
+        previous = next;
+      }
+      return { kind: 'done', outputs, residuals };
+    },
+    release: () => session.release(),
+  };
+}

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+/** Messages between the worker pool (main thread) and an inference worker. */
+import type { ExecutionProviderChoice } from '../config.ts';
+import type { InferenceFailure } from './generator.ts';
+
+export interface SessionSpec {
+  readonly modelPath: string;
+  readonly inputName: string;
+  readonly outputName: string;
+  readonly dims: readonly [number, number, number];
+  readonly ep: ExecutionProviderChoice;
+  readonly cudaDeviceId: number;
+  readonly threads: number;
+}
+
+export interface RunRequest {
+  readonly type: 'run';
+  readonly id: number;
+  readonly input: Float32Array;
+  readonly count: number;
+  readonly steps: number;
+  readonly keepSteps: boolean;
+  /** Int32Array over a SharedArrayBuffer; non-zero = cancelled. */
+  readonly cancelFlag: Int32Array;
+}
+
+export type ToWorker = RunRequest | { readonly type: 'close' };
+
+export type FromWorker =
+  | { readonly type: 'ready'; readonly provider: 'cuda' | 'cpu'; readonly fallbackReason: string | null; readonly ortVersion: string }
+  | { readonly type: 'fatal'; readonly message: string }
+  | { readonly type: 'result'; readonly id: number; readonly outputs: Float32Array[]; readonly residuals: Float32Array; readonly computeSeconds: number }
+  | { readonly type: 'cancelled'; readonly id: number }
+  | { readonly type: 'failed'; readonly id: number; readonly code: InferenceFailure; readonly message: string };

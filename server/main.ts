@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file Process entry: config → model card → worker pool loaded and warmed up → listen. Nothing
+ * binds the port until inference works, so a bad model fails the deploy (exit 1) instead of the
+ * first request. SIGTERM/SIGINT drain per server-hardening.md §8.
+ */
+import { createServer, type Server } from 'node:http';
+import { availableParallelism } from 'node:os';
+import { pino, type Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { loadModelCard } from '../common/model-card.ts';
+import { createApp, type IgnApp } from './app.ts';
+import { ConfigError, parseConfig, redactConfig, type ServerConfig } from './config.ts';
+import { WorkerPool } from './inference/pool.ts';
+import { createMetrics } from './metrics.ts';
+
+function fail(logger: Logger, message: string, details: Record<string, unknown> & { error: string }): never {
+  logger.fatal(details, message);
+  process.stderr.write(`ign-server: ${message}: ${details.error}\n`);
+  process.exit(1);
+}
+
+function readConfig(): ServerConfig {
+  try {
+    return parseConfig(process.env);
+  } catch (err) {
+    process.stderr.write(`ign-server: invalid configuration: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+}
+
+function listen(config: ServerConfig, handle: IgnApp): Server {
+  const server = createServer({
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.httpRequestTimeoutMs,
+    keepAliveTimeout: 5_000,
+    // Node checks the two timeouts above only this often (default 30 s: finding 8).
+    connectionsCheckingInterval: 1_000,
+    maxHeaderSize: 8192,
+  }, (req, res) => {
+    if (handle.lifecycle.draining) res.shouldKeepAlive = false;
+    handle.app(req, res);
+  });
+  server.listen(config.port, config.host);
+  return server;
+}
+
+function installDrain(server: Server, handle: IgnApp, pool: WorkerPool, config: ServerConfig, logger: Logger): void {
+  const drain = (signal: string): void => {
+    if (handle.lifecycle.draining) return;
+    handle.lifecycle.draining = true;
+    logger.info({ signal, drainMs: config.drainMs }, 'draining');
+    const deadline = setTimeout(() => { logger.error('drain timed out'); process.exit(1); }, config.drainMs);
+    const idleCloser = setInterval(() => { server.closeIdleConnections(); }, 250);
+    const closed = new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    server.closeIdleConnections();
+    void Promise.all([closed, handle.queue.idle()])
+      .then(() => pool.close())
+      .then(() => {
+        clearInterval(idleCloser);
+        clearTimeout(deadline);
+        logger.info('drained; exiting');
+        process.exit(0);
+      });
+  };
+  process.on('SIGTERM', () => { drain('SIGTERM'); });
+  process.on('SIGINT', () => { drain('SIGINT'); });
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = pino({ level: config.logLevel, base: { service: 'ign-server' } });
+  process.on('uncaughtException', (err) => { logger.fatal({ err }, 'uncaught exception'); process.exit(1); });
+  process.on('unhandledRejection', (err) => { logger.fatal({ err }, 'unhandled rejection'); process.exit(1); });
+  logger.info({ config: redactConfig(config), cores: availableParallelism() }, 'configuration');
+
+  const model = await loadModelCard(config.modelDir).catch((err: unknown) =>
+    fail(logger, 'cannot load the model card', { modelDir: config.modelDir, error: err instanceof Error ? err.message : String(err) }));
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = createMetrics(config.maxBatchSize, registry);
+  const { card } = model;
+  const pool = new WorkerPool({
+    logger, workers: config.workers, onRestart: () => { metrics.workerRestarts.inc(); },
+    spec: {
+      modelPath: model.modelPath, inputName: card.input.name, outputName: card.output.name,
+      dims: [card.image.channels, card.image.height, card.image.width],
+      ep: config.requireGpu ? 'cuda' : config.ep, cudaDeviceId: config.cudaDeviceId, threads: config.threadsPerWorker,
+    },
+  });
+  const info = await pool.start().catch((err: unknown) =>
+    fail(logger, 'cannot start inference', { modelPath: model.modelPath, error: err instanceof Error ? err.message : String(err) }));
+  logger.info({ model: card.name, version: card.version, provider: info.provider, ortVersion: info.ortVersion, workers: config.workers }, 'model loaded and warmed up');
+
+  const handle = createApp({ config, model, generator: pool, logger, metrics });
+  const server = listen(config, handle);
+  server.on('listening', () => {
+    const address = server.address();
+    logger.info({ host: config.host, port: typeof address === 'object' && address !== null ? address.port : config.port }, 'listening');
+  });
+  server.on('error', (err) => { fail(logger, 'cannot listen', { port: config.port, error: err.message }); });
+  installDrain(server, handle, pool, config, logger);
+}
+
+void main();

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+// The page's behaviour (no build step; CSP script-src 'self', so no inline scripts). Images are
+// shown through blob: URLs, revoked when replaced. Request and response shapes: /openapi.yaml.
+
+const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const liveUrls = new Map();
+
+/** Shows `blob` in `img`, releasing the blob: URL the same slot held before. */
+function showBlob(img, blob) {
+  const previous = liveUrls.get(img);
+  if (previous !== undefined) URL.revokeObjectURL(previous);
+  const url = URL.createObjectURL(blob);
+  liveUrls.set(img, url);
+  img.src = url;
+}
+
+function base64Png(b64) {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  return new Blob([bytes], { type: 'image/png' });
+}
+
+/** The server's error contract: {"error": {"code", "message"}, "requestId"}. */
+async function describeError(res) {
+  try {
+    const body = await res.json();
+    if (body && body.error && typeof body.error.message === 'string') {
+      return `${body.error.message} (${res.status} ${body.error.code})`;
+    }
+  } catch { /* not JSON */ }
+  return `request failed with HTTP ${res.status}`;
+}
+
+function setError(el, text) {
+  el.textContent = text;
+  el.hidden = text === '';
+}
+
+/** Runs `work` with the button disabled and the section marked busy. */
+async function busy(button, work) {
+  const section = button.closest('section');
+  button.disabled = true;
+  section.setAttribute('aria-busy', 'true');
+  try {
+    await work();
+  } finally {
+    button.disabled = false;
+    section.removeAttribute('aria-busy');
+  }
+}
+
+function bindRangeOutput(rangeId, outputId) {
+  const range = /** @type {HTMLInputElement} */ (byId(rangeId));
+  const output = byId(outputId);
+  const update = () => { output.textContent = range.value; };
+  range.addEventListener('input', update);
+  update();
+}
+
+async function checkModel() {
+  const status = byId('model-status');
+  try {
+    const res = await fetch('/readyz', { headers: { accept: 'application/json' } });
+    status.textContent = res.ok ? 'Model ready.' : `Model not ready (HTTP ${res.status}); requests may be refused.`;
+  } catch {
+    status.textContent = 'Server unreachable.';
+  }
+}
+
+async function generate(event) {
+  event.preventDefault();
+  const seed = Number(/** @type {HTMLInputElement} */ (byId('gen-seed')).value);
+  const count = Number(/** @type {HTMLSelectElement} */ (byId('gen-count')).value);
+  const steps = Number(/** @type {HTMLInputElement} */ (byId('gen-steps')).value);
+  const error = byId('generate-error');
+  await busy(byId('generate-button'), async () => {
+    setError(error, '');
+    const res = await fetch('/generate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'image/png' },
+      body: JSON.stringify({ count, steps, seed }),
+    });
+    if (!res.ok) { setError(error, await describeError(res)); return; }
+    const img = /** @type {HTMLImageElement} */ (byId('generate-image'));
+    showBlob(img, await res.blob());
+    const usedSeed = res.headers.get('x-seed') ?? String(seed);
+    const what = count === 1 ? 'One image' : `${count} images`;
+    img.alt = `${what} generated from seed ${usedSeed} with ${steps} application${steps === 1 ? '' : 's'} of f`;
+    byId('generate-caption').textContent = `${what} · seed ${usedSeed} · f applied ${steps}×`;
+    byId('generate-result').hidden = false;
+  }).catch((err) => setError(error, `request failed: ${err.message}`));
+}
+
+function randomSeed() {
+  const [value] = crypto.getRandomValues(new Uint32Array(1));
+  /** @type {HTMLInputElement} */ (byId('gen-seed')).value = String(value);
+}
+
+/** One captioned image in the projection strip. */
+function stripFigure(caption, blob, alt) {
+  const figure = document.createElement('figure');
+  const img = document.createElement('img');
+  img.alt = alt;
+  img.dataset.role = caption;
+  showBlob(img, blob);
+  const label = document.createElement('figcaption');
+  label.textContent = caption;
+  figure.append(img, label);
+  return figure;
+}
+
+function renderProjection(file, body) {
+  const strip = byId('project-strip');
+  for (const img of strip.querySelectorAll('img')) {
+    URL.revokeObjectURL(liveUrls.get(img));
+    liveUrls.delete(img);
+  }
+  const corrupted = body.corruption ? `corrupted (${body.corruption.kind})` : 'model input';
+  const figures = [
+    stripFigure('upload', file, 'The uploaded image'),
+    stripFigure(corrupted, base64Png(body.input), body.corruption ? `The input after ${body.corruption.kind} corruption` : 'The input resized to the model'),
+  ];
+  body.stepImages.forEach((b64, i) => {
+    const name = i === 0 ? 'f(x)' : i === 1 ? 'f²(x)' : `f^${i + 1}(x)`;
+    figures.push(stripFigure(name, base64Png(b64), `${name}: the model applied ${i + 1} time${i === 0 ? '' : 's'}`));
+  });
+  strip.replaceChildren(...figures);
+  byId('project-delta').textContent = body.oodScore.toFixed(4);
+  byId('project-result').hidden = false;
+}
+
+async function project(event) {
+  event.preventDefault();
+  const file = /** @type {HTMLInputElement} */ (byId('proj-file')).files?.[0];
+  const error = byId('project-error');
+  if (file === undefined) { setError(error, 'Choose an image first.'); return; }
+  const query = new URLSearchParams({ steps: /** @type {HTMLInputElement} */ (byId('proj-steps')).value });
+  const corrupt = /** @type {HTMLSelectElement} */ (byId('proj-corrupt')).value;
+  if (corrupt !== '') query.set('corrupt', corrupt);
+  const form = new FormData();
+  form.append('image', file);
+  await busy(byId('project-button'), async () => {
+    setError(error, '');
+    const res = await fetch(`/project?${query}`, { method: 'POST', headers: { accept: 'application/json' }, body: form });
+    if (!res.ok) { setError(error, await describeError(res)); return; }
+    renderProjection(file, await res.json());
+  }).catch((err) => setError(error, `request failed: ${err.message}`));
+}
+
+bindRangeOutput('gen-steps', 'gen-steps-value');
+bindRangeOutput('proj-steps', 'proj-steps-value');
+byId('gen-random').addEventListener('click', randomSeed);
+byId('generate-form').addEventListener('submit', generate);
+byId('project-form').addEventListener('submit', project);
+void checkModel();

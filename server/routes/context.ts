@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+/** What the route modules share: config, model, queue, metrics and the drain flag. */
+import type { Request, RequestHandler, Response } from 'express';
+import type { LoadedModel } from '../../common/model-card.ts';
+import type { ServerConfig } from '../config.ts';
+import { ClientGoneError, HttpError } from '../errors.ts';
+import { CancelledError, InferenceError, type Generator, type GeneratorResult, type ImageDims } from '../inference/generator.ts';
+import type { ServerMetrics } from '../metrics.ts';
+import type { BatchQueue } from '../queue.ts';
+
+export interface Lifecycle {
+  draining: boolean;
+}
+
+export interface RouteContext {
+  readonly config: ServerConfig;
+  readonly model: LoadedModel;
+  readonly generator: Generator;
+  readonly queue: BatchQueue;
+  readonly metrics: ServerMetrics;
+  readonly lifecycle: Lifecycle;
+  readonly dims: ImageDims;
+  readonly auth: RequestHandler;
+}
+
+export function imageDims(model: LoadedModel): ImageDims {
+  const { channels, height, width } = model.card.image;
+  return { channels, height, width };
+}
+
+/** New inference work is refused while draining or before the workers are ready. */
+export function admitWork(ctx: RouteContext): RequestHandler {
+  return (_req, _res, next) => {
+    if (ctx.lifecycle.draining) next(new HttpError(503, 'shutting_down', 'server is shutting down', { retryAfterSeconds: 1, rejectReason: 'not_ready' }));
+    else if (!ctx.generator.ready()) next(new HttpError(503, 'not_ready', 'model is not ready', { retryAfterSeconds: 1, rejectReason: 'not_ready' }));
+    else next();
+  };
+}
+
+export type ResponseKind = 'png' | 'json';
+
+export function negotiate(req: Request): ResponseKind {
+  const chosen = req.accepts(['image/png', 'application/json']);
+  if (chosen === false) throw new HttpError(406, 'not_acceptable', 'Accept must allow image/png or application/json', { rejectReason: 'invalid' });
+  return chosen === 'application/json' ? 'json' : 'png';
+}
+
+export interface InferenceCall {
+  readonly input: Float32Array;
+  readonly count: number;
+  readonly steps: number;
+  readonly keepSteps: boolean;
+}
+
+/** Queues f^k for this request, cancelled when the client leaves; maps failures to HTTP errors. */
+export async function runInference(ctx: RouteContext, res: Response, call: InferenceCall): Promise<GeneratorResult> {
+  const controller = new AbortController();
+  const onClose = (): void => { if (!res.writableFinished) controller.abort(); };
+  res.once('close', onClose);
+  try {
+    const result = await ctx.queue.submit({ ...call, signal: controller.signal, deadlineAt: Date.now() + ctx.config.requestTimeoutMs });
+    const count = call.count;
+    ctx.metrics.imagesGenerated.inc(count);
+    ctx.metrics.refinementSteps.inc(count * call.steps);
+    for (const r of result.residuals.subarray((call.steps - 1) * count)) ctx.metrics.idempotenceResidual.observe(r);
+    return result;
+  } catch (err) {
+    if (err instanceof CancelledError) throw new ClientGoneError('cancelled');
+    if (err instanceof InferenceError) {
+      const message = err.code === 'invalid_model_output' ? 'the model produced NaN or Inf' : 'inference failed';
+      throw new HttpError(500, err.code, message);
+    }
+    throw err;
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
+/** Residuals of image n for steps 1..k from the [k][N] layout. */
+export function residualsOf(residuals: Float32Array, count: number, n: number): number[] {
+  const out: number[] = [];
+  for (let i = n; i < residuals.length; i += count) out.push(residuals[i]!);
+  return out;
+}

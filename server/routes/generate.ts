@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file POST /generate: f^k applied to seeded noise. Image i's noise is the i-th block of one
+ * `new Rng(seed)` stream (sequential, so image 0 does not depend on count); `interpolate` draws one
+ * noise per end seed and applies f^k along z_t = (1 − t)·z_from + t·z_to, t = 0, 1/(n−1), …, 1.
+ */
+import { randomInt } from 'node:crypto';
+import express, { type RequestHandler, type Router } from 'express';
+import { Rng } from '../../common/rng.ts';
+import { sampleNoise, type NoiseKind } from '../../common/noise.ts';
+import { HttpError, badRequest } from '../errors.ts';
+import { encodeGridPng, encodePng } from '../image-codec.ts';
+import type { RequestValidators } from '../openapi.ts';
+import { admitWork, negotiate, residualsOf, runInference, type RouteContext } from './context.ts';
+
+interface GenerateBody {
+  count?: number;
+  steps?: number;
+  seed?: number;
+  noise?: NoiseKind;
+  returnSteps?: boolean;
+  interpolate?: { from: number; to: number; points: number };
+}
+
+interface GeneratePlan {
+  readonly seed: number | null;
+  readonly count: number;
+  readonly steps: number;
+  readonly noise: NoiseKind;
+  readonly returnSteps: boolean;
+  readonly interpolate: Required<GenerateBody>['interpolate'] | null;
+}
+
+function plan(body: GenerateBody, ctx: RouteContext): GeneratePlan {
+  const noise = body.noise ?? 'gaussian';
+  if (noise === 'fourier' && ctx.model.noiseStats === null) {
+    throw badRequest('invalid_noise', 'this model has no Fourier noise statistics; use "gaussian"');
+  }
+  if (body.interpolate !== undefined && (body.count !== undefined || body.seed !== undefined)) {
+    throw badRequest('invalid_interpolate', 'interpolate replaces count and seed; send only one of them');
+  }
+  const interpolate = body.interpolate ?? null;
+  return {
+    seed: interpolate === null ? body.seed ?? randomInt(0, 2 ** 32) : null,
+    count: interpolate?.points ?? body.count ?? 1,
+    steps: body.steps ?? 1,
+    noise,
+    returnSteps: body.returnSteps ?? false,
+    interpolate,
+  };
+}
+
+function noiseFor(p: GeneratePlan, ctx: RouteContext): Float32Array {
+  const { channels, height, width } = ctx.dims;
+  const draw = (seed: number, count: number): Float32Array =>
+    sampleNoise({ kind: p.noise }, ctx.model.noiseStats, [channels, height, width], new Rng(seed), count);
+  if (p.interpolate === null) return draw(p.seed!, p.count);
+  const from = draw(p.interpolate.from, 1);
+  const to = draw(p.interpolate.to, 1);
+  const size = from.length;
+  const out = new Float32Array(p.count * size);
+  for (let i = 0; i < p.count; i++) {
+    const t = i / (p.count - 1);
+    for (let j = 0; j < size; j++) out[i * size + j] = (1 - t) * from[j]! + t * to[j]!;
+  }
+  return out;
+}
+
+function requireJson(): RequestHandler {
+  return (req, _res, next) => {
+    const type = req.is('application/json');
+    const charset = /;\s*charset=("?)([^";]+)\1/i.exec(req.get('content-type') ?? '')?.[2]?.toLowerCase();
+    if (type === false || type === null) {
+      next(new HttpError(415, 'unsupported_media_type', 'send the body as application/json', { rejectReason: 'invalid' }));
+    } else if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      next(new HttpError(415, 'unsupported_charset', 'only utf-8 JSON is accepted', { rejectReason: 'invalid' }));
+    } else {
+      next();
+    }
+  };
+}
+
+export function generateRouter(ctx: RouteContext, validators: RequestValidators): Router {
+  const router = express.Router();
+  const range = ctx.model.card.image.valueRange;
+  const parseJson = express.json({ limit: '4kb', strict: true, type: 'application/json' });
+  router.post('/generate', ctx.auth, admitWork(ctx), requireJson(), parseJson, async (req, res) => {
+    const invalid = validators.generate(req.body);
+    if (invalid !== null) throw invalid;
+    const kind = negotiate(req);
+    const p = plan(req.body as GenerateBody, ctx);
+    const keepSteps = kind === 'json' && p.returnSteps;
+    const result = await runInference(ctx, res, { input: noiseFor(p, ctx), count: p.count, steps: p.steps, keepSteps });
+    if (p.seed !== null) res.setHeader('X-Seed', String(p.seed));
+    const final = result.outputs[result.outputs.length - 1]!;
+    if (kind === 'png') {
+      const png = p.count === 1 ? await encodePng(final, 0, ctx.dims, range) : await encodeGridPng(final, p.count, ctx.dims, range);
+      res.type('image/png').send(png);
+      return;
+    }
+    const images = [];
+    for (let n = 0; n < p.count; n++) {
+      const residuals = residualsOf(result.residuals, p.count, n);
+      const steps = keepSteps ? await Promise.all(result.outputs.map(async (o) => (await encodePng(o, n, ctx.dims, range)).toString('base64'))) : undefined;
+      const png = (await encodePng(final, n, ctx.dims, range)).toString('base64');
+      images.push({ png, residual: residuals[residuals.length - 1]!, residuals, ...(steps === undefined ? {} : { steps }) });
+    }
+    res.json({
+      seed: p.seed, ...(p.interpolate === null ? {} : { interpolate: p.interpolate }), steps: p.steps, noise: p.noise,
+      model: { name: ctx.model.card.name, version: ctx.model.card.version }, provider: ctx.generator.info().provider, images,
+    });
+  });
+  return router;
+}

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file Liveness and readiness, plain and Open Inference Protocol (server-hardening.md §7).
+ * Liveness depends on nothing; readiness = workers loaded, warmed up and alive, and not draining.
+ */
+import express, { type Router } from 'express';
+import type { RouteContext } from './context.ts';
+
+export function isReady(ctx: RouteContext): boolean {
+  return !ctx.lifecycle.draining && ctx.generator.ready();
+}
+
+export function healthRouter(ctx: RouteContext): Router {
+  const router = express.Router();
+  router.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  router.get('/readyz', (_req, res) => {
+    const ready = isReady(ctx);
+    const status = ready ? 'ready' : ctx.lifecycle.draining ? 'shutting_down' : 'not_ready';
+    res.status(ready ? 200 : 503).json({ status });
+  });
+  router.get('/v2/health/live', (_req, res) => { res.json({ live: true }); });
+  router.get('/v2/health/ready', (_req, res) => {
+    const ready = isReady(ctx);
+    res.status(ready ? 200 : 503).json({ ready });
+  });
+  return router;
+}
