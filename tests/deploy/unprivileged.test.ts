@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+// The container's runtime conditions without a Docker engine (server-hardening.md §14): the real
+// server (`npm start`'s entry) as uid/gid 65534 with no groups, a root-owned read-only model
+// directory and an unwritable working directory. It must serve, answer the probe routes the
+// manifests use, and drain to exit 0 on SIGTERM.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { freePort } from '../../scripts/bench-serve-server.ts';
+import { writeTinyModelDir } from '../support/tiny-model.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+const NOBODY = 65534;
+const DROP = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+
+function skipReason(): string | false {
+  if (process.platform !== 'linux') return 'needs Linux';
+  if (process.getuid?.() !== 0) return 'needs root to drop to uid 65534';
+  if (spawnSync('setpriv', ['--version']).status !== 0) return 'setpriv (util-linux) is not installed';
+  return false;
+}
+
+interface Probe { httpGet: { path: string } }
+interface ProbedContainer { startupProbe: Probe; livenessProbe: Probe; readinessProbe: Probe }
+
+/** Probe paths the Kubernetes and KServe manifests point at. */
+function manifestProbePaths(): string[] {
+  const load = (file: string): unknown => parse(readFileSync(join(root, 'deploy', file), 'utf8'));
+  const deployment = load('deployment.yaml') as { spec: { template: { spec: { containers: ProbedContainer[] } } } };
+  const isvc = load('kserve-inferenceservice.yaml') as { spec: { predictor: { containers: ProbedContainer[] } } };
+  const containers = [...deployment.spec.template.spec.containers, ...isvc.spec.predictor.containers];
+  const paths = containers.flatMap((c) => [c.startupProbe, c.livenessProbe, c.readinessProbe].map((p) => p.httpGet.path));
+  return [...new Set(paths)];
+}
+
+async function waitReady(url: string, exited: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && !exited()) {
+    try {
+      if ((await fetch(`${url}/readyz`)).status === 200) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('server did not become ready as uid 65534');
+}
+
+void test('serves as uid 65534 from a read-only model dir and an unwritable cwd', { skip: skipReason(), timeout: 60_000 }, async () => {
+  const base = mkdtempSync(join(tmpdir(), 'ign-unpriv-'));
+  const modelDir = join(base, 'models');
+  // The repository root is root-owned 0755: readable, not writable, for uid 65534.
+  const cwd = root;
+  await writeTinyModelDir(modelDir, { channels: 1, height: 8, width: 8 });
+  for (const f of ['model.onnx', 'model.json']) chmodSync(join(modelDir, f), 0o444);
+  chmodSync(modelDir, 0o555);
+  chmodSync(base, 0o755);
+  const asNobody = (...cmd: string[]): number | null => spawnSync('setpriv', [...DROP, ...cmd]).status;
+  assert.notEqual(asNobody('test', '-w', cwd), 0, 'cwd is not writable by uid 65534');
+  assert.notEqual(asNobody('touch', join(modelDir, 'probe')), 0, 'model dir is read-only for uid 65534');
+  assert.equal(asNobody('test', '-r', join(modelDir, 'model.onnx')), 0, 'model is readable by uid 65534');
+  const port = await freePort();
+  const args = [...DROP, process.execPath, '--import', join(root, 'node_modules/tsx/dist/loader.mjs'), join(root, 'server/main.ts')];
+  const child = spawn('setpriv', args, {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: modelDir, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), MODEL_DIR: modelDir, WORKERS: '1', DRAIN_MS: '5000' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((resolve) => child.on('exit', (code) => { exitCode = code; resolve(); }));
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    await waitReady(url, () => exitCode !== undefined).catch((err: unknown) => { throw new Error(`${String(err)}\n${stderr}`); });
+    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    assert.match(status, new RegExp(`^Uid:\\s+${NOBODY}\\s+${NOBODY}`, 'm'), 'setpriv child ran as nobody');
+    for (const path of manifestProbePaths()) assert.equal((await fetch(`${url}${path}`)).status, 200, `GET ${path}`);
+    const gen = await fetch(`${url}/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ count: 2, steps: 2, seed: 3 }) });
+    assert.equal(gen.status, 200);
+    assert.equal(gen.headers.get('content-type'), 'image/png');
+    assert.ok((await gen.arrayBuffer()).byteLength > 8);
+    child.kill('SIGTERM');
+    await exited;
+    assert.equal(exitCode, 0, `drained and exited 0\n${stderr}`);
+  } finally {
+    if (exitCode === undefined) child.kill('SIGKILL');
+    chmodSync(modelDir, 0o755);
+    rmSync(base, { recursive: true, force: true });
+  }
+});
