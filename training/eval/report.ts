@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file The evaluation report: evaluation.json (everything), the compact summary stored in the model
+ * card's `evaluation` field, and evaluation.md (a caption for evaluation.png and a figures table).
+ */
+import type { ClassHistogram } from './metrics.ts';
+
+export interface ProjectionScores {
+  /** Mean PSNR (dB) against the clean image of: the corrupted input, f(corrupted), f²(corrupted). */
+  readonly corrupted: number;
+  readonly f1: number;
+  readonly f2: number;
+}
+
+export interface ClassifierSection {
+  /** Folder of the classifier whose features and predictions are used. */
+  readonly classifierDir: string;
+  readonly featureDim: number;
+  /** Accuracy on the whole test split, measured when the classifier was trained. */
+  readonly testAccuracy: number;
+  /** Accuracy on the n test images evaluated here. */
+  readonly sampleAccuracy: number;
+  /** Fréchet distance (classifier features) of f^k(z) against n real test images, k = 1, 2, 3. */
+  readonly frechet: { readonly k1: number; readonly k2: number; readonly k3: number; readonly realTrainVsTest: number };
+  readonly histograms: { readonly k1: ClassHistogram; readonly k2: ClassHistogram; readonly k3: ClassHistogram; readonly realTest: ClassHistogram };
+}
+
+export interface EvaluationReport {
+  readonly format: 'ign-evaluation';
+  readonly version: 1;
+  readonly model: string;
+  readonly created: string;
+  readonly seed: number;
+  /** Generated samples and held-out images used by every section. */
+  readonly n: number;
+  readonly dataset: string;
+  readonly reconstruction: { readonly l1: number; readonly mse: number; readonly psnr: number };
+  readonly idempotence: {
+    /** Mean per-image RMS ‖f(f(z)) − f(z)‖. */
+    readonly residual: number;
+    /** Mean per-image RMS ‖f(z) − z‖. */
+    readonly shift: number;
+    /** residual / shift: 0 for a perfectly idempotent f. */
+    readonly ratio: number;
+    /** Mean per-image RMS ‖f(f(x)) − f(x)‖ on held-out data. */
+    readonly residualOnData: number;
+  };
+  readonly classifier: ClassifierSection | { readonly skipped: string };
+  readonly projection: Readonly<Record<string, ProjectionScores>>;
+  readonly image: { readonly file: string; readonly scale: number; readonly rows: readonly string[] };
+  readonly wallTimeSeconds: number;
+}
+
+/** The compact figures stored in model.json's `evaluation`. */
+export function summarize(report: EvaluationReport): Record<string, unknown> {
+  const c = 'frechet' in report.classifier ? report.classifier : null;
+  return {
+    report: 'evaluation.json',
+    image: report.image.file,
+    created: report.created,
+    n: report.n,
+    seed: report.seed,
+    dataset: report.dataset,
+    reconstructionL1: report.reconstruction.l1,
+    reconstructionMse: report.reconstruction.mse,
+    idempotenceResidual: report.idempotence.residual,
+    idempotenceRatio: report.idempotence.ratio,
+    frechet: c ? c.frechet : null,
+    coveredClasses: c ? { k1: c.histograms.k1.coveredClasses, k2: c.histograms.k2.coveredClasses, k3: c.histograms.k3.coveredClasses } : null,
+    meanConfidence: c ? c.histograms.k1.meanConfidence : null,
+    classifierTestAccuracy: c ? c.testAccuracy : null,
+    projectionPsnr: report.projection,
+  };
+}
+
+const fmt = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
+
+/** evaluation.md: what each PNG row shows and the headline figures. */
+export function reportMarkdown(report: EvaluationReport): string {
+  const lines = [
+    `# Evaluation of ${report.model}`,
+    '',
+    `${report.created} · seed ${report.seed} · n = ${report.n} · data ${report.dataset} · ${fmt(report.wallTimeSeconds, 1)} s`,
+    '',
+    '| figure | value |',
+    '|---|---|',
+    `| reconstruction L1 / MSE / PSNR (held-out) | ${fmt(report.reconstruction.l1, 4)} / ${fmt(report.reconstruction.mse, 4)} / ${fmt(report.reconstruction.psnr, 2)} dB |`,
+    `| idempotence ‖f(f(z))−f(z)‖ / ‖f(z)−z‖ (RMS) | ${fmt(report.idempotence.residual, 4)} / ${fmt(report.idempotence.shift, 4)} (ratio ${fmt(report.idempotence.ratio, 4)}) |`,
+    `| idempotence on data ‖f(f(x))−f(x)‖ | ${fmt(report.idempotence.residualOnData, 4)} |`,
+  ];
+  const c = report.classifier;
+  if ('frechet' in c) {
+    lines.push(
+      `| Fréchet distance (classifier features) k=1 / 2 / 3 | ${fmt(c.frechet.k1)} / ${fmt(c.frechet.k2)} / ${fmt(c.frechet.k3)} |`,
+      `| Fréchet distance real train vs test (floor) | ${fmt(c.frechet.realTrainVsTest)} |`,
+      `| classes covered (≥ 2 %) k=1 / 2 / 3 | ${c.histograms.k1.coveredClasses} / ${c.histograms.k2.coveredClasses} / ${c.histograms.k3.coveredClasses} |`,
+      `| mean max-softmax confidence k=1 (real test) | ${fmt(c.histograms.k1.meanConfidence)} (${fmt(c.histograms.realTest.meanConfidence)}) |`,
+      `| classifier test accuracy | ${fmt(c.testAccuracy, 4)} |`,
+    );
+  } else {
+    lines.push(`| classifier metrics | skipped: ${c.skipped} |`);
+  }
+  for (const [kind, p] of Object.entries(report.projection)) {
+    lines.push(`| projection ${kind}: PSNR corrupted → f → f² | ${fmt(p.corrupted, 2)} → ${fmt(p.f1, 2)} → ${fmt(p.f2, 2)} dB |`);
+  }
+  lines.push('', `## ${report.image.file} (×${report.image.scale}, rows top to bottom)`, '', ...report.image.rows.map((r) => `- ${r}`), '');
+  return lines.join('\n');
+}
