@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file `npm run train -- [flags]`: trains f inside ONNX Runtime (training/trainer), optionally
+ * exports it to models/<name>. `--help` lists every flag. Exit codes: 0 done or stopped by Ctrl-C
+ * (checkpoint written), 2 bad flags or configuration, 1 any other failure.
+ */
+import { ConfigError, resolveConfig, resumeConfig } from '../training/config.ts';
+import { readCheckpoint } from '../training/trainer/checkpoint.ts';
+import { parseTrainArgs, trainHelp } from '../training/trainer/cli-args.ts';
+import { train } from '../training/trainer/trainer.ts';
+import { exportModel } from '../training/trainer/export.ts';
+
+async function main(argv: readonly string[]): Promise<number> {
+  const args = parseTrainArgs(argv);
+  if (args.help) {
+    process.stdout.write(`${trainHelp()}\n`);
+    return 0;
+  }
+  const saved = args.resume ? (await readCheckpoint(args.resume)).meta.config : null;
+  const config = saved ? resumeConfig(saved, args.overrides) : resolveConfig(args.overrides);
+  const command = ['npm run train --', ...argv].join(' ');
+  const result = await train(config, { ...(args.resume ? { resume: args.resume } : {}), handleSigint: true, command });
+  const done = `${result.interrupted ? 'stopped' : 'finished'} at step ${result.step}/${result.totalSteps} `
+    + `(${result.wallTimeSeconds.toFixed(1)} s); checkpoint ${result.checkpointDir}`;
+  process.stderr.write(`${done}\n`);
+  const exportDir = result.run.config.exportDir;
+  if (exportDir && !result.interrupted) {
+    const { config: c, imageShape, noiseStats, dataset } = result.run;
+    await exportModel(exportDir, {
+      config: c, imageShape, tensors: result.tensors, noiseStats, steps: result.step,
+      epochs: Number((result.step / Math.floor(dataset.n / c.batch)).toFixed(3)),
+      wallTimeSeconds: result.wallTimeSeconds, command, dataset: dataset.name,
+    });
+    process.stderr.write(`exported f to ${exportDir}\n`);
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const config = err instanceof ConfigError;
+    process.stderr.write(`${config ? '' : 'error: '}${err instanceof Error ? (config ? err.message : err.stack ?? err.message) : String(err)}\n`);
+    process.exit(config ? 2 : 1);
+  },
+);

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file The training configuration: presets (ign-paper-notes §3), defaults, and validation that
+ * runs once at start. Everything the step needs is resolved here into plain numbers and strings, so
+ * the hot loop never looks anything up or checks anything (style.md anti-pattern).
+ */
+import type { NoiseKind } from '../common/noise.ts';
+import type { DatasetSpec } from './data/dataset.ts';
+
+export type Preset = 'paper' | 'algorithm1';
+export type Distance = 'l1' | 'l2';
+export type ClampNormalizer = 'rec_z_detached' | 'rec_x';
+export type NormKind = 'batch' | 'group' | 'none';
+export type ArchKind = 'mnist' | 'celeba64' | 'tiny';
+export type ExecutionProviderChoice = 'auto' | 'cuda' | 'cpu';
+
+export interface LossConfig {
+  distance: Distance;
+  /** λ_r, λ_i, λ_t; the tightness term already carries its minus sign, so λ_t is positive. */
+  weights: { rec: number; idem: number; tight: number };
+  clamp: boolean;
+  /** a in tanh(L̃/(a·N))·a·N. */
+  clampA: number;
+  clampNormalizer: ClampNormalizer;
+}
+
+export interface ModelConfig {
+  arch: ArchKind;
+  norm: NormKind;
+  /** GroupNorm groups (must divide every normalised channel count). */
+  groups: number;
+  /** Channels of the latent bottleneck (latent×1×1). */
+  latent: number;
+  /** Base width: channels of the first conv (doubled per stage). */
+  width: number;
+}
+
+export interface OptimConfig {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+}
+
+export interface TrainConfig {
+  preset: Preset;
+  loss: LossConfig;
+  model: ModelConfig;
+  optim: OptimConfig;
+  data: DatasetSpec;
+  noise: NoiseKind;
+  batch: number;
+  /** Total optimiser steps; `epochs` is converted to steps once the dataset size is known. */
+  steps: number | null;
+  epochs: number | null;
+  seed: number;
+  /** Write a sample grid every K steps (0: never). */
+  sampleEvery: number;
+  /** Write a checkpoint every K steps (0: only at the end and on SIGINT). */
+  checkpointEvery: number;
+  /** Append a JSONL log line every K steps. */
+  logEvery: number;
+  out: string;
+  /** Export f to this models/<name> folder when training ends (null: no export). */
+  exportDir: string | null;
+  ep: ExecutionProviderChoice;
+  threads: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const PRESETS: Readonly<Record<Preset, LossConfig>> = {
+  paper: { distance: 'l1', weights: { rec: 20, idem: 20, tight: 2.5 }, clamp: true, clampA: 1.5, clampNormalizer: 'rec_z_detached' },
+  algorithm1: { distance: 'l2', weights: { rec: 1, idem: 1, tight: 0.1 }, clamp: false, clampA: 1.5, clampNormalizer: 'rec_z_detached' },
+};
+
+const ARCH_DEFAULTS: Readonly<Record<ArchKind, { latent: number; width: number }>> = {
+  mnist: { latent: 256, width: 64 },
+  celeba64: { latent: 512, width: 64 },
+  tiny: { latent: 8, width: 8 },
+};
+
+/** Overrides accepted on top of a preset; nested objects are merged field by field. */
+export interface ConfigOverrides {
+  preset?: Preset;
+  loss?: Partial<Omit<LossConfig, 'weights'>> & { weights?: Partial<LossConfig['weights']> };
+  model?: Partial<ModelConfig>;
+  optim?: Partial<OptimConfig>;
+  data?: DatasetSpec;
+  noise?: NoiseKind;
+  batch?: number;
+  steps?: number | null;
+  epochs?: number | null;
+  seed?: number;
+  sampleEvery?: number;
+  checkpointEvery?: number;
+  logEvery?: number;
+  out?: string;
+  exportDir?: string | null;
+  ep?: ExecutionProviderChoice;
+  threads?: number;
+}
+
+/** Preset defaults + overrides, validated. Throws ConfigError listing every problem. */
+export function resolveConfig(overrides: ConfigOverrides): TrainConfig {
+  const preset = overrides.preset ?? 'paper';
+  const base = PRESETS[preset] as LossConfig | undefined;
+  if (!base) throw new ConfigError(`unknown preset ${JSON.stringify(preset)} (paper | algorithm1)`);
+  const data = overrides.data ?? { kind: 'mnist' };
+  const arch = overrides.model?.arch ?? (data.kind === 'folder' ? 'celeba64' : 'mnist');
+  const archDefaults = (ARCH_DEFAULTS[arch] as (typeof ARCH_DEFAULTS)[ArchKind] | undefined) ?? ARCH_DEFAULTS.mnist;
+  const config: TrainConfig = {
+    preset,
+    loss: { ...base, ...overrides.loss, weights: { ...base.weights, ...overrides.loss?.weights } },
+    model: { arch, norm: 'batch', groups: 32, ...archDefaults, ...overrides.model },
+    optim: { lr: 1e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8, ...overrides.optim },
+    data,
+    noise: overrides.noise ?? (arch === 'celeba64' ? 'fourier' : 'gaussian'),
+    batch: overrides.batch ?? 64,
+    steps: overrides.steps ?? null,
+    epochs: overrides.epochs ?? null,
+    seed: overrides.seed ?? 0,
+    sampleEvery: overrides.sampleEvery ?? 500,
+    checkpointEvery: overrides.checkpointEvery ?? 1000,
+    logEvery: overrides.logEvery ?? 10,
+    out: overrides.out ?? 'runs/ign',
+    exportDir: overrides.exportDir ?? null,
+    ep: overrides.ep ?? 'cpu',
+    threads: overrides.threads ?? 2,
+  };
+  if (config.steps === null && config.epochs === null) config.steps = 1000;
+  const issues = validateConfig(config);
+  if (issues.length > 0) throw new ConfigError(`invalid training configuration:\n  - ${issues.join('\n  - ')}`);
+  return config;
+}
+
+const isPosInt = (v: number): boolean => Number.isInteger(v) && v > 0;
+const isNonNegInt = (v: number): boolean => Number.isInteger(v) && v >= 0;
+const isFinite = (v: number): boolean => Number.isFinite(v);
+
+function oneOf<T extends string>(issues: string[], name: string, v: T, allowed: readonly T[]): void {
+  if (!allowed.includes(v)) issues.push(`${name} must be one of ${allowed.join(' | ')}, got ${JSON.stringify(v)}`);
+}
+
+function check(issues: string[], ok: boolean, message: string): void {
+  if (!ok) issues.push(message);
+}
+
+/** Every problem with a config, as lines (empty when valid). */
+export function validateConfig(c: TrainConfig): string[] {
+  const issues: string[] = [];
+  oneOf(issues, 'preset', c.preset, ['paper', 'algorithm1']);
+  oneOf(issues, 'distance', c.loss.distance, ['l1', 'l2']);
+  oneOf(issues, 'clampNormalizer', c.loss.clampNormalizer, ['rec_z_detached', 'rec_x']);
+  for (const [k, w] of Object.entries(c.loss.weights)) check(issues, isFinite(w) && w >= 0, `weight ${k} must be a finite number ≥ 0, got ${w}`);
+  check(issues, isFinite(c.loss.clampA) && c.loss.clampA > 0, `clampA must be > 0, got ${c.loss.clampA}`);
+  oneOf(issues, 'arch', c.model.arch, ['mnist', 'celeba64', 'tiny']);
+  oneOf(issues, 'norm', c.model.norm, ['batch', 'group', 'none']);
+  check(issues, isPosInt(c.model.latent), `latent must be a positive integer, got ${c.model.latent}`);
+  check(issues, isPosInt(c.model.width), `width must be a positive integer, got ${c.model.width}`);
+  check(issues, isPosInt(c.model.groups), `groups must be a positive integer, got ${c.model.groups}`);
+  if (c.model.norm === 'group') {
+    const bad = [c.model.width, 2 * c.model.width].filter((ch) => ch % c.model.groups !== 0);
+    check(issues, bad.length === 0, `groups ${c.model.groups} must divide the normalised channel counts (${bad.join(', ')})`);
+  }
+  check(issues, isFinite(c.optim.lr) && c.optim.lr > 0, `lr must be > 0, got ${c.optim.lr}`);
+  for (const k of ['beta1', 'beta2'] as const) check(issues, c.optim[k] >= 0 && c.optim[k] < 1, `${k} must be in [0, 1), got ${c.optim[k]}`);
+  check(issues, isFinite(c.optim.eps) && c.optim.eps > 0, `eps must be > 0, got ${c.optim.eps}`);
+  oneOf(issues, 'dataset', c.data.kind, ['mnist', 'fashion-mnist', 'folder']);
+  check(issues, c.data.kind !== 'folder' || (c.data.path ?? '') !== '', 'a folder dataset needs a path');
+  check(issues, c.data.kind === 'folder' || c.model.arch !== 'celeba64', 'celeba64 needs 64×64 images: use a folder dataset');
+  check(issues, c.model.arch !== 'mnist' || c.data.kind !== 'folder' || c.data.size === 28, 'the mnist architecture needs 28×28 images (--size 28)');
+  check(issues, c.model.arch !== 'celeba64' || (c.data.size ?? 64) === 64, 'the celeba64 architecture needs --size 64');
+  oneOf(issues, 'noise', c.noise, ['gaussian', 'fourier']);
+  check(issues, isPosInt(c.batch), `batch must be a positive integer, got ${c.batch}`);
+  check(issues, (c.steps === null) !== (c.epochs === null), 'give steps or epochs, not both');
+  if (c.steps !== null) check(issues, isPosInt(c.steps), `steps must be a positive integer, got ${c.steps}`);
+  if (c.epochs !== null) check(issues, isFinite(c.epochs) && c.epochs > 0, `epochs must be > 0, got ${c.epochs}`);
+  check(issues, isNonNegInt(c.seed) && c.seed <= 0xffffffff, `seed must be an integer in [0, 2^32-1], got ${c.seed}`);
+  check(issues, isNonNegInt(c.sampleEvery), `sampleEvery must be an integer ≥ 0, got ${c.sampleEvery}`);
+  check(issues, isNonNegInt(c.checkpointEvery), `checkpointEvery must be an integer ≥ 0, got ${c.checkpointEvery}`);
+  check(issues, isPosInt(c.logEvery), `logEvery must be a positive integer, got ${c.logEvery}`);
+  check(issues, c.out !== '', 'out must be a directory path');
+  oneOf(issues, 'ep', c.ep, ['auto', 'cuda', 'cpu']);
+  check(issues, isPosInt(c.threads) && c.threads <= 256, `threads must be a positive integer, got ${c.threads}`);
+  return issues;
+}
+
+/** Steps of a run once the dataset size is known (epochs × batches per epoch, rounded up). */
+export function totalSteps(c: TrainConfig, datasetSize: number): number {
+  if (c.steps !== null) return c.steps;
+  const perEpoch = Math.floor(datasetSize / c.batch);
+  if (perEpoch < 1) throw new ConfigError(`dataset has ${datasetSize} images, fewer than one batch of ${c.batch}`);
+  return Math.ceil((c.epochs ?? 1) * perEpoch);
+}
+
+/** Settings a resumed run may change; everything else (model, loss, data, seed, batch) is the checkpoint's. */
+const RESUMABLE_KEYS = ['steps', 'epochs', 'sampleEvery', 'checkpointEvery', 'logEvery', 'out', 'exportDir', 'ep', 'threads'] as const;
+
+/** The checkpoint's config with the given overrides of run-control settings applied and validated. */
+export function resumeConfig(saved: TrainConfig, overrides: ConfigOverrides): TrainConfig {
+  const fixed = Object.keys(overrides).filter((k) => !(RESUMABLE_KEYS as readonly string[]).includes(k));
+  if (fixed.length > 0) throw new ConfigError(`cannot change ${fixed.join(', ')} when resuming (only ${RESUMABLE_KEYS.join(', ')})`);
+  const config: TrainConfig = { ...saved };
+  for (const key of RESUMABLE_KEYS) {
+    if (overrides[key] !== undefined) Object.assign(config, { [key]: overrides[key] });
+  }
+  if (overrides.steps !== undefined) config.epochs = null;
+  if (overrides.epochs !== undefined) config.steps = null;
+  const issues = validateConfig(config);
+  if (issues.length > 0) throw new ConfigError(`invalid resumed configuration:\n  - ${issues.join('\n  - ')}`);
+  return config;
+}

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file The IGN network f = Decoder ∘ Encoder (DCGAN discriminator body emitting a latent×1×1 code,
+ * then a DCGAN generator), ign-paper-notes §4, as a layer table that one emitter walks. The same
+ * emitter builds the training applications (train-mode BN, through an NnContext) and the eval /
+ * export graph (eval-mode BN), so the exported f is the trained f by construction.
+ *
+ * Bias: bias-free before a normalisation (BN/GN β makes a bias redundant) and on the latent conv,
+ * as in the notes' compact variant; the last layer has a bias. With norm 'none' the would-be
+ * normalised layers get a bias instead.
+ */
+import type { Value } from '../onnx/ir.ts';
+import type { NnContext } from '../nn/context.ts';
+import { conv2d, convTranspose2d, norm2d } from '../nn/layers.ts';
+import type { ModelConfig } from '../config.ts';
+
+export type Activation = 'lrelu' | 'relu' | 'tanh' | 'none';
+
+export interface LayerSpec {
+  readonly name: string;
+  readonly kind: 'conv' | 'convT';
+  readonly out: number;
+  readonly kernel: number;
+  readonly stride: number;
+  readonly padding: number;
+  readonly norm: boolean;
+  readonly act: Activation;
+}
+
+export interface Architecture {
+  readonly imageShape: readonly [number, number, number];
+  readonly layers: readonly LayerSpec[];
+}
+
+const layer = (name: string, kind: 'conv' | 'convT', out: number, kernel: number, stride: number, padding: number, norm: boolean, act: Activation): LayerSpec =>
+  ({ name, kind, out, kernel, stride, padding, norm, act });
+
+/** 28×28: 28 →(k4s2p1) 14 → 7 →(k7) 1 and back. */
+function mnistLayers(c: number, w: number, latent: number): LayerSpec[] {
+  return [
+    layer('enc.0', 'conv', w, 4, 2, 1, false, 'lrelu'),
+    layer('enc.1', 'conv', 2 * w, 4, 2, 1, true, 'lrelu'),
+    layer('enc.2', 'conv', latent, 7, 1, 0, false, 'none'),
+    layer('dec.0', 'convT', 2 * w, 7, 1, 0, true, 'relu'),
+    layer('dec.1', 'convT', w, 4, 2, 1, true, 'relu'),
+    layer('dec.2', 'convT', c, 4, 2, 1, false, 'tanh'),
+  ];
+}
+
+/** 64×64 DCGAN (notes §4 table): 64→32→16→8→4 →(k4) 1 and back. */
+function celebaLayers(c: number, w: number, latent: number): LayerSpec[] {
+  return [
+    layer('enc.0', 'conv', w, 4, 2, 1, false, 'lrelu'),
+    layer('enc.1', 'conv', 2 * w, 4, 2, 1, true, 'lrelu'),
+    layer('enc.2', 'conv', 4 * w, 4, 2, 1, true, 'lrelu'),
+    layer('enc.3', 'conv', 8 * w, 4, 2, 1, true, 'lrelu'),
+    layer('enc.4', 'conv', latent, 4, 1, 0, false, 'none'),
+    layer('dec.0', 'convT', 8 * w, 4, 1, 0, true, 'relu'),
+    layer('dec.1', 'convT', 4 * w, 4, 2, 1, true, 'relu'),
+    layer('dec.2', 'convT', 2 * w, 4, 2, 1, true, 'relu'),
+    layer('dec.3', 'convT', w, 4, 2, 1, true, 'relu'),
+    layer('dec.4', 'convT', c, 4, 2, 1, false, 'tanh'),
+  ];
+}
+
+/** A few hundred weights, any H×W: tests and smoke runs (not a generative model worth shipping). */
+function tinyLayers(c: number, w: number): LayerSpec[] {
+  return [
+    layer('enc.0', 'conv', w, 3, 1, 1, true, 'lrelu'),
+    layer('dec.0', 'conv', c, 3, 1, 1, false, 'tanh'),
+  ];
+}
+
+export function architecture(model: ModelConfig, imageShape: readonly [number, number, number]): Architecture {
+  const [c, h, w] = imageShape;
+  const need = (size: number): void => {
+    if (h !== size || w !== size) throw new Error(`architecture ${model.arch} needs ${size}×${size} images, got ${h}×${w}`);
+  };
+  switch (model.arch) {
+    case 'mnist':
+      need(28);
+      return { imageShape, layers: mnistLayers(c, model.width, model.latent) };
+    case 'celeba64':
+      need(64);
+      return { imageShape, layers: celebaLayers(c, model.width, model.latent) };
+    case 'tiny':
+      return { imageShape, layers: tinyLayers(c, model.width) };
+  }
+}
+
+function activate(ctx: NnContext, x: Value, act: Activation): Value {
+  switch (act) {
+    case 'lrelu':
+      return ctx.o.leakyRelu(x, 0.2);
+    case 'relu':
+      return ctx.o.relu(x);
+    case 'tanh':
+      return ctx.o.tanh(x);
+    case 'none':
+      return x;
+  }
+}
+
+/**
+ * Emits one application of f on x in `ctx` (its ParamSet names the weights, its mode decides BN).
+ * Calling it again with the same ctx reuses the same parameters (and chains the BN buffers).
+ */
+export function applyF(ctx: NnContext, arch: Architecture, model: ModelConfig, x: Value): Value {
+  let h = x;
+  const last = arch.layers.length - 1;
+  arch.layers.forEach((l, i) => {
+    const normed = l.norm && model.norm !== 'none';
+    const bias = i === last || (l.norm && model.norm === 'none');
+    const opts = { out: l.out, kernel: l.kernel, stride: l.stride, padding: l.padding, bias };
+    h = l.kind === 'conv' ? conv2d(ctx, l.name, h, opts) : convTranspose2d(ctx, l.name, h, opts);
+    if (normed) h = norm2d(ctx, `${l.name}.norm`, h, model.norm, model.groups);
+    h = activate(ctx, h, l.act);
+  });
+  return h;
+}

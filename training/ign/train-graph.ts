@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file The whole IGN training step as ONE graph (autodiff-notes §3): four applications of f (x, z,
+ * f_z with θ; fz with the frozen copy θ′), the objective, reverse-mode gradients w.r.t. every θ
+ * parameter, and Adam. State (θ, Adam moments, BN running statistics) are inputs whose updated
+ * values are `X.next` outputs (nn/next.ts); the frozen copy is the set of `frozen.X` inputs, declared
+ * {grad:false}, that StepRunner feeds with the same tensors as `X` (aliases). The frozen copy runs
+ * BN in train mode like f; its running-stat updates are discarded (never output).
+ *
+ * Outputs besides state: loss.total, loss.rec, loss.idem, loss.tight, metric.idem_residual
+ * (mean|f(f(z)) − f(z)|), metric.fz_shift (mean|f(z) − z|); with `outputGradients`, `grad.X` too.
+ */
+import { GraphBuilder } from '../onnx/builder.ts';
+import type { Graph, Value } from '../onnx/ir.ts';
+import { ops } from '../onnx/ops.ts';
+import { gradients } from '../autodiff/backward.ts';
+import { ParamSet } from '../nn/params.ts';
+import type { ParamDecl } from '../nn/params.ts';
+import { bufferUpdates, createContext } from '../nn/context.ts';
+import { outputNext } from '../nn/next.ts';
+import { adamConfig, emitAdam } from '../optim/adam.ts';
+import type { AdamConfig } from '../optim/adam.ts';
+import type { LossConfig, ModelConfig, OptimConfig } from '../config.ts';
+import { applyF } from './model.ts';
+import type { Architecture } from './model.ts';
+import { emitIgnLosses } from './losses.ts';
+
+export const FROZEN_PREFIX = 'frozen.';
+export const LOSS_OUTPUTS = ['loss.total', 'loss.rec', 'loss.idem', 'loss.tight', 'metric.idem_residual', 'metric.fz_shift'] as const;
+export type LossOutput = (typeof LOSS_OUTPUTS)[number];
+
+export interface StepGraphSpec {
+  arch: Architecture;
+  model: ModelConfig;
+  loss: LossConfig;
+  optim: OptimConfig;
+  batch: number;
+}
+
+export interface StepGraphOptions {
+  /** Also output `grad.X` = d loss.total / d X for every parameter (tests, debugging). */
+  outputGradients?: boolean;
+  /** Also output per-sample `debug.tight_raw` and `debug.clamp_norm` (tests). */
+  outputDebug?: boolean;
+}
+
+export interface StepGraph {
+  graph: Graph;
+  /** θ parameters and buffers (names = graph input names, no prefix), in declaration order. */
+  decls: ParamDecl[];
+  /** `frozen.X` → `X`, for StepRunner's aliases. */
+  aliases: Record<string, string>;
+  /** Adam moment input names (zeros at start). */
+  moments: string[];
+  adam: AdamConfig;
+  /** Scalar inputs fed every step by adamStepScalars. */
+  scalars: string[];
+}
+
+export function toAdamConfig(optim: OptimConfig): AdamConfig {
+  return adamConfig({ beta1: optim.beta1, beta2: optim.beta2, eps: optim.eps });
+}
+
+export function imageInput(b: GraphBuilder, name: string, spec: { arch: Architecture; batch: number }): Value {
+  return b.input(name, 'float32', [spec.batch, ...spec.arch.imageShape], { grad: false });
+}
+
+export function buildStepGraph(spec: StepGraphSpec, options: StepGraphOptions = {}): StepGraph {
+  const b = new GraphBuilder('ign_train_step');
+  const o = ops(b);
+  const x = imageInput(b, 'x', spec);
+  const z = imageInput(b, 'z', spec);
+  const theta = new ParamSet(b);
+  const frozen = new ParamSet(b, { prefix: FROZEN_PREFIX, trainable: false });
+  const thetaCtx = createContext(b, theta, true);
+  const frozenCtx = createContext(b, frozen, true);
+  const applyTheta = (input: Value): Value => applyF(thetaCtx, spec.arch, spec.model, input);
+  const losses = emitIgnLosses(b, o, x, z, {
+    fx: applyTheta, fz: applyTheta, tightOuter: applyTheta,
+    idemOuter: (input) => applyF(frozenCtx, spec.arch, spec.model, input),
+  }, spec.loss);
+
+  const decls = theta.decls();
+  const values = theta.values();
+  const params = decls.filter((d) => d.role === 'param').map((d) => ({ name: d.name, value: values.get(d.name)! }));
+  const grads = b.scope('backward', () => gradients(b, losses.total, params.map((p) => p.value)));
+  const adam = toAdamConfig(spec.optim);
+  const emitted = b.scope('optim', () =>
+    emitAdam(b, params.map((p, i) => ({ ...p, grad: grads[i]! })), adam));
+
+  const named: [LossOutput, Value][] = [
+    ['loss.total', losses.total], ['loss.rec', losses.rec], ['loss.idem', losses.idem], ['loss.tight', losses.tight],
+    ['metric.idem_residual', losses.idemResidual], ['metric.fz_shift', losses.fzShift],
+  ];
+  for (const [name, v] of named) b.output(v, name);
+  outputNext(b, [...emitted.state, ...bufferUpdates(thetaCtx)]);
+  if (options.outputGradients) params.forEach((p, i) => b.output(grads[i]!, `grad.${p.name}`));
+  if (options.outputDebug) {
+    b.output(losses.tightRaw, 'debug.tight_raw');
+    if (losses.clampNorm) b.output(losses.clampNorm, 'debug.clamp_norm');
+  }
+  const aliases = Object.fromEntries(frozen.decls().map((d) => [frozen.inputName(d.name), d.name]));
+  return { graph: b.build(), decls, aliases, moments: emitted.moments.map((m) => m.name), adam, scalars: emitted.scalars };
+}

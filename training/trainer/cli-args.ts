@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file Command-line flags of `npm run train`, one table that drives parsing, validation of number
+ * formats and the --help text, so the help can never miss a flag.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config.ts';
+import type { ConfigOverrides, Preset } from '../config.ts';
+import type { DatasetKind, DatasetSpec } from '../data/dataset.ts';
+
+interface Flag {
+  name: string;
+  type: 'string' | 'boolean';
+  arg?: string;
+  help: string;
+}
+
+export const TRAIN_FLAGS: readonly Flag[] = [
+  { name: 'preset', type: 'string', arg: 'paper|algorithm1', help: 'loss preset (default paper: L1, 20/20/2.5, clamp; algorithm1: MSE, 1/1/0.1, no clamp)' },
+  { name: 'dataset', type: 'string', arg: 'mnist|fashion-mnist|folder', help: 'training data (default mnist)' },
+  { name: 'data-path', type: 'string', arg: 'dir', help: 'image folder root (dataset folder)' },
+  { name: 'size', type: 'string', arg: 'S', help: 'folder images are resized to S×S (default 64)' },
+  { name: 'channels', type: 'string', arg: '1|3', help: 'folder image channels (default 3)' },
+  { name: 'limit', type: 'string', arg: 'n', help: 'use only the first n training images' },
+  { name: 'steps', type: 'string', arg: 'n', help: 'optimiser steps (default 1000 unless --epochs)' },
+  { name: 'epochs', type: 'string', arg: 'e', help: 'train for e epochs instead of --steps' },
+  { name: 'batch', type: 'string', arg: 'n', help: 'batch size (default 64; the paper uses 256)' },
+  { name: 'lr', type: 'string', arg: 'x', help: 'Adam learning rate (default 1e-4)' },
+  { name: 'beta1', type: 'string', arg: 'x', help: 'Adam β1 (default 0.5)' },
+  { name: 'beta2', type: 'string', arg: 'x', help: 'Adam β2 (default 0.999)' },
+  { name: 'distance', type: 'string', arg: 'l1|l2', help: 'distance D (default from preset)' },
+  { name: 'w-rec', type: 'string', arg: 'x', help: 'λ_r, reconstruction weight (default from preset)' },
+  { name: 'w-idem', type: 'string', arg: 'x', help: 'λ_i, idempotence weight (default from preset)' },
+  { name: 'w-tight', type: 'string', arg: 'x', help: 'λ_t, tightness weight, ≥ 0 (default from preset)' },
+  { name: 'clamp', type: 'boolean', help: 'smooth tanh clamp on L_tight (default from preset)' },
+  { name: 'no-clamp', type: 'boolean', help: 'disable the clamp' },
+  { name: 'clamp-a', type: 'string', arg: 'a', help: 'clamp scale a in tanh(L/(aN))·aN (default 1.5)' },
+  { name: 'clamp-normalizer', type: 'string', arg: 'rec_z_detached|rec_x', help: 'clamp normaliser N (default rec_z_detached)' },
+  { name: 'noise', type: 'string', arg: 'gaussian|fourier', help: 'source noise z (default gaussian; fourier for celeba64)' },
+  { name: 'arch', type: 'string', arg: 'mnist|celeba64|tiny', help: 'network (default mnist, celeba64 for folders)' },
+  { name: 'norm', type: 'string', arg: 'batch|group|none', help: 'normalisation layers (default batch)' },
+  { name: 'groups', type: 'string', arg: 'g', help: 'GroupNorm groups (default 32)' },
+  { name: 'latent', type: 'string', arg: 'c', help: 'latent channels (default 256 mnist, 512 celeba64)' },
+  { name: 'width', type: 'string', arg: 'c', help: 'base width (default 64)' },
+  { name: 'seed', type: 'string', arg: 'n', help: 'root seed for init, data order, noise (default 0)' },
+  { name: 'sample-every', type: 'string', arg: 'k', help: 'write a sample grid every k steps, 0 = never (default 500)' },
+  { name: 'checkpoint-every', type: 'string', arg: 'k', help: 'checkpoint every k steps, 0 = only at the end (default 1000)' },
+  { name: 'log-every', type: 'string', arg: 'k', help: 'JSONL log / plain progress line every k steps (default 10)' },
+  { name: 'out', type: 'string', arg: 'dir', help: 'run folder: log.jsonl, samples/, ckpt/ (default runs/ign)' },
+  { name: 'export', type: 'string', arg: 'dir', help: 'export f to this models/<name> folder at the end' },
+  { name: 'resume', type: 'string', arg: 'ckpt', help: 'continue from a checkpoint folder (its model/loss/data config is kept)' },
+  { name: 'ep', type: 'string', arg: 'auto|cuda|cpu', help: 'ONNX Runtime execution provider (default cpu)' },
+  { name: 'threads', type: 'string', arg: 'n', help: 'intra-op threads (default 2)' },
+  { name: 'help', type: 'boolean', help: 'show this help' },
+];
+
+export function trainHelp(): string {
+  const lines = TRAIN_FLAGS.map((f) => `  --${f.name}${f.arg ? ` <${f.arg}>` : ''}`.padEnd(44) + f.help);
+  return [
+    'Train an Idempotent Generative Network inside ONNX Runtime.',
+    '',
+    'usage: npm run train -- [flags]',
+    '  e.g. npm run train -- --preset paper --dataset mnist --steps 3000 --batch 64 --out runs/x --export models/mnist',
+    '',
+    ...lines,
+    '',
+    'Ctrl-C finishes the current step, writes <out>/ckpt and exits; continue with --resume <out>/ckpt.',
+  ].join('\n');
+}
+
+function num(values: Record<string, unknown>, name: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || Number.isNaN(v)) throw new ConfigError(`--${name} expects a number, got ${JSON.stringify(raw)}`);
+  return v;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the literal union it expects
+const str = <T extends string = string>(values: Record<string, unknown>, name: string): T | undefined => values[name] as T | undefined;
+
+/** Drops undefined fields (exactOptionalPropertyTypes: absent ≠ undefined). */
+type Defined<T> = { [K in keyof T]?: Exclude<T[K], undefined> };
+function defined<T extends object>(o: T): Defined<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Defined<T>;
+}
+
+/** undefined for an object without fields, so "no flags of this group" stays absent. */
+function nonEmpty<T extends object>(o: T): T | undefined {
+  return Object.keys(o).length > 0 ? o : undefined;
+}
+
+export interface ParsedTrainArgs {
+  help: boolean;
+  resume: string | null;
+  overrides: ConfigOverrides;
+}
+
+export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
+  const options = Object.fromEntries(TRAIN_FLAGS.map((f) => [f.name, { type: f.type }]));
+  let values: Record<string, unknown>;
+  try {
+    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}\n(see --help)`);
+  }
+  if (values.clamp === true && values['no-clamp'] === true) throw new ConfigError('--clamp and --no-clamp contradict each other');
+  const anyData = ['data-path', 'size', 'channels', 'limit'].some((k) => values[k] !== undefined);
+  const kind = str<DatasetKind>(values, 'dataset') ?? (values['data-path'] !== undefined ? 'folder' : anyData ? 'mnist' : undefined);
+  const channels = num(values, 'channels');
+  const data: DatasetSpec | undefined = kind === undefined ? undefined : {
+    kind,
+    ...defined({ path: str(values, 'data-path'), size: num(values, 'size'), limit: num(values, 'limit'), channels: channels as 1 | 3 | undefined }),
+  };
+  const clamp = values.clamp === true ? true : values['no-clamp'] === true ? false : undefined;
+  const overrides: ConfigOverrides = defined({
+    preset: str<Preset>(values, 'preset'),
+    data,
+    loss: nonEmpty(defined({
+      distance: str(values, 'distance'), clamp, clampA: num(values, 'clamp-a'), clampNormalizer: str(values, 'clamp-normalizer'),
+      weights: nonEmpty(defined({ rec: num(values, 'w-rec'), idem: num(values, 'w-idem'), tight: num(values, 'w-tight') })),
+    })),
+    model: nonEmpty(defined({ arch: str(values, 'arch'), norm: str(values, 'norm'), groups: num(values, 'groups'), latent: num(values, 'latent'), width: num(values, 'width') })),
+    optim: nonEmpty(defined({ lr: num(values, 'lr'), beta1: num(values, 'beta1'), beta2: num(values, 'beta2') })),
+    noise: str(values, 'noise'),
+    batch: num(values, 'batch'), steps: num(values, 'steps'), epochs: num(values, 'epochs'), seed: num(values, 'seed'),
+    sampleEvery: num(values, 'sample-every'), checkpointEvery: num(values, 'checkpoint-every'), logEvery: num(values, 'log-every'),
+    out: str(values, 'out'), exportDir: str(values, 'export'), ep: str(values, 'ep'), threads: num(values, 'threads'),
+  });
+  return { help: values.help === true, resume: str(values, 'resume') ?? null, overrides };
+}

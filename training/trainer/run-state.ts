@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file Everything a run needs before its first step, built once from a config (or a checkpoint):
+ * the dataset, the architecture, the Fourier statistics, the step graph and its StepRunner with
+ * initial (or restored) state, and the batch iterator. Seeds: one root seed, forked per purpose
+ * ('init', 'data', 'noise/<step>', 'samples'), so each stream is independent and resumable.
+ */
+import { Rng } from '../../common/rng.ts';
+import { DEFAULT_FOURIER_IMAGES, computeFourierStats } from '../../common/noise.ts';
+import type { FourierStats } from '../../common/noise.ts';
+import { numel } from '../onnx/ir.ts';
+import { loadDataset } from '../data/dataset.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { EpochBatcher } from '../data/batches.ts';
+import { initParams } from '../nn/params.ts';
+import { StepRunner } from '../runtime/step-runner.ts';
+import { architecture } from '../ign/model.ts';
+import type { Architecture } from '../ign/model.ts';
+import { buildStepGraph } from '../ign/train-graph.ts';
+import type { StepGraph } from '../ign/train-graph.ts';
+import { totalSteps } from '../config.ts';
+import type { TrainConfig } from '../config.ts';
+import type { Checkpoint } from './checkpoint.ts';
+
+export interface RunState {
+  config: TrainConfig;
+  dataset: Dataset;
+  arch: Architecture;
+  imageShape: [number, number, number];
+  noiseStats: FourierStats | null;
+  stepGraph: StepGraph;
+  runner: StepRunner;
+  batcher: EpochBatcher;
+  /** Steps already done (0 for a fresh run). */
+  startStep: number;
+  totalSteps: number;
+  wallTimeSeconds: number;
+}
+
+/** Noise for step t comes from its own stream, so resuming needs no noise RNG state. */
+export function noiseRng(seed: number, step: number): Rng {
+  return new Rng(seed).fork(`noise/${step}`);
+}
+
+export function dataSeed(seed: number): number {
+  return new Rng(seed).fork('data').nextU32();
+}
+
+function fourierStats(config: TrainConfig, dataset: Dataset, saved: FourierStats | null): FourierStats | null {
+  if (config.noise !== 'fourier') return null;
+  if (saved) return saved;
+  const n = Math.min(DEFAULT_FOURIER_IMAGES, dataset.n);
+  return computeFourierStats(dataset.slice(0, n), n, dataset.shape);
+}
+
+/** Initial state: DCGAN-initialised parameters, BN buffers, zero Adam moments. */
+export function initialState(stepGraph: StepGraph, seed: number): Map<string, Float32Array> {
+  const state = initParams(stepGraph.decls, new Rng(seed).fork('init'));
+  for (const name of stepGraph.moments) {
+    const input = stepGraph.graph.inputs.find((v) => v.name === name);
+    if (!input) throw new Error(`moment ${name} is not a graph input`);
+    state.set(name, new Float32Array(numel(input.shape)));
+  }
+  return state;
+}
+
+export interface RunStateOptions {
+  /** Use this dataset instead of loading config.data (tests, synthetic data). */
+  dataset?: Dataset;
+  checkpoint?: Checkpoint;
+}
+
+export async function createRunState(config: TrainConfig, options: RunStateOptions = {}): Promise<RunState> {
+  const ckpt = options.checkpoint;
+  const dataset = options.dataset ?? (await loadDataset(config.data, 'train'));
+  const imageShape: [number, number, number] = [dataset.shape[0], dataset.shape[1], dataset.shape[2]];
+  const arch = architecture(config.model, imageShape);
+  const stepGraph = buildStepGraph({ arch, model: config.model, loss: config.loss, optim: config.optim, batch: config.batch });
+  const state = ckpt ? new Map(Object.entries(ckpt.tensors)) : initialState(stepGraph, config.seed);
+  const runner = await StepRunner.create(stepGraph.graph, {
+    state, aliases: stepGraph.aliases, session: { ep: config.ep, threads: config.threads },
+  });
+  const batcher = new EpochBatcher(dataset, { batchSize: config.batch, seed: dataSeed(config.seed) }, ckpt?.meta.batcher);
+  return {
+    config, dataset, arch, imageShape, stepGraph, runner, batcher,
+    noiseStats: fourierStats(config, dataset, ckpt?.noiseStats ?? null),
+    startStep: ckpt?.meta.step ?? 0,
+    totalSteps: totalSteps(config, dataset.n),
+    wallTimeSeconds: ckpt?.meta.wallTimeSeconds ?? 0,
+  };
+}

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file The training loop: one StepRunner.run per step (x batch, noise z, Adam scalars), a progress
+ * bar on stderr, a JSONL log, sample grids every K steps, checkpoints every K steps and at the end,
+ * and a clean stop on SIGINT (finish the current step, write a checkpoint, return). Resuming from a
+ * checkpoint continues bit-for-bit: the same batches (batcher state), the same noise (per-step
+ * streams), the same parameters, moments and BN buffers.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sampleNoise } from '../../common/noise.ts';
+import { Rng } from '../../common/rng.ts';
+import { adamStepScalars } from '../optim/adam.ts';
+import type { HostTensor } from '../runtime/ort.ts';
+import type { Dataset } from '../data/dataset.ts';
+import type { TrainConfig } from '../config.ts';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
+import type { Checkpoint } from './checkpoint.ts';
+import { createRunState, noiseRng } from './run-state.ts';
+import type { RunState } from './run-state.ts';
+import { Progress } from './progress.ts';
+import type { ProgressStream } from './progress.ts';
+import { ForwardRunner } from './forward-runner.ts';
+import { writeGridPng } from './image-grid.ts';
+
+export const CHECKPOINT_DIR = 'ckpt';
+export const LOG_FILE = 'log.jsonl';
+const SAMPLE_COLUMNS = 8;
+
+export interface TrainOptions {
+  /** Resume from this checkpoint folder; `config` must describe the same model (see resumeConfig). */
+  resume?: string;
+  dataset?: Dataset;
+  /** Stop (with a checkpoint) after this many steps of this call, e.g. to test resume. */
+  maxSteps?: number;
+  /** Install a SIGINT handler that stops cleanly (CLI). */
+  handleSigint?: boolean;
+  command?: string;
+  progressStream?: ProgressStream;
+}
+
+export interface StepRecord {
+  step: number;
+  epoch: number;
+  losses: Record<string, number>;
+}
+
+export interface TrainResult {
+  step: number;
+  totalSteps: number;
+  history: StepRecord[];
+  checkpointDir: string;
+  wallTimeSeconds: number;
+  interrupted: boolean;
+  run: Pick<RunState, 'imageShape' | 'noiseStats' | 'dataset' | 'config'>;
+  tensors: Record<string, Float32Array>;
+}
+
+function tensor(shape: readonly number[], data: Float32Array): HostTensor {
+  return { dtype: 'float32', shape, data };
+}
+
+/** Fixed z and x for every sample grid of a run. */
+function sampleInputs(run: RunState): Float32Array {
+  const cols = Math.min(SAMPLE_COLUMNS, run.dataset.n);
+  const size = run.imageShape[0] * run.imageShape[1] * run.imageShape[2];
+  const z = sampleNoise({ kind: run.config.noise }, run.noiseStats, run.imageShape, new Rng(run.config.seed).fork('samples'), cols);
+  const both = new Float32Array(2 * cols * size);
+  both.set(z, 0);
+  both.set(run.dataset.slice(0, cols), cols * size);
+  return both;
+}
+
+async function writeSamples(run: RunState, forward: ForwardRunner, inputs: Float32Array, step: number): Promise<void> {
+  const cols = inputs.length / 2 / (run.imageShape[0] * run.imageShape[1] * run.imageShape[2]);
+  const half = inputs.length / 2;
+  const [f1, f2] = (await forward.run(inputs, run.runner.state())) as [Float32Array, Float32Array];
+  const row = (a: Float32Array, from: number): { images: Float32Array; count: number } => ({ images: a.subarray(from, from + half), count: cols });
+  const rows = [row(inputs, 0), row(f1, 0), row(f2, 0), row(inputs, half), row(f1, half)];
+  await writeGridPng(join(run.config.out, 'samples', `step-${String(step).padStart(7, '0')}.png`), rows, run.imageShape);
+}
+
+function checkpointOf(run: RunState, step: number, wall: number, command: string): Checkpoint {
+  return {
+    meta: {
+      step, config: run.config, batcher: run.batcher.state(), imageShape: run.imageShape,
+      wallTimeSeconds: wall, noiseSeed: run.config.seed, command, dataset: run.dataset.name,
+    },
+    tensors: run.runner.state(),
+    noiseStats: run.noiseStats,
+  };
+}
+
+export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
+  const ckpt = options.resume ? await readCheckpoint(options.resume) : undefined;
+  const command = options.command ?? ckpt?.meta.command ?? '';
+  await mkdir(config.out, { recursive: true });
+  const run = await createRunState(config, { ...(options.dataset ? { dataset: options.dataset } : {}), ...(ckpt ? { checkpoint: ckpt } : {}) });
+  const stop = { requested: false };
+  const onSigint = (): void => {
+    if (stop.requested) process.exit(130);
+    stop.requested = true;
+    process.stderr.write('\nSIGINT: finishing this step and writing a checkpoint (Ctrl-C again to abort)\n');
+  };
+  if (options.handleSigint) process.on('SIGINT', onSigint);
+  try {
+    return await loop(run, options, command, stop);
+  } finally {
+    if (options.handleSigint) process.off('SIGINT', onSigint);
+    await run.runner.release();
+  }
+}
+
+/** Sample grids with fixed z and x, or null when sampling is off. */
+async function createSampler(run: RunState): Promise<{ write: (step: number) => Promise<void>; release: () => Promise<void> } | null> {
+  const { config } = run;
+  if (config.sampleEvery === 0) return null;
+  const batch = 2 * Math.min(SAMPLE_COLUMNS, run.dataset.n);
+  const forward = await ForwardRunner.create(
+    { arch: run.arch, model: config.model, batch, bnMode: 'eval', applications: 2 },
+    { ep: config.ep, threads: config.threads },
+  );
+  const inputs = sampleInputs(run);
+  return { write: (step) => writeSamples(run, forward, inputs, step), release: () => forward.release() };
+}
+
+/** One optimiser step: the next batch, this step's noise, the Adam scalars. */
+async function trainStep(run: RunState, step: number): Promise<StepRecord> {
+  const { config, imageShape } = run;
+  const shape = [config.batch, ...imageShape];
+  const batch = run.batcher.next();
+  const z = sampleNoise({ kind: config.noise }, run.noiseStats, imageShape, noiseRng(config.seed, step), config.batch);
+  const losses = await run.runner.run(
+    { x: tensor(shape, batch.images), z: tensor(shape, z) },
+    adamStepScalars(config.optim.lr, step, run.stepGraph.adam),
+  );
+  if (!Number.isFinite(losses['loss.total'])) throw new Error(`loss is not finite at step ${step}: ${JSON.stringify(losses)}`);
+  return { step, epoch: batch.epoch, losses };
+}
+
+async function loop(run: RunState, options: TrainOptions, command: string, stop: { requested: boolean }): Promise<TrainResult> {
+  const { config } = run;
+  const ckptDir = join(config.out, CHECKPOINT_DIR);
+  const log = createWriteStream(join(config.out, LOG_FILE), { flags: 'a' });
+  const sampler = await createSampler(run);
+  const end = Math.min(run.totalSteps, run.startStep + (options.maxSteps ?? Infinity));
+  const progress = new Progress({ total: run.totalSteps, startStep: run.startStep, every: config.logEvery, ...(options.progressStream ? { stream: options.progressStream } : {}) });
+  const history: StepRecord[] = [];
+  const started = performance.now();
+  const wall = (): number => run.wallTimeSeconds + (performance.now() - started) / 1000;
+  let step = run.startStep;
+  try {
+    while (step < end && !stop.requested) {
+      step += 1;
+      const record = await trainStep(run, step);
+      history.push(record);
+      progress.update(step, record.epoch, record.losses);
+      if (step % config.logEvery === 0 || step === end) log.write(`${JSON.stringify({ ...record, time: Number(wall().toFixed(3)) })}\n`);
+      if (sampler && step % config.sampleEvery === 0) await sampler.write(step);
+      if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && step !== end) await writeCheckpoint(ckptDir, checkpointOf(run, step, wall(), command));
+    }
+    await writeCheckpoint(ckptDir, checkpointOf(run, step, wall(), command));
+  } finally {
+    progress.finish();
+    await new Promise((resolve) => log.end(resolve));
+    await sampler?.release();
+  }
+  const { dataset, noiseStats, imageShape } = run;
+  return {
+    step, totalSteps: run.totalSteps, history, checkpointDir: ckptDir, wallTimeSeconds: wall(),
+    interrupted: stop.requested, run: { imageShape, noiseStats, dataset, config }, tensors: run.runner.state(),
+  };
+}
