@@ -35,6 +35,7 @@ const CONV_CASES: Case[] = [
   { name: 'asymmetric pads 7x6', x: [2, 2, 7, 6], out: 2, k: [3, 3], s: [2, 2], p: [0, 1, 1, 0], d: [1, 1] },
   { name: 'k2x3 s(2,1) d(2,1) 7x5', x: [2, 2, 7, 5], out: 2, k: [2, 3], s: [2, 1], p: [1, 0, 0, 1], d: [2, 1] },
   { name: '1x1', x: [2, 3, 4, 4], out: 2, k: [1, 1], s: [1, 1], p: [0, 0, 0, 0], d: [1, 1] },
+  { name: 'k5 on 5x5 → 1x1 (latent layer, single-Gemm dW)', x: [3, 2, 5, 5], out: 4, k: [5, 5], s: [1, 1], p: [0, 0, 0, 0], d: [1, 1] },
 ];
 
 const CONVT_CASES: Case[] = [
@@ -43,6 +44,7 @@ const CONVT_CASES: Case[] = [
   { name: 'k4 s3 p1 op2 2x2', x: [2, 2, 2, 2], out: 3, k: [4, 4], s: [3, 3], p: [1, 1, 1, 1], d: [1, 1], op: [2, 2] },
   { name: 'k3 s2 p0 d2 op1 3x3', x: [1, 2, 3, 3], out: 2, k: [3, 3], s: [2, 2], p: [0, 0, 0, 0], d: [2, 2], op: [1, 1] },
   { name: 'asymmetric pads op(1,0) 3x4', x: [2, 2, 3, 4], out: 2, k: [3, 3], s: [2, 2], p: [1, 0, 0, 1], d: [1, 1], op: [1, 0] },
+  { name: 'k5 from 1x1 (latent layer, single-Gemm dW)', x: [3, 4, 1, 1], out: 2, k: [5, 5], s: [1, 1], p: [0, 0, 0, 0], d: [1, 1] },
 ];
 
 const options = (c: Case): ConvOptions => ({ strides: c.s, pads: c.p, dilations: c.d, ...(c.op ? { outputPadding: c.op } : {}) });

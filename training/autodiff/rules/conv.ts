@@ -128,6 +128,12 @@ export function weightGradIm2col(o: Ops, sampled: Value, other: Value, g: ConvGe
   if (cols.shape[2] !== length) {
     throw new Error(`im2col length ${shapeStr(cols.shape)} does not match ${shapeStr(other.shape)}`);
   }
+  if (length === 1) {
+    // One output position (the k7 latent layers): the batched product would be an N·C·k²·q outer
+    // product summed over N; one Gemm contracts N directly: dWᵀ = colsᵀ·dY, [C·k², N]·[N, q].
+    const flat = o.gemm(o.reshape(cols, [n, cols.shape[1]!]), o.reshape(other, [n, q]), null, { transA: true });
+    return o.reshape(o.transpose(flat, [1, 0]), [q, sampled.shape[1]!, ...g.kernel]);
+  }
   const otherT = o.transpose(o.reshape(other, [n, q, length]), [0, 2, 1]);
   const perSample = o.matmul(cols, otherT);
   const summed = o.reduceSum(perSample, [0], false);
