@@ -101,18 +101,19 @@ export function batchNorm2d(ctx: NnContext, name: string, x: Value, opts: { eps?
  */
 export function groupNorm(ctx: NnContext, name: string, x: Value, opts: { groups: number; eps?: number }): Value {
   const c = channels(name, x);
-  const [n, , h, w] = x.shape as [number, number, number, number];
+  const [, , h, w] = x.shape as [number, number, number, number];
   const g = opts.groups;
   if (c % g !== 0) throw new Error(`${name}: ${c} channels do not split into ${g} groups`);
   const gamma = ctx.params.param(`${name}.weight`, [c], ONES);
   const beta = ctx.params.param(`${name}.bias`, [c], ZEROS);
   const o = ctx.o;
   return ctx.b.scope(name, () => {
-    const grouped = o.reshape(x, [n, g, (c / g) * h * w]);
+    // Batch dim as 0 ("copy"): the exported graph keeps a dynamic batch axis.
+    const grouped = o.reshape(x, [0, g, (c / g) * h * w]);
     const centred = o.sub(grouped, o.reduceMean(grouped, [2]));
     const variance = o.reduceMean(o.mul(centred, centred), [2]);
     const normed = o.mul(centred, o.reciprocal(o.sqrt(o.add(variance, opts.eps ?? 1e-5))));
-    const back = o.reshape(normed, [n, c, h, w]);
+    const back = o.reshape(normed, [0, c, h, w]);
     return o.add(o.mul(back, o.reshape(gamma, [1, c, 1, 1])), o.reshape(beta, [1, c, 1, 1]));
   });
 }

@@ -107,3 +107,29 @@ void test('the exported model equals the eval-mode forward graph (dynamic batch,
     await forward.release();
   });
 });
+
+void test('a GroupNorm model exports with a dynamic batch and serves any batch size', async () => {
+  await withTmp(async (dir) => {
+    const config = tinyConfig(join(dir, 'run'), { steps: 3, model: { arch: 'tiny', norm: 'group', groups: 2, width: 8 } });
+    const r = await train(config, { dataset: rectangles(32, 8), progressStream: quiet });
+    const modelDir = join(dir, 'models', 'tiny-gn');
+    await exportModel(modelDir, {
+      config, imageShape: r.run.imageShape, tensors: r.tensors, noiseStats: r.run.noiseStats, steps: r.step,
+      epochs: 1, wallTimeSeconds: r.wallTimeSeconds, command: 'test', dataset: r.run.dataset.name,
+    });
+    const model = await openExportedModel(modelDir);
+    assert.deepEqual(model.card.normalization, { kind: 'group', mode: 'eval' });
+    for (const count of [1, 3]) {
+      const x = new Rng(count).fillUniform(new Float32Array(count * 64), -1, 1);
+      const [y] = await model.iterate(x, count, 1);
+      assert.equal(y!.length, count * 64);
+      const forward = await ForwardRunner.create({ arch: architecture(config.model, r.run.imageShape), model: config.model, batch: count, bnMode: 'eval', applications: 1 });
+      const [reference] = await forward.run(x, r.tensors);
+      let worst = 0;
+      reference!.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - y![i]!)); });
+      assert.ok(worst <= 1e-5, `batch ${count}: exported vs training-time forward max |Δ| = ${worst}`);
+      await forward.release();
+    }
+    await model.release();
+  });
+});
