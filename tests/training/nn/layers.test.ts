@@ -71,6 +71,21 @@ void test('convTranspose2d DCGAN head: 1×1 latent to 4×4 with k4 s1 p0', async
   assert.ok(relErr(r.out.data as Float32Array, ref.data) < 1e-5);
 });
 
+void test('conv2d whose kernel covers the input (latent layer) runs as a Gemm and equals the convolution', async () => {
+  const r = await runLayer([3, 4, 5, 5], (ctx, x) => conv2d(ctx, 'enc.2', x, { out: 6, kernel: 5 }));
+  assert.deepEqual(r.decls.map((d) => [d.name, d.shape]), [['enc.2.weight', [6, 4, 5, 5]], ['enc.2.bias', [6]]]);
+  assert.deepEqual(r.out.shape, [3, 6, 1, 1]);
+  const ref = conv2dRef(t4([3, 4, 5, 5], r.xData), t4([6, 4, 5, 5], r.values.get('enc.2.weight')!), r.values.get('enc.2.bias')!, 1, 0);
+  assert.ok(relErr(r.out.data as Float32Array, ref.data) < 1e-5);
+});
+
+void test('convTranspose2d from a 1×1 latent with bias (Gemm path) equals the transposed convolution', async () => {
+  const r = await runLayer([2, 5, 1, 1], (ctx, x) => convTranspose2d(ctx, 'dec.0', x, { out: 3, kernel: 7 }));
+  assert.deepEqual(r.out.shape, [2, 3, 7, 7]);
+  const ref = convTranspose2dRef(t4([2, 5, 1, 1], r.xData), t4([5, 3, 7, 7], r.values.get('dec.0.weight')!), r.values.get('dec.0.bias')!, 1, 0, 0);
+  assert.ok(relErr(r.out.data as Float32Array, ref.data) < 1e-5);
+});
+
 void test('linear: y = x·Wᵀ + b with W [out, in]', async () => {
   const r = await runLayer([4, 6], (ctx, x) => linear(ctx, 'fc', x, { out: 3 }));
   assert.deepEqual(r.decls.map((d) => [d.name, d.shape]), [['fc.weight', [3, 6]], ['fc.bias', [3]]]);

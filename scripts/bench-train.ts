@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file `npm run bench:train`: one full IGN training step (four applications of f, backward, Adam;
+ * the default MNIST f and the `paper` preset of training/config.ts) in onnxruntime-node, against
+ * the same step in PyTorch when `/usr/bin/python3 -c 'import torch'` works. Rounds alternate ORT
+ * and PyTorch (a persistent Python child), so the two never share the cores; a 2048³ MatMul in ORT
+ * gives the machine's ceiling in each round. FLOPs are counted from the step graph itself.
+ *
+ *   npm run bench:train
+ *   npm run bench:train -- --batches 64,256 --rounds 3 --steps 3 --warmup 1 --threads 2 --no-torch
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { resolveConfig } from '../training/config.ts';
+import type { TrainConfig } from '../training/config.ts';
+import { countFlops, deadNodes, largestOutputs } from '../training/bench/flops.ts';
+import { MatMulCeiling } from '../training/bench/matmul-ceiling.ts';
+import { OrtStepBench, stepSpec } from '../training/bench/ort-step.ts';
+import { flopSummary, markdownTable, spreadLine } from '../training/bench/report.ts';
+import type { BatchResult } from '../training/bench/report.ts';
+import { busyFraction } from '../training/bench/cpu-load.ts';
+import { TorchChild, torchAvailable } from '../training/bench/torch-child.ts';
+
+const IMAGE_SHAPE = [1, 28, 28] as const;
+const TORCH_SCRIPT = fileURLToPath(new URL('./bench-train-torch.py', import.meta.url));
+
+interface Options {
+  batches: number[];
+  rounds: number;
+  steps: number;
+  warmup: number;
+  threads: number;
+  ceilingN: number;
+  python: string;
+  torch: boolean;
+  /** OMP_WAIT_POLICY of the PyTorch child (see startTorch). */
+  ompWait: 'passive' | 'active';
+}
+
+function positiveInt(name: string, text: string): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${text}`);
+  return v;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      batches: { type: 'string', default: '64,256' }, rounds: { type: 'string', default: '3' },
+      steps: { type: 'string', default: '3' }, warmup: { type: 'string', default: '1' },
+      threads: { type: 'string', default: '2' }, 'ceiling-n': { type: 'string', default: '2048' },
+      python: { type: 'string', default: '/usr/bin/python3' }, 'no-torch': { type: 'boolean', default: false },
+      'omp-wait': { type: 'string', default: 'passive' },
+    },
+  });
+  const ompWait = values['omp-wait'];
+  if (ompWait !== 'passive' && ompWait !== 'active') throw new Error(`--omp-wait must be passive or active, got ${ompWait}`);
+  return {
+    batches: values.batches.split(',').map((b) => positiveInt('batches', b.trim())),
+    rounds: positiveInt('rounds', values.rounds), steps: positiveInt('steps', values.steps),
+    warmup: Number(values.warmup), threads: positiveInt('threads', values.threads),
+    ceilingN: positiveInt('ceiling-n', values['ceiling-n']), python: values.python, torch: !values['no-torch'], ompWait,
+  };
+}
+
+const loadLine = (label: string): string => {
+  const [l1, l5, l15] = loadavg().map((v) => v.toFixed(2));
+  return `load average ${label}: ${l1} ${l5} ${l15} (1/5/15 min) on ${availableParallelism()} cores`;
+};
+
+async function startTorch(opts: Options): Promise<TorchChild | null> {
+  if (!opts.torch) return null;
+  if (!torchAvailable(opts.python)) {
+    console.log(`PyTorch reference skipped: ${opts.python} -c 'import torch' failed`);
+    return null;
+  }
+  // libgomp's default spin-wait collapses when other processes hold the cores (measured 2–28 s per
+  // batch-64 step vs 1.2 s passive on a loaded 2-core machine); passive waiting costs little when idle.
+  const child = TorchChild.start(opts.python, TORCH_SCRIPT, opts.threads, { OMP_WAIT_POLICY: opts.ompWait.toUpperCase() });
+  const info = await child.request<{ torch: string; threads: number; blas: { mapped: string[]; alternative: string | null; config: string[] } }>({ cmd: 'info' });
+  console.log(`PyTorch ${info.torch}, ${info.threads} threads; BLAS mapped: ${info.blas.mapped.join(', ') || '(none found)'}`);
+  console.log(`  OMP_WAIT_POLICY=${opts.ompWait.toUpperCase()}`);
+  console.log(`  update-alternatives libblas.so.3-x86_64-linux-gnu = ${info.blas.alternative ?? '(unknown)'}; torch build: ${info.blas.config.join(', ')}`);
+  return child;
+}
+
+function describeGraph(bench: OrtStepBench, batch: number): { dense: number; total: number } {
+  const report = countFlops(bench.graph);
+  for (const line of flopSummary(report, batch)) console.log(line);
+  const dead = deadNodes(bench.graph);
+  console.log(`  dead nodes (reach no output, ORT runs them anyway): ${dead.length}${dead.length > 0 ? ` e.g. ${dead.slice(0, 3).map((n) => n.name).join(', ')}` : ''}`);
+  const big = largestOutputs(bench.graph, 3).map((o) => `${o.node.name} [${o.value.shape.join(',')}] ${(o.elements * 4 / 2 ** 20).toFixed(0)} MiB`);
+  console.log(`  largest intermediates: ${big.join('; ')}`);
+  console.log(`  graph build ${bench.buildMs.toFixed(0)} ms, session create ${bench.createMs.toFixed(0)} ms`);
+  return { dense: report.dense, total: report.total };
+}
+
+async function benchBatch(config: TrainConfig, batch: number, opts: Options, torch: TorchChild | null, ceiling: MatMulCeiling): Promise<BatchResult> {
+  const spec = stepSpec(config, IMAGE_SHAPE, batch);
+  const ort = await OrtStepBench.create(spec, { threads: opts.threads, seed: config.seed, lr: config.optim.lr });
+  try {
+    const flops = describeGraph(ort, batch);
+    await ort.run(opts.warmup);
+    if (torch) {
+      const setup = { cmd: 'setup', batch, imageShape: IMAGE_SHAPE, layers: spec.arch.layers, norm: config.model.norm, loss: config.loss, optim: config.optim, seed: config.seed };
+      await torch.request(setup);
+      await torch.request({ cmd: 'run', steps: opts.warmup });
+    }
+    const result: BatchResult = { batch, ort: [], torch: torch ? [] : null, denseFlops: flops.dense, totalFlops: flops.total, ceilings: [], background: [] };
+    for (let round = 1; round <= opts.rounds; round++) {
+      const busy = await busyFraction(1000);
+      if (busy !== null) result.background.push(busy);
+      result.ort.push(...await ort.run(opts.steps));
+      if (torch) result.torch!.push(...(await torch.request<{ seconds: number[] }>({ cmd: 'run', steps: opts.steps })).seconds);
+      result.ceilings.push(await ceiling.measure(2));
+      process.stderr.write(`  batch ${batch} round ${round}/${opts.rounds} done\n`);
+    }
+    return result;
+  } finally {
+    await ort.release();
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions();
+  const config = resolveConfig({ preset: 'paper' });
+  const started = performance.now();
+  console.log(loadLine('at start'));
+  if (loadavg()[0]! > 0.5 * availableParallelism()) {
+    console.log('NOTE: the machine is busy (1-min load above half the cores): absolute times are inflated and noisy; ratios hold better.');
+  }
+  const { model } = config;
+  console.log(`model: ${model.arch} latent ${model.latent} width ${model.width} norm ${model.norm}; preset ${config.preset} ` +
+    `(${config.loss.distance}, λ ${config.loss.weights.rec}/${config.loss.weights.idem}/${config.loss.weights.tight}, clamp ${config.loss.clamp}); ` +
+    `Adam lr ${config.optim.lr} β (${config.optim.beta1}, ${config.optim.beta2}); ${opts.threads} intra-op threads`);
+  console.log(`timing: ${opts.warmup} warm-up step(s), then ${opts.rounds} rounds × ${opts.steps} steps per framework, alternating`);
+  const torch = await startTorch(opts);
+  const ceiling = await MatMulCeiling.create(opts.ceilingN, opts.threads);
+  const rows: BatchResult[] = [];
+  try {
+    for (const batch of opts.batches) rows.push(await benchBatch(config, batch, opts, torch, ceiling));
+  } finally {
+    await torch?.close();
+    await ceiling.release();
+  }
+  console.log(`\nMatMul ceiling: ${opts.ceilingN}³ in ORT, ${opts.threads} threads, best of 2 per round (median used)`);
+  for (const r of rows) console.log(spreadLine(r));
+  console.log(`\n${markdownTable(rows)}\n`);
+  console.log(`${loadLine('at end')}; wall ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+await main();

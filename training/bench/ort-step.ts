@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file The IGN training step as the trainer runs it (buildStepGraph + StepRunner, the trainer's
+ * initialState: DCGAN init, zero Adam moments; frozen copy fed by aliases), on fixed seeded x and z, timed per session.run.
+ *
+ * API:
+ *   stepSpec(config, imageShape, batch) → StepGraphSpec
+ *   OrtStepBench.create(spec, { threads, seed }) → OrtStepBench
+ *   bench.graph, bench.buildMs, bench.createMs
+ *   bench.run(steps) → Promise<number[]>   wall seconds per step (feeds, run, state swap)
+ *   bench.release()
+ */
+import { Rng } from '../../common/rng.ts';
+import { numel } from '../onnx/ir.ts';
+import type { Graph } from '../onnx/ir.ts';
+import { adamStepScalars } from '../optim/adam.ts';
+import { StepRunner } from '../runtime/step-runner.ts';
+import type { HostTensor } from '../runtime/ort.ts';
+import { initialState } from '../trainer/run-state.ts';
+import { architecture } from '../ign/model.ts';
+import { buildStepGraph } from '../ign/train-graph.ts';
+import type { StepGraph, StepGraphSpec } from '../ign/train-graph.ts';
+import type { TrainConfig } from '../config.ts';
+
+export function stepSpec(config: TrainConfig, imageShape: readonly [number, number, number], batch: number): StepGraphSpec {
+  return { arch: architecture(config.model, imageShape), model: config.model, loss: config.loss, optim: config.optim, batch };
+}
+
+/** x uniform in [−1, 1] (image range), z standard normal: the data never changes the work done. */
+function batchFeeds(spec: StepGraphSpec, seed: number): Record<string, HostTensor> {
+  const rng = new Rng(seed).fork('data');
+  const shape = [spec.batch, ...spec.arch.imageShape];
+  const x = new Float32Array(numel(shape)).map(() => 2 * rng.uniform() - 1);
+  const z = new Float32Array(numel(shape));
+  rng.fillNormal(z, 0, 1);
+  return { x: { dtype: 'float32', shape, data: x }, z: { dtype: 'float32', shape, data: z } };
+}
+
+export class OrtStepBench {
+  private stepCount = 0;
+
+  private constructor(
+    private readonly runner: StepRunner,
+    private readonly step: StepGraph,
+    private readonly feeds: Record<string, HostTensor>,
+    private readonly lr: number,
+    readonly buildMs: number,
+    readonly createMs: number,
+  ) {}
+
+  static async create(spec: StepGraphSpec, options: { threads: number; seed: number; lr: number }): Promise<OrtStepBench> {
+    const t0 = performance.now();
+    const step = buildStepGraph(spec);
+    const t1 = performance.now();
+    const runner = await StepRunner.create(step.graph, {
+      state: initialState(step, options.seed), aliases: step.aliases, session: { ep: 'cpu', threads: options.threads },
+    });
+    const t2 = performance.now();
+    return new OrtStepBench(runner, step, batchFeeds(spec, options.seed), options.lr, t1 - t0, t2 - t1);
+  }
+
+  get graph(): Graph {
+    return this.step.graph;
+  }
+
+  async run(steps: number): Promise<number[]> {
+    const seconds: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      this.stepCount += 1;
+      const scalars = adamStepScalars(this.lr, this.stepCount, this.step.adam);
+      const t0 = performance.now();
+      const out = await this.runner.run(this.feeds, scalars);
+      seconds.push((performance.now() - t0) / 1000);
+      if (!Number.isFinite(out['loss.total'])) throw new Error(`loss.total is not finite at bench step ${this.stepCount}`);
+    }
+    return seconds;
+  }
+
+  release(): Promise<void> {
+    return this.runner.release();
+  }
+}
