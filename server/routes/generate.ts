@@ -83,7 +83,11 @@ function requireJson(): RequestHandler {
 export function generateRouter(ctx: RouteContext, validators: RequestValidators): Router {
   const router = express.Router();
   const range = ctx.model.card.image.valueRange;
-  const parseJson = express.json({ limit: '4kb', strict: true, type: 'application/json' });
+  // The request body is required (openapi.yaml) but body-parser reads an empty one as {}.
+  const rejectEmpty = (_req: unknown, _res: unknown, body: Buffer): void => {
+    if (body.length === 0) throw badRequest('invalid_body', 'the body must be a JSON object');
+  };
+  const parseJson = express.json({ limit: '4kb', strict: true, type: 'application/json', verify: rejectEmpty });
   router.post('/generate', ctx.auth, admitWork(ctx), requireJson(), parseJson, async (req, res) => {
     const invalid = validators.generate(req.body);
     if (invalid !== null) throw invalid;
