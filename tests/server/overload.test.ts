@@ -54,9 +54,13 @@ void test('MAX_QUEUE=2, one worker: 1 then 5 requests → exactly 3 rejected wit
 });
 
 void test('REQUEST_TIMEOUT_MS: running past the deadline → 504, never started → 503 queue_timeout', async () => {
-  const { handle, generator } = slowApp({ REQUEST_TIMEOUT_MS: '300', MAX_BATCH_SIZE: '1', MAX_QUEUE_DELAY_MS: '0' }, 100);
-  const gen = (): Promise<request.Response> => request(handle.app).post('/generate').send({ steps: 10, seed: 1 }).then((r) => r);
-  const [running, queued] = await Promise.all([gen(), gen()]);
+  // One 1 s step: the first request is still running when its 300 ms deadline passes, and the
+  // second, sent once the first has started, expires in the queue whatever the machine's load.
+  const { handle, generator } = slowApp({ REQUEST_TIMEOUT_MS: '300', MAX_BATCH_SIZE: '1', MAX_QUEUE_DELAY_MS: '0' }, 1000);
+  const gen = (): Promise<request.Response> => request(handle.app).post('/generate').send({ steps: 3, seed: 1 }).then((r) => r);
+  const first = gen();
+  while (generator.batches.length === 0) await new Promise((r) => setTimeout(r, 5));
+  const [running, queued] = await Promise.all([first, gen()]);
   assertError(running, 504, 'deadline_exceeded');
   assertError(queued, 503, 'queue_timeout');
   assert.ok(queued.headers['retry-after'] !== undefined);
