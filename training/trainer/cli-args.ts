@@ -36,7 +36,7 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { name: 'no-clamp', type: 'boolean', help: 'disable the clamp' },
   { name: 'clamp-a', type: 'string', arg: 'a', help: 'clamp scale a in tanh(L/(aN))·aN (default 1.5)' },
   { name: 'clamp-normalizer', type: 'string', arg: 'rec_z_detached|rec_x', help: 'clamp normaliser N (default rec_z_detached)' },
-  { name: 'noise', type: 'string', arg: 'gaussian|fourier', help: 'source noise z (default gaussian; fourier for celeba64)' },
+  { name: 'noise', type: 'string', arg: 'gaussian|fourier', help: 'source noise z (default fourier: frequency statistics of 1,000 training images; gaussian = N(0, I))' },
   { name: 'arch', type: 'string', arg: 'mnist|celeba64|tiny', help: 'network (default mnist, celeba64 for folders)' },
   { name: 'norm', type: 'string', arg: 'batch|group|none', help: 'normalisation layers (default batch)' },
   { name: 'groups', type: 'string', arg: 'g', help: 'GroupNorm groups (default 32)' },
