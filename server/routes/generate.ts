@@ -32,7 +32,8 @@ interface GeneratePlan {
 }
 
 function plan(body: GenerateBody, ctx: RouteContext): GeneratePlan {
-  const noise = body.noise ?? 'gaussian';
+  // Default to the noise f was trained on: a Fourier-trained f maps Gaussian z to one blob.
+  const noise = body.noise ?? ctx.model.card.noise.kind;
   if (noise === 'fourier' && ctx.model.noiseStats === null) {
     throw badRequest('invalid_noise', 'this model has no Fourier noise statistics; use "gaussian"');
   }
@@ -106,7 +107,8 @@ export function generateRouter(ctx: RouteContext, validators: RequestValidators)
     for (let n = 0; n < p.count; n++) {
       const residuals = residualsOf(result.residuals, p.count, n);
       const steps = keepSteps ? await Promise.all(result.outputs.map(async (o) => (await encodePng(o, n, ctx.dims, range)).toString('base64'))) : undefined;
-      const png = (await encodePng(final, n, ctx.dims, range)).toString('base64');
+      // With steps kept, the last step is f^k itself: reuse its encoding.
+      const png = steps?.at(-1) ?? (await encodePng(final, n, ctx.dims, range)).toString('base64');
       images.push({ png, residual: residuals[residuals.length - 1]!, residuals, ...(steps === undefined ? {} : { steps }) });
     }
     res.json({

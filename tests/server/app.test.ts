@@ -76,6 +76,25 @@ void test('interpolate applies f along the line between two seeded noises', asyn
   assert.notEqual(images[1]!.png, images[0]!.png);
 });
 
+void test('without a noise field /generate samples the noise kind of the model card', async () => {
+  const fourier = await startRealApp({ channels: 1, height: 8, width: 8, noise: 'fourier' });
+  try {
+    const post = (body: object): request.Test => request(fourier.handle.app).post('/generate').set('Accept', 'application/json').send(body);
+    const byDefault = await post({ seed: 5 });
+    assert.equal(byDefault.status, 200);
+    assert.equal((byDefault.body as { noise: string }).noise, 'fourier');
+    const explicit = await post({ seed: 5, noise: 'fourier' });
+    assert.equal((explicit.body as { images: { png: string }[] }).images[0]!.png, (byDefault.body as { images: { png: string }[] }).images[0]!.png);
+    const gaussian = await post({ seed: 5, noise: 'gaussian' });
+    assert.equal((gaussian.body as { noise: string }).noise, 'gaussian');
+    assert.notEqual((gaussian.body as { images: { png: string }[] }).images[0]!.png, (byDefault.body as { images: { png: string }[] }).images[0]!.png);
+  } finally {
+    await fourier.close();
+  }
+  const plain = await generate({ seed: 5 }, 'application/json');
+  assert.equal((plain.body as { noise: string }).noise, 'gaussian', 'a Gaussian card keeps Gaussian noise');
+});
+
 void test('fourier noise is refused for a model card without noise statistics', async () => {
   assertError(await generate({ noise: 'fourier' }, 'application/json'), 400, 'invalid_noise');
 });

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { GraphBuilder } from '../../training/onnx/builder.ts';
 import { ops } from '../../training/onnx/ops.ts';
 import { serialize } from '../../training/onnx/serialize.ts';
+import { Rng } from '../../common/rng.ts';
+import { computeFourierStats, NOISE_STATS_FILE, serializeFourierStats } from '../../common/noise.ts';
 
 export interface TinyModelOptions {
   channels: number;
@@ -18,6 +20,8 @@ export interface TinyModelOptions {
    * and residuals shrink; 'identity': y = x; 'nan': y = log(x − 10) = NaN everywhere.
    */
   kind?: 'tanh-scale' | 'identity' | 'nan';
+  /** 'fourier': the card names Fourier noise and statistics of 16 seeded random images are written. */
+  noise?: 'gaussian' | 'fourier';
 }
 
 export function tinyModelBytes(opts: TinyModelOptions): Uint8Array {
@@ -46,7 +50,7 @@ export function tinyModelCard(opts: TinyModelOptions, name = 'tiny'): Record<str
     input: { name: 'x', shape: [-1, c, h, w] },
     output: { name: 'y', shape: [-1, c, h, w] },
     image: { channels: c, height: h, width: w, valueRange: [-1, 1] },
-    noise: { kind: 'gaussian' },
+    noise: opts.noise === 'fourier' ? { kind: 'fourier', statsFile: NOISE_STATS_FILE } : { kind: 'gaussian' },
     normalization: { kind: 'none', mode: 'eval' },
     seed: 0,
     training: { preset: 'none', config: {}, command: 'tests/support/tiny-model.ts', dataset: 'none', steps: 0, epochs: 0, wallTimeSeconds: 0 },
@@ -59,4 +63,9 @@ export async function writeTinyModelDir(dir: string, opts: TinyModelOptions, nam
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'model.onnx'), tinyModelBytes(opts));
   await writeFile(join(dir, 'model.json'), `${JSON.stringify(tinyModelCard(opts, name), null, 2)}\n`);
+  if (opts.noise === 'fourier') {
+    const shape = [opts.channels, opts.height, opts.width] as const;
+    const images = new Rng(0).fillUniform(new Float32Array(16 * opts.channels * opts.height * opts.width), -1, 1);
+    await writeFile(join(dir, NOISE_STATS_FILE), serializeFourierStats(computeFourierStats(images, 16, shape)));
+  }
 }
