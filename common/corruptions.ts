@@ -13,7 +13,7 @@
  *              blur is near 0, so the result is clamped to [-1, 1] and replicated to every channel.
  * - grayscale: channel mean replicated to every channel (identity for 1-channel images).
  */
-import { assertImageShape, shapeSize, type ImageShape } from './fft.ts';
+import { assertImageLength, shapeSize, type ImageShape } from './fft.ts';
 import type { Rng } from './rng.ts';
 
 export const CORRUPTIONS = ['noise', 'mask', 'sketch', 'grayscale'] as const;
@@ -32,10 +32,7 @@ export function isCorruptionKind(value: string): value is CorruptionKind {
 }
 
 export function corrupt(kind: CorruptionKind, x: Float32Array, shape: ImageShape, rng: Rng): Float32Array {
-  assertImageShape(shape);
-  if (x.length !== shapeSize(shape)) {
-    throw new RangeError(`image has ${x.length} values, shape [${shape.join(', ')}] needs ${shapeSize(shape)}`);
-  }
+  assertImageLength(x.length, shape);
   switch (kind) {
     case 'noise':
       return addNoise(x, rng);

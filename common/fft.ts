@@ -165,7 +165,8 @@ function transform2d(re: Float64Array, im: Float64Array, shape: ImageShape, sign
   }
 }
 
-function checkLength(length: number, shape: ImageShape): void {
+/** Checks the shape (assertImageShape) and that `length` values fill exactly one C×H×W image. */
+export function assertImageLength(length: number, shape: ImageShape): void {
   assertImageShape(shape);
   if (length !== shapeSize(shape)) {
     throw new RangeError(`image has ${length} values, shape [${shape.join(', ')}] needs ${shapeSize(shape)}`);
@@ -174,7 +175,7 @@ function checkLength(length: number, shape: ImageShape): void {
 
 /** fft2 of a real C×H×W image (each channel separately). */
 export function fft2(image: ArrayLike<number>, shape: ImageShape): ComplexImage {
-  checkLength(image.length, shape);
+  assertImageLength(image.length, shape);
   const re = Float64Array.from(image);
   const im = new Float64Array(re.length);
   transform2d(re, im, shape, -1);
@@ -183,8 +184,8 @@ export function fft2(image: ArrayLike<number>, shape: ImageShape): ComplexImage 
 
 /** Forward fft2 of a complex image; the input is not modified. */
 export function fft2Complex(input: ComplexImage, shape: ImageShape): ComplexImage {
-  checkLength(input.re.length, shape);
-  checkLength(input.im.length, shape);
+  assertImageLength(input.re.length, shape);
+  assertImageLength(input.im.length, shape);
   const re = Float64Array.from(input.re);
   const im = Float64Array.from(input.im);
   transform2d(re, im, shape, -1);
@@ -193,8 +194,8 @@ export function fft2Complex(input: ComplexImage, shape: ImageShape): ComplexImag
 
 /** Inverse fft2 (scaled by 1/(H·W)); the input is not modified. */
 export function ifft2(input: ComplexImage, shape: ImageShape): ComplexImage {
-  checkLength(input.re.length, shape);
-  checkLength(input.im.length, shape);
+  assertImageLength(input.re.length, shape);
+  assertImageLength(input.im.length, shape);
   const re = Float64Array.from(input.re);
   const im = Float64Array.from(input.im);
   inverseInPlace(re, im, shape);
@@ -206,8 +207,8 @@ export function ifft2(input: ComplexImage, shape: ImageShape): ComplexImage {
  * part.
  */
 export function ifft2InPlace(re: Float64Array, im: Float64Array, shape: ImageShape): void {
-  checkLength(re.length, shape);
-  checkLength(im.length, shape);
+  assertImageLength(re.length, shape);
+  assertImageLength(im.length, shape);
   inverseInPlace(re, im, shape);
 }
 

@@ -95,12 +95,12 @@ export class Rng {
     return out;
   }
 
-  /** Fisher–Yates in place. */
-  shuffle<T>(items: T[]): T[] {
+  /** Fisher–Yates in place (arrays and typed arrays). */
+  shuffle<A extends { length: number; [index: number]: unknown }>(items: A): A {
     for (let i = items.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
-      const tmp = items[i]!;
-      items[i] = items[j]!;
+      const tmp = items[i];
+      items[i] = items[j];
       items[j] = tmp;
     }
     return items;

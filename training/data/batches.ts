@@ -70,17 +70,11 @@ export class EpochBatcher implements Iterable<Batch> {
     this.order = this.permutation();
   }
 
-  /** Fisher–Yates over 0…n−1 (same algorithm as Rng.shuffle, on a typed array). */
+  /** A fresh Fisher–Yates permutation of 0…n−1. */
   private permutation(): Uint32Array {
     const order = new Uint32Array(this.source.n);
     for (let i = 0; i < order.length; i++) order[i] = i;
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = this.rng.int(i + 1);
-      const tmp = order[i]!;
-      order[i] = order[j]!;
-      order[j] = tmp;
-    }
-    return order;
+    return this.rng.shuffle(order);
   }
 
   next(): Batch {

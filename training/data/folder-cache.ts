@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { ImageShape } from '../../common/fft.ts';
+import { shapeSize, type ImageShape } from '../../common/fft.ts';
 import type { SkippedFile } from './image-folder.ts';
 
 const MAGIC = 'IGNIMGU8';
@@ -49,7 +49,7 @@ export async function readFolderCache(file: string, fingerprint: string, shape: 
   }
   try {
     const header = await readHeader(handle);
-    const imageBytes = shape[0] * shape[1] * shape[2];
+    const imageBytes = shapeSize(shape);
     const { size } = await handle.stat();
     const stale =
       header?.version !== VERSION ||

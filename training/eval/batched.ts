@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /** Runs a dynamic-batch image graph over many images in fixed-size chunks (bounded memory). */
-import type { ImageShape } from '../../common/fft.ts';
+import { shapeSize, type ImageShape } from '../../common/fft.ts';
 import type { Session } from '../runtime/ort.ts';
 
 export const DEFAULT_CHUNK = 200;
@@ -17,7 +17,7 @@ export async function runBatched(
   outputs: readonly string[],
   chunk = DEFAULT_CHUNK,
 ): Promise<Record<string, Float32Array>> {
-  const size = shape[0] * shape[1] * shape[2];
+  const size = shapeSize(shape);
   const count = images.length / size;
   if (!Number.isInteger(count)) throw new RangeError(`${images.length} values are not whole images of [${shape.join(', ')}]`);
   const parts: Record<string, Float32Array[]> = Object.fromEntries(outputs.map((o) => [o, []]));

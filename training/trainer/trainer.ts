@@ -9,6 +9,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { shapeSize } from '../../common/fft.ts';
 import { sampleNoise } from '../../common/noise.ts';
 import { Rng } from '../../common/rng.ts';
 import { adamStepScalars } from '../optim/adam.ts';
@@ -64,7 +65,7 @@ function tensor(shape: readonly number[], data: Float32Array): HostTensor {
 /** Fixed z and x for every sample grid of a run. */
 function sampleInputs(run: RunState): Float32Array {
   const cols = Math.min(SAMPLE_COLUMNS, run.dataset.n);
-  const size = run.imageShape[0] * run.imageShape[1] * run.imageShape[2];
+  const size = shapeSize(run.imageShape);
   const z = sampleNoise({ kind: run.config.noise }, run.noiseStats, run.imageShape, new Rng(run.config.seed).fork('samples'), cols);
   const both = new Float32Array(2 * cols * size);
   both.set(z, 0);
@@ -73,7 +74,7 @@ function sampleInputs(run: RunState): Float32Array {
 }
 
 async function writeSamples(run: RunState, forward: ForwardRunner, inputs: Float32Array, step: number): Promise<void> {
-  const cols = inputs.length / 2 / (run.imageShape[0] * run.imageShape[1] * run.imageShape[2]);
+  const cols = inputs.length / 2 / shapeSize(run.imageShape);
   const half = inputs.length / 2;
   const [f1, f2] = (await forward.run(inputs, run.runner.state())) as [Float32Array, Float32Array];
   const row = (a: Float32Array, from: number): { images: Float32Array; count: number } => ({ images: a.subarray(from, from + half), count: cols });
