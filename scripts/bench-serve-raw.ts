@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Rng } from '../common/rng.ts';
+import { sessionOptions } from '../server/inference/ort-runtime.ts';
 
 interface Card { input: { name: string; shape: number[] }; output: { name: string } }
 
@@ -56,15 +57,7 @@ async function main(): Promise<void> {
   const [modelDir, secondsArg = '3', threadsArg = '1', batchesArg = '1,8,32'] = process.argv.slice(2);
   if (modelDir === undefined) throw new Error('usage: bench-serve-raw.ts <modelDir> [seconds] [threads] [batches]');
   const card = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8')) as Card;
-  const session = await ort.InferenceSession.create(join(modelDir, 'model.onnx'), {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: Number(threadsArg),
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    logSeverityLevel: 3,
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  });
+  const session = await ort.InferenceSession.create(join(modelDir, 'model.onnx'), sessionOptions(Number(threadsArg), ['cpu']));
   const results: RawResult[] = [];
   for (const batch of batchesArg.split(',').map(Number)) results.push(await measure(session, card, batch, Number(secondsArg)));
   await session.release();

@@ -182,14 +182,16 @@ export class BatchQueue {
     let offset = 0;
     for (const entry of entries) {
       const { count, keepSteps } = entry.request;
+      const start = offset;
+      offset += count;
+      // A request that left (or timed out) while its batch ran gets nothing: skip the copies.
+      if (entry.state !== 'running') continue;
       const outputs = (keepSteps ? result.outputs : result.outputs.slice(-1))
-        .map((o) => o.slice(offset * imageSize, (offset + count) * imageSize));
+        .map((o) => o.slice(start * imageSize, (start + count) * imageSize));
       const residuals = new Float32Array(stepCount * count);
       for (let s = 0; s < stepCount; s++) {
-        residuals.set(result.residuals.subarray(s * total + offset, s * total + offset + count), s * count);
+        residuals.set(result.residuals.subarray(s * total + start, s * total + start + count), s * count);
       }
-      offset += count;
-      if (entry.state !== 'running') continue;
       this.settle(entry);
       entry.resolve({ outputs, residuals, computeSeconds: result.computeSeconds });
     }

@@ -10,6 +10,8 @@ import multer, { MulterError } from 'multer';
 import { ClientGoneError, HttpError, badRequest } from './errors.ts';
 
 export const RAW_IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const;
+/** Mutable copy for req.is / express.raw, made once rather than per request. */
+const RAW_TYPE_LIST: string[] = [...RAW_IMAGE_TYPES];
 
 export interface UploadOptions {
   readonly maxUploadBytes: number;
@@ -59,7 +61,7 @@ export function readUpload({ maxUploadBytes }: UploadOptions): RequestHandler {
       fieldNameSize: 100, headerPairs: 20,
     },
   }).single('image');
-  const parseRaw = express.raw({ type: [...RAW_IMAGE_TYPES], limit: maxUploadBytes });
+  const parseRaw = express.raw({ type: RAW_TYPE_LIST, limit: maxUploadBytes });
   return (req: Request, res: Response, next) => {
     if (typeof req.is('multipart/form-data') === 'string') {
       parseMultipart(req, res, (err: unknown) => {
@@ -70,7 +72,7 @@ export function readUpload({ maxUploadBytes }: UploadOptions): RequestHandler {
       });
       return;
     }
-    if (typeof req.is([...RAW_IMAGE_TYPES]) !== 'string') {
+    if (typeof req.is(RAW_TYPE_LIST) !== 'string') {
       next(new HttpError(415, 'unsupported_media_type', 'send multipart/form-data with field "image", or a raw image/png, image/jpeg or image/webp body', { rejectReason: 'invalid' }));
       return;
     }

@@ -31,10 +31,11 @@ export type StepResult =
   | { readonly kind: 'cancelled' }
   | { readonly kind: 'non_finite'; readonly step: number };
 
-function sessionOptions(spec: SessionSpec, providers: ort.InferenceSession.ExecutionProviderConfig[]): ort.InferenceSession.SessionOptions {
+/** The workers' session options; bench-serve-raw.ts reuses them so its baseline matches the server. */
+export function sessionOptions(threads: number, providers: ort.InferenceSession.ExecutionProviderConfig[]): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: providers,
-    intraOpNumThreads: spec.threads,
+    intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
@@ -45,7 +46,7 @@ function sessionOptions(spec: SessionSpec, providers: ort.InferenceSession.Execu
 }
 
 async function createWithProvider(spec: SessionSpec): Promise<{ session: ort.InferenceSession; provider: 'cuda' | 'cpu'; fallbackReason: string | null }> {
-  const cpu = async (): Promise<ort.InferenceSession> => ort.InferenceSession.create(spec.modelPath, sessionOptions(spec, ['cpu']));
+  const cpu = async (): Promise<ort.InferenceSession> => ort.InferenceSession.create(spec.modelPath, sessionOptions(spec.threads, ['cpu']));
   if (spec.ep === 'cpu') return { session: await cpu(), provider: 'cpu', fallbackReason: null };
   const missing = cudaUnavailableReason();
   if (missing !== null) {
@@ -54,7 +55,7 @@ async function createWithProvider(spec: SessionSpec): Promise<{ session: ort.Inf
   }
   try {
     const cuda = { name: 'cuda', deviceId: spec.cudaDeviceId } as const;
-    return { session: await ort.InferenceSession.create(spec.modelPath, sessionOptions(spec, [cuda, 'cpu'])), provider: 'cuda', fallbackReason: null };
+    return { session: await ort.InferenceSession.create(spec.modelPath, sessionOptions(spec.threads, [cuda, 'cpu'])), provider: 'cuda', fallbackReason: null };
   } catch (err) {
     const reason = `CUDA session failed: ${err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err)}`;
     if (spec.ep === 'cuda') throw new Error(reason);
