@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../../common/rng.ts';
 import { resolveConfig } from '../../../training/config.ts';
-import type { ConfigOverrides } from '../../../training/config.ts';
+import type { ConfigOverrides, TrainConfig } from '../../../training/config.ts';
 import { train } from '../../../training/trainer/trainer.ts';
 import { readCheckpoint } from '../../../training/trainer/checkpoint.ts';
 import { exportModel } from '../../../training/trainer/export.ts';
@@ -36,6 +36,15 @@ function tinyConfig(out: string, extra: ConfigOverrides = {}) {
     model: { arch: 'tiny', norm: 'batch', width: 8 }, batch: 16, steps: 300, optim: { lr: 1e-3 },
     sampleEvery: 0, checkpointEvery: 0, logEvery: 50, out, ...extra,
   });
+}
+
+/** Export a finished run to `modelDir` and open it as the server would. */
+async function trainedExport(modelDir: string, config: TrainConfig, r: Awaited<ReturnType<typeof train>>, epochs: number) {
+  await exportModel(modelDir, {
+    config, imageShape: r.run.imageShape, tensors: r.tensors, noiseStats: r.run.noiseStats, steps: r.step,
+    epochs, wallTimeSeconds: r.wallTimeSeconds, command: 'test', dataset: r.run.dataset.name,
+  });
+  return openExportedModel(modelDir);
 }
 
 const windowMean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
@@ -84,12 +93,7 @@ void test('the exported model equals the eval-mode forward graph (dynamic batch,
   await withTmp(async (dir) => {
     const config = tinyConfig(join(dir, 'run'), { steps: 30, noise: 'fourier' });
     const r = await train(config, { dataset: rectangles(64, 8), progressStream: quiet });
-    const modelDir = join(dir, 'models', 'tiny-rect');
-    await exportModel(modelDir, {
-      config, imageShape: r.run.imageShape, tensors: r.tensors, noiseStats: r.run.noiseStats, steps: r.step,
-      epochs: 7.5, wallTimeSeconds: r.wallTimeSeconds, command: 'test', dataset: r.run.dataset.name,
-    });
-    const model = await openExportedModel(modelDir);
+    const model = await trainedExport(join(dir, 'models', 'tiny-rect'), config, r, 7.5);
     assert.equal(model.card.name, 'tiny-rect');
     assert.deepEqual(model.card.normalization, { kind: 'batch', mode: 'eval' });
     assert.ok(model.noiseStats, 'noise statistics are exported beside the model');
@@ -112,12 +116,7 @@ void test('a GroupNorm model exports with a dynamic batch and serves any batch s
   await withTmp(async (dir) => {
     const config = tinyConfig(join(dir, 'run'), { steps: 3, model: { arch: 'tiny', norm: 'group', groups: 2, width: 8 } });
     const r = await train(config, { dataset: rectangles(32, 8), progressStream: quiet });
-    const modelDir = join(dir, 'models', 'tiny-gn');
-    await exportModel(modelDir, {
-      config, imageShape: r.run.imageShape, tensors: r.tensors, noiseStats: r.run.noiseStats, steps: r.step,
-      epochs: 1, wallTimeSeconds: r.wallTimeSeconds, command: 'test', dataset: r.run.dataset.name,
-    });
-    const model = await openExportedModel(modelDir);
+    const model = await trainedExport(join(dir, 'models', 'tiny-gn'), config, r, 1);
     assert.deepEqual(model.card.normalization, { kind: 'group', mode: 'eval' });
     for (const count of [1, 3]) {
       const x = new Rng(count).fillUniform(new Float32Array(count * 64), -1, 1);
