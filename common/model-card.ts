@@ -34,7 +34,7 @@ export interface ModelCard {
   input: TensorSpec;
   output: TensorSpec;
   image: { channels: 1 | 3; height: number; width: number; valueRange: [-1, 1] };
-  noise: { kind: NoiseKind; statsFile?: string };
+  noise: { kind: NoiseKind; statsFile?: string; hermitian?: boolean };
   normalization: { kind: 'batch' | 'group' | 'none'; mode: 'eval' | 'train' };
   seed: number;
   training: {
@@ -112,6 +112,9 @@ export function validateModelCard(json: unknown, source = 'model card'): ModelCa
   }
   if (card.noise.kind === 'gaussian' && card.noise.statsFile !== undefined) {
     issues.push('/noise/statsFile: only fourier noise has a statistics file');
+  }
+  if (card.noise.kind === 'gaussian' && card.noise.hermitian !== undefined) {
+    issues.push('/noise/hermitian: only fourier noise can be Hermitian');
   }
   if (issues.length > 0) throw new ModelCardError(`${source} is inconsistent`, issues);
   return card;

@@ -11,6 +11,12 @@
  * data's mean but std/√2 in both parts. At self-conjugate frequencies (DC and the Nyquist rows and
  * columns) the real part keeps the full std and the imaginary part is 0, as for real images. We keep
  * the recipe unchanged; tests check exactly these expectations.
+ *
+ * `hermitian: true` samples a Hermitian-symmetric spectrum instead, so z has the data's full
+ * per-frequency variance: for each pair (k, −k) with unit normals a_k, b_k,
+ *   F[k] = μ[k] + σ_re[k]·(a_k + a_−k)/√2 + i·σ_im[k]·(b_k − b_−k)/√2,
+ * which gives F[−k] = conj F[k] (μ and σ of real images are themselves symmetric this way) and
+ * Var Re F[k] = σ_re², Var Im F[k] = σ_im². At self-conjugate k, F[k] = μ_re[k] + σ_re[k]·a_k.
  */
 import { fft2, ifft2InPlace, shapeSize, assertImageShape, type ImageShape } from './fft.ts';
 import type { Rng } from './rng.ts';
@@ -21,6 +27,8 @@ export type NoiseKind = 'gaussian' | 'fourier';
 export const NOISE_KINDS: readonly NoiseKind[] = ['gaussian', 'fourier'];
 export interface NoiseSpec {
   readonly kind: NoiseKind;
+  /** Fourier only: Hermitian-symmetric spectra (full variance); default false (the reproductions' recipe). */
+  readonly hermitian?: boolean;
 }
 
 /** Default file name of serialized statistics, saved beside model.onnx. */
@@ -102,15 +110,49 @@ export function sampleNoise(
   }
   const re = new Float64Array(size);
   const im = new Float64Array(size);
+  const mirror = spec.hermitian ? mirrorIndex(shape) : null;
   for (let i = 0; i < count; i++) {
     for (let k = 0; k < size; k++) {
-      re[k] = stats.meanRe[k]! + stats.stdRe[k]! * rng.normal();
-      im[k] = stats.meanIm[k]! + stats.stdIm[k]! * rng.normal();
+      re[k] = rng.normal();
+      im[k] = rng.normal();
+    }
+    if (mirror) symmetrise(re, im, mirror);
+    for (let k = 0; k < size; k++) {
+      re[k] = stats.meanRe[k]! + stats.stdRe[k]! * re[k]!;
+      im[k] = stats.meanIm[k]! + stats.stdIm[k]! * im[k]!;
     }
     ifft2InPlace(re, im, shape);
     out.set(re, i * size);
   }
   return out;
+}
+
+/** Index of −k (per channel, modulo H and W) for every element k of a C×H×W spectrum. */
+function mirrorIndex([c, h, w]: ImageShape): Uint32Array {
+  const out = new Uint32Array(c * h * w);
+  for (let ch = 0; ch < c; ch++) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) out[(ch * h + y) * w + x] = (ch * h + ((h - y) % h)) * w + ((w - x) % w);
+    }
+  }
+  return out;
+}
+
+/** Unit normals (a, b) → the Hermitian pairing of the file comment, in place. */
+function symmetrise(a: Float64Array, b: Float64Array, mirror: Uint32Array): void {
+  for (let k = 0; k < a.length; k++) {
+    const m = mirror[k]!;
+    if (m === k) {
+      b[k] = 0;
+    } else if (m > k) {
+      const re = (a[k]! + a[m]!) * Math.SQRT1_2;
+      const im = (b[k]! - b[m]!) * Math.SQRT1_2;
+      a[k] = re;
+      a[m] = re;
+      b[k] = im;
+      b[m] = -im;
+    }
+  }
 }
 
 function sameShape(a: ImageShape, b: ImageShape): boolean {

@@ -3,6 +3,7 @@
  * @file `npm run export -- --checkpoint runs/x/ckpt --out models/mnist [--name mnist]`: writes f
  * from a training checkpoint as models/<name>/model.onnx + model.json (+ noise-stats.bin).
  */
+import { withEmaApplied } from '../training/trainer/ema.ts';
 import { parseArgs } from 'node:util';
 import { readCheckpoint } from '../training/trainer/checkpoint.ts';
 import { exportModel } from '../training/trainer/export.ts';
@@ -31,7 +32,7 @@ async function main(): Promise<number> {
   const { meta, tensors, noiseStats } = await readCheckpoint(values.checkpoint);
   const perEpoch = Math.max(1, Math.floor(meta.batcher.n / meta.config.batch));
   const card = await exportModel(values.out, {
-    config: meta.config, imageShape: meta.imageShape, tensors, noiseStats, steps: meta.step,
+    config: meta.config, imageShape: meta.imageShape, tensors: withEmaApplied(tensors), noiseStats, steps: meta.step,
     epochs: Number((meta.step / perEpoch).toFixed(3)), wallTimeSeconds: meta.wallTimeSeconds,
     command: meta.command, dataset: meta.dataset, ...(values.name ? { name: values.name } : {}),
   });

@@ -34,7 +34,7 @@ async function main(): Promise<number> {
   const seed = Number(values.seed ?? 0);
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be an integer ≥ 0, got ${values.seed}`);
   const model = await openExportedModel(values.model);
-  const z = sampleNoise({ kind: model.card.noise.kind }, model.noiseStats, model.shape, new Rng(seed), count);
+  const z = sampleNoise(model.card.noise, model.noiseStats, model.shape, new Rng(seed), count);
   const outs = await model.iterate(z, count, k);
   const out = values.out ?? 'samples.png';
   await writeGridPng(out, [z, ...outs].map((images) => ({ images, count })), model.shape);

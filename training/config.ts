@@ -7,7 +7,8 @@
 import type { NoiseKind } from '../common/noise.ts';
 import type { DatasetSpec } from './data/dataset.ts';
 
-export type Preset = 'paper' | 'algorithm1';
+export type Preset = 'paper' | 'algorithm1' | 'projector';
+export type LrSchedule = 'constant' | 'cosine';
 export type Distance = 'l1' | 'l2';
 export type ClampNormalizer = 'rec_z_detached' | 'rec_x';
 export type NormKind = 'batch' | 'group' | 'none';
@@ -42,8 +43,27 @@ export interface OptimConfig {
   eps: number;
 }
 
+/**
+ * Training-recipe choices beyond the loss (docs/ign.md, "Research flags"): each is off by default,
+ * so `paper` and `algorithm1` runs are unchanged; the `projector` preset turns them on.
+ */
+export interface RecipeConfig {
+  /** Fraction of each z batch drawn from corrupted training images instead of noise (0: none). */
+  sourceMix: number;
+  /** EMA decay of θ and BN buffers, exported instead of θ when > 0 (0: no EMA). */
+  ema: number;
+  lrSchedule: LrSchedule;
+  /** Cosine schedule: the final learning rate as a fraction of lr. */
+  lrFinal: number;
+  /** Fourier noise with Hermitian-symmetric spectra (the data's full per-frequency variance). */
+  hermitian: boolean;
+  /** Start θ and BN buffers from an exported models/<name> folder of the same architecture. */
+  initFrom: string | null;
+}
+
 export interface TrainConfig {
   preset: Preset;
+  recipe: RecipeConfig;
   loss: LossConfig;
   model: ModelConfig;
   optim: OptimConfig;
@@ -71,9 +91,22 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+const PAPER_LOSS: LossConfig = { distance: 'l1', weights: { rec: 20, idem: 20, tight: 2.5 }, clamp: true, clampA: 1.5, clampNormalizer: 'rec_z_detached' };
+
 export const PRESETS: Readonly<Record<Preset, LossConfig>> = {
-  paper: { distance: 'l1', weights: { rec: 20, idem: 20, tight: 2.5 }, clamp: true, clampA: 1.5, clampNormalizer: 'rec_z_detached' },
+  paper: PAPER_LOSS,
   algorithm1: { distance: 'l2', weights: { rec: 1, idem: 1, tight: 0.1 }, clamp: false, clampA: 1.5, clampNormalizer: 'rec_z_detached' },
+  // The shipped MNIST recipe: the paper's loss plus the recipe choices below.
+  projector: PAPER_LOSS,
+};
+
+/** Recipe defaults: everything off, so the paper presets train exactly as before. */
+export const RECIPE_OFF: Readonly<RecipeConfig> = { sourceMix: 0, ema: 0, lrSchedule: 'constant', lrFinal: 0, hermitian: false, initFrom: null };
+
+const PRESET_RECIPES: Readonly<Record<Preset, Readonly<RecipeConfig>>> = {
+  paper: RECIPE_OFF,
+  algorithm1: RECIPE_OFF,
+  projector: { ...RECIPE_OFF, sourceMix: 0.5, ema: 0.999, lrSchedule: 'cosine', lrFinal: 0.1 },
 };
 
 const ARCH_DEFAULTS: Readonly<Record<ArchKind, { latent: number; width: number }>> = {
@@ -85,6 +118,7 @@ const ARCH_DEFAULTS: Readonly<Record<ArchKind, { latent: number; width: number }
 /** Overrides accepted on top of a preset; nested objects are merged field by field. */
 export interface ConfigOverrides {
   preset?: Preset;
+  recipe?: Partial<RecipeConfig>;
   loss?: Partial<Omit<LossConfig, 'weights'>> & { weights?: Partial<LossConfig['weights']> };
   model?: Partial<ModelConfig>;
   optim?: Partial<OptimConfig>;
@@ -107,12 +141,13 @@ export interface ConfigOverrides {
 export function resolveConfig(overrides: ConfigOverrides): TrainConfig {
   const preset = overrides.preset ?? 'paper';
   const base = PRESETS[preset] as LossConfig | undefined;
-  if (!base) throw new ConfigError(`unknown preset ${JSON.stringify(preset)} (paper | algorithm1)`);
+  if (!base) throw new ConfigError(`unknown preset ${JSON.stringify(preset)} (paper | algorithm1 | projector)`);
   const data = overrides.data ?? { kind: 'mnist' };
   const arch = overrides.model?.arch ?? (data.kind === 'folder' ? 'celeba64' : 'mnist');
   const archDefaults = (ARCH_DEFAULTS[arch] as (typeof ARCH_DEFAULTS)[ArchKind] | undefined) ?? ARCH_DEFAULTS.mnist;
   const config: TrainConfig = {
     preset,
+    recipe: { ...PRESET_RECIPES[preset], ...overrides.recipe },
     loss: { ...base, ...overrides.loss, weights: { ...base.weights, ...overrides.loss?.weights } },
     model: { arch, norm: 'batch', groups: 32, ...archDefaults, ...overrides.model },
     optim: { lr: 1e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8, ...overrides.optim },
@@ -153,7 +188,13 @@ function check(issues: string[], ok: boolean, message: string): void {
 /** Every problem with a config, as lines (empty when valid). */
 export function validateConfig(c: TrainConfig): string[] {
   const issues: string[] = [];
-  oneOf(issues, 'preset', c.preset, ['paper', 'algorithm1']);
+  oneOf(issues, 'preset', c.preset, ['paper', 'algorithm1', 'projector']);
+  check(issues, isFinite(c.recipe.sourceMix) && c.recipe.sourceMix >= 0 && c.recipe.sourceMix <= 1, `sourceMix must be in [0, 1], got ${c.recipe.sourceMix}`);
+  check(issues, isFinite(c.recipe.ema) && c.recipe.ema >= 0 && c.recipe.ema < 1, `ema must be in [0, 1), got ${c.recipe.ema}`);
+  oneOf(issues, 'lrSchedule', c.recipe.lrSchedule, ['constant', 'cosine']);
+  check(issues, isFinite(c.recipe.lrFinal) && c.recipe.lrFinal >= 0 && c.recipe.lrFinal <= 1, `lrFinal must be in [0, 1], got ${c.recipe.lrFinal}`);
+  check(issues, !c.recipe.hermitian || c.noise === 'fourier', 'hermitian needs Fourier noise');
+  check(issues, c.recipe.initFrom === null || c.recipe.initFrom !== '', 'initFrom must be a models/<name> folder');
   oneOf(issues, 'distance', c.loss.distance, ['l1', 'l2']);
   oneOf(issues, 'clampNormalizer', c.loss.clampNormalizer, ['rec_z_detached', 'rec_x']);
   for (const [k, w] of Object.entries(c.loss.weights)) check(issues, isFinite(w) && w >= 0, `weight ${k} must be a finite number ≥ 0, got ${w}`);
@@ -205,7 +246,8 @@ const RESUMABLE_KEYS = ['steps', 'epochs', 'sampleEvery', 'checkpointEvery', 'lo
 export function resumeConfig(saved: TrainConfig, overrides: ConfigOverrides): TrainConfig {
   const fixed = Object.keys(overrides).filter((k) => !(RESUMABLE_KEYS as readonly string[]).includes(k));
   if (fixed.length > 0) throw new ConfigError(`cannot change ${fixed.join(', ')} when resuming (only ${RESUMABLE_KEYS.join(', ')})`);
-  const config: TrainConfig = { ...saved };
+  // Checkpoints written before the recipe options existed ran with all of them off.
+  const config: TrainConfig = { ...saved, recipe: { ...RECIPE_OFF, ...saved.recipe } };
   for (const key of RESUMABLE_KEYS) {
     if (overrides[key] !== undefined) Object.assign(config, { [key]: overrides[key] });
   }

@@ -11,6 +11,7 @@ import {
   type Generator, type GeneratorInfo, type GeneratorJob, type GeneratorResult,
 } from './generator.ts';
 import type { FromWorker, SessionSpec, ToWorker } from './protocol.ts';
+import { workerEntry } from '../../common/worker-entry.ts';
 
 export interface PoolOptions {
   readonly spec: SessionSpec;
@@ -33,19 +34,6 @@ interface Slot {
   worker: Worker;
   ready: boolean;
   current: PendingJob | null;
-}
-
-/**
- * Compiled JS in dist/ runs worker.js directly. Under tsx (dev, tests) the worker needs the tsx
- * loader, but on Node 20 `execArgv: ['--import', 'tsx']` does not reach a worker's module loader, so
- * a data: URL bootstrap registers tsx's ESM hooks in the worker and then imports worker.ts.
- */
-function workerEntry(): URL {
-  if (!import.meta.url.endsWith('.ts')) return new URL('./worker.js', import.meta.url);
-  const target = new URL('./worker.ts', import.meta.url).href;
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const code = `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(target)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
 }
 
 export class WorkerPool implements Generator {
@@ -125,7 +113,7 @@ export class WorkerPool implements Generator {
   }
 
   private spawn(replacing?: Slot): Promise<GeneratorInfo> {
-    const worker = new Worker(workerEntry(), {
+    const worker = new Worker(workerEntry(import.meta.url, 'worker'), {
       workerData: this.options.spec,
       resourceLimits: { maxOldGenerationSizeMb: this.options.heapLimitMb ?? 512 },
     });

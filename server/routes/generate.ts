@@ -54,7 +54,7 @@ function plan(body: GenerateBody, ctx: RouteContext): GeneratePlan {
 function noiseFor(p: GeneratePlan, ctx: RouteContext): Float32Array {
   const { channels, height, width } = ctx.dims;
   const draw = (seed: number, count: number): Float32Array =>
-    sampleNoise({ kind: p.noise }, ctx.model.noiseStats, [channels, height, width], new Rng(seed), count);
+    sampleNoise({ kind: p.noise, hermitian: p.noise === 'fourier' && ctx.model.card.noise.hermitian === true }, ctx.model.noiseStats, [channels, height, width], new Rng(seed), count);
   if (p.interpolate === null) return draw(p.seed!, p.count);
   const from = draw(p.interpolate.from, 1);
   const to = draw(p.interpolate.to, 1);

@@ -85,3 +85,19 @@ export function serialize(graph: Graph, options: SerializeOptions = {}): Uint8Ar
 export function decodeModel(bytes: Uint8Array): Record<string, unknown> {
   return ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, bytes: Array, defaults: false });
 }
+
+/** The float32 initializers of ONNX bytes written by `serialize` (raw_data), by name. */
+export function readFloatInitializers(bytes: Uint8Array): Record<string, Float32Array> {
+  const model = ModelProto.decode(bytes) as unknown as { graph?: { initializer?: { name: string; data_type: number; raw_data?: Uint8Array; float_data?: number[] }[] } };
+  const out: Record<string, Float32Array> = {};
+  for (const t of model.graph?.initializer ?? []) {
+    if (t.data_type !== ONNX_DTYPE.float32) continue;
+    if (t.raw_data && t.raw_data.length > 0) {
+      const copy = new Uint8Array(t.raw_data);
+      out[t.name] = new Float32Array(copy.buffer, copy.byteOffset, copy.byteLength / 4);
+    } else {
+      out[t.name] = Float32Array.from(t.float_data ?? []);
+    }
+  }
+  return out;
+}

@@ -16,7 +16,13 @@ interface Flag {
 }
 
 export const TRAIN_FLAGS: readonly Flag[] = [
-  { name: 'preset', type: 'string', arg: 'paper|algorithm1', help: 'loss preset (default paper: L1, 20/20/2.5, clamp; algorithm1: MSE, 1/1/0.1, no clamp)' },
+  { name: 'preset', type: 'string', arg: 'paper|algorithm1|projector', help: 'preset (default paper: L1, 20/20/2.5, clamp; algorithm1: MSE, 1/1/0.1, no clamp; projector: paper loss + the shipped recipe, see --source-mix, --ema, --lr-schedule)' },
+  { name: 'source-mix', type: 'string', arg: 'p', help: 'fraction of each z batch drawn from corrupted training images (idem/tight only; default 0, projector 0.5)' },
+  { name: 'ema', type: 'string', arg: 'd', help: 'EMA decay of the weights; export and samples use the EMA f (default 0 = off, projector 0.999)' },
+  { name: 'lr-schedule', type: 'string', arg: 'constant|cosine', help: 'learning-rate schedule over the run (default constant, projector cosine)' },
+  { name: 'lr-final', type: 'string', arg: 'f', help: 'cosine schedule: final rate as a fraction of --lr (default 0, projector 0.1)' },
+  { name: 'hermitian', type: 'boolean', help: 'Fourier noise with Hermitian-symmetric spectra (full per-frequency variance)' },
+  { name: 'init-from', type: 'string', arg: 'dir', help: 'start θ and BN statistics from an exported models/<name> of the same architecture' },
   { name: 'dataset', type: 'string', arg: 'mnist|fashion-mnist|folder', help: 'training data (default mnist)' },
   { name: 'data-path', type: 'string', arg: 'dir', help: 'image folder root (dataset folder)' },
   { name: 'size', type: 'string', arg: 'S', help: 'folder images are resized to S×S (default 64)' },
@@ -115,6 +121,10 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
   const clamp = values.clamp === true ? true : values['no-clamp'] === true ? false : undefined;
   const overrides: ConfigOverrides = defined({
     preset: str<Preset>(values, 'preset'),
+    recipe: nonEmpty(defined({
+      sourceMix: num(values, 'source-mix'), ema: num(values, 'ema'), lrSchedule: str(values, 'lr-schedule'), lrFinal: num(values, 'lr-final'),
+      hermitian: values.hermitian === true ? true : undefined, initFrom: str(values, 'init-from'),
+    })),
     data,
     loss: nonEmpty(defined({
       distance: str(values, 'distance'), clamp, clampA: num(values, 'clamp-a'), clampNormalizer: str(values, 'clamp-normalizer'),

@@ -88,7 +88,7 @@ function buildCard(info: ExportInfo, dir: string): ModelCard {
     input: { name: INPUT_NAME, shape: [-1, c, h, w] },
     output: { name: OUTPUT_NAME, shape: [-1, c, h, w] },
     image: { channels: c, height: h, width: w, valueRange: [-1, 1] },
-    noise: config.noise === 'fourier' ? { kind: 'fourier', statsFile: NOISE_STATS_FILE } : { kind: 'gaussian' },
+    noise: config.noise === 'fourier' ? { kind: 'fourier', statsFile: NOISE_STATS_FILE, ...(config.recipe.hermitian ? { hermitian: true } : {}) } : { kind: 'gaussian' },
     normalization: { kind: config.model.norm, mode: 'eval' },
     seed: config.seed,
     training: {

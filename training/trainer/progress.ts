@@ -51,13 +51,14 @@ export class Progress {
     this.last = this.now();
   }
 
-  update(step: number, epoch: number, losses: Readonly<Record<string, number>>): void {
+  /** `hostShare`: fraction of recent wall time spent outside session.run (shown when given). */
+  update(step: number, epoch: number, losses: Readonly<Record<string, number>>, hostShare?: number): void {
     const t = this.now();
     const dt = (t - this.last) / 1000;
     this.last = t;
     this.secondsPerStep = Number.isNaN(this.secondsPerStep) ? dt : (1 - SMOOTHING) * this.secondsPerStep + SMOOTHING * dt;
     const { total, every } = this.options;
-    const line = this.line(step, epoch, losses);
+    const line = this.line(step, epoch, losses, hostShare);
     if (this.stream.isTTY) {
       if (t - this.lastDraw < TTY_REFRESH_MS && step !== total) return;
       this.lastDraw = t;
@@ -73,7 +74,7 @@ export class Progress {
     if (this.stream.isTTY) this.stream.write('\n');
   }
 
-  private line(step: number, epoch: number, losses: Readonly<Record<string, number>>): string {
+  private line(step: number, epoch: number, losses: Readonly<Record<string, number>>, hostShare?: number): string {
     const { total } = this.options;
     const itPerSec = 1 / this.secondsPerStep;
     const eta = (total - step) * this.secondsPerStep;
@@ -81,6 +82,7 @@ export class Progress {
     const filled = Math.round((20 * step) / total);
     const bar = `${'#'.repeat(filled)}${'.'.repeat(20 - filled)}`;
     const speed = itPerSec >= 1 ? `${itPerSec.toFixed(2)} it/s` : `${this.secondsPerStep.toFixed(2)} s/it`;
-    return `[${bar}] ${pct}% step ${step}/${total} ep ${epoch} ${speed} ETA ${formatDuration(eta)} ${formatLosses(losses)}`;
+    const host = hostShare === undefined ? '' : ` host ${(100 * hostShare).toFixed(1)}%`;
+    return `[${bar}] ${pct}% step ${step}/${total} ep ${epoch} ${speed}${host} ETA ${formatDuration(eta)} ${formatLosses(losses)}`;
   }
 }

@@ -21,6 +21,8 @@ import type { StepGraph } from '../ign/train-graph.ts';
 import { totalSteps } from '../config.ts';
 import type { TrainConfig } from '../config.ts';
 import type { Checkpoint } from './checkpoint.ts';
+import { Ema, EMA_PREFIX } from './ema.ts';
+import { loadInitialWeights } from './init-from.ts';
 
 export interface RunState {
   config: TrainConfig;
@@ -30,16 +32,13 @@ export interface RunState {
   noiseStats: FourierStats | null;
   stepGraph: StepGraph;
   runner: StepRunner;
+  /** EMA of θ and BN buffers (null when config.recipe.ema is 0). */
+  ema: Ema | null;
   batcher: EpochBatcher;
   /** Steps already done (0 for a fresh run). */
   startStep: number;
   totalSteps: number;
   wallTimeSeconds: number;
-}
-
-/** Noise for step t comes from its own stream, so resuming needs no noise RNG state. */
-export function noiseRng(seed: number, step: number): Rng {
-  return new Rng(seed).fork(`noise/${step}`);
 }
 
 export function dataSeed(seed: number): number {
@@ -76,13 +75,20 @@ export async function createRunState(config: TrainConfig, options: RunStateOptio
   const imageShape: [number, number, number] = [dataset.shape[0], dataset.shape[1], dataset.shape[2]];
   const arch = architecture(config.model, imageShape);
   const stepGraph = buildStepGraph({ arch, model: config.model, loss: config.loss, optim: config.optim, batch: config.batch });
-  const state = ckpt ? new Map(Object.entries(ckpt.tensors)) : initialState(stepGraph, config.seed);
+  const state = ckpt
+    ? new Map(Object.entries(ckpt.tensors).filter(([name]) => !name.startsWith(EMA_PREFIX)))
+    : initialState(stepGraph, config.seed);
+  if (!ckpt && config.recipe.initFrom !== null) {
+    for (const [name, value] of await loadInitialWeights(config.recipe.initFrom, stepGraph.decls)) state.set(name, value);
+  }
   const runner = await StepRunner.create(stepGraph.graph, {
     state, aliases: stepGraph.aliases, session: { ep: config.ep, threads: config.threads },
   });
+  const emaNames = stepGraph.decls.map((d) => d.name);
+  const ema = config.recipe.ema > 0 ? Ema.create(config.recipe.ema, emaNames, Object.fromEntries(state), ckpt?.tensors) : null;
   const batcher = new EpochBatcher(dataset, { batchSize: config.batch, seed: dataSeed(config.seed) }, ckpt?.meta.batcher);
   return {
-    config, dataset, arch, imageShape, stepGraph, runner, batcher,
+    config, dataset, arch, imageShape, stepGraph, runner, ema, batcher,
     noiseStats: fourierStats(config, dataset, ckpt?.noiseStats ?? null),
     startStep: ckpt?.meta.step ?? 0,
     totalSteps: totalSteps(config, dataset.n),

@@ -18,12 +18,17 @@ import type { Dataset } from '../data/dataset.ts';
 import type { TrainConfig } from '../config.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import type { Checkpoint } from './checkpoint.ts';
-import { createRunState, noiseRng } from './run-state.ts';
+import { createRunState } from './run-state.ts';
+import { sourceRng } from './noise-stream.ts';
+import { NoisePrefetcher } from './noise-prefetch.ts';
 import type { RunState } from './run-state.ts';
 import { Progress } from './progress.ts';
 import type { ProgressStream } from './progress.ts';
 import { ForwardRunner } from './forward-runner.ts';
 import { writeGridPng } from './image-grid.ts';
+import { learningRate } from './lr-schedule.ts';
+import { mixSources } from '../data/source-mix.ts';
+import type { NoiseSpec } from '../../common/noise.ts';
 
 export const CHECKPOINT_DIR = 'ckpt';
 export const LOG_FILE = 'log.jsonl';
@@ -58,6 +63,16 @@ export interface TrainResult {
   tensors: Record<string, Float32Array>;
 }
 
+/** The source noise of a run (Hermitian Fourier spectra when the recipe asks for them). */
+export function noiseSpec(config: TrainConfig): NoiseSpec {
+  return { kind: config.noise, hermitian: config.recipe.hermitian };
+}
+
+/** θ as export and sample grids see it: the EMA when the recipe keeps one, else the live state. */
+export function exportedTensors(run: Pick<RunState, 'runner' | 'ema'>): Record<string, Float32Array> {
+  return { ...run.runner.state(), ...(run.ema?.values() ?? {}) };
+}
+
 function tensor(shape: readonly number[], data: Float32Array): HostTensor {
   return { dtype: 'float32', shape, data };
 }
@@ -66,7 +81,7 @@ function tensor(shape: readonly number[], data: Float32Array): HostTensor {
 function sampleInputs(run: RunState): Float32Array {
   const cols = Math.min(SAMPLE_COLUMNS, run.dataset.n);
   const size = shapeSize(run.imageShape);
-  const z = sampleNoise({ kind: run.config.noise }, run.noiseStats, run.imageShape, new Rng(run.config.seed).fork('samples'), cols);
+  const z = sampleNoise(noiseSpec(run.config), run.noiseStats, run.imageShape, new Rng(run.config.seed).fork('samples'), cols);
   const both = new Float32Array(2 * cols * size);
   both.set(z, 0);
   both.set(run.dataset.slice(0, cols), cols * size);
@@ -76,7 +91,7 @@ function sampleInputs(run: RunState): Float32Array {
 async function writeSamples(run: RunState, forward: ForwardRunner, inputs: Float32Array, step: number): Promise<void> {
   const cols = inputs.length / 2 / shapeSize(run.imageShape);
   const half = inputs.length / 2;
-  const [f1, f2] = (await forward.run(inputs, run.runner.state())) as [Float32Array, Float32Array];
+  const [f1, f2] = (await forward.run(inputs, exportedTensors(run))) as [Float32Array, Float32Array];
   const row = (a: Float32Array, from: number): { images: Float32Array; count: number } => ({ images: a.subarray(from, from + half), count: cols });
   const rows = [row(inputs, 0), row(f1, 0), row(f2, 0), row(inputs, half), row(f1, half)];
   await writeGridPng(join(run.config.out, 'samples', `step-${String(step).padStart(7, '0')}.png`), rows, run.imageShape);
@@ -88,7 +103,7 @@ function checkpointOf(run: RunState, step: number, wall: number, command: string
       step, config: run.config, batcher: run.batcher.state(), imageShape: run.imageShape,
       wallTimeSeconds: wall, noiseSeed: run.config.seed, command, dataset: run.dataset.name,
     },
-    tensors: run.runner.state(),
+    tensors: { ...run.runner.state(), ...(run.ema?.prefixed() ?? {}) },
     noiseStats: run.noiseStats,
   };
 }
@@ -126,18 +141,36 @@ async function createSampler(run: RunState): Promise<{ write: (step: number) => 
   return { write: (step) => writeSamples(run, forward, inputs, step), release: () => forward.release() };
 }
 
-/** One optimiser step: the next batch, this step's noise, the Adam scalars. */
-async function trainStep(run: RunState, step: number): Promise<StepRecord> {
+/**
+ * One optimiser step: the next batch, this step's noise (drawn ahead by the prefetcher), the
+ * mixture sources, the Adam scalars; then the EMA. `timer.runMs` accumulates time in session.run.
+ */
+async function trainStep(run: RunState, step: number, noise: NoisePrefetcher, timer: StepTimer): Promise<StepRecord> {
   const { config, imageShape } = run;
   const shape = [config.batch, ...imageShape];
   const batch = run.batcher.next();
-  const z = sampleNoise({ kind: config.noise }, run.noiseStats, imageShape, noiseRng(config.seed, step), config.batch);
+  const z = await noise.take(step);
+  mixSources(z, config.recipe.sourceMix, config.batch, run.dataset, sourceRng(config.seed, step));
+  const lr = learningRate(config.optim.lr, config.recipe, step, run.totalSteps);
+  const t0 = performance.now();
   const losses = await run.runner.run(
     { x: tensor(shape, batch.images), z: tensor(shape, z) },
-    adamStepScalars(config.optim.lr, step, run.stepGraph.adam),
+    adamStepScalars(lr, step, run.stepGraph.adam),
   );
+  timer.runMs += performance.now() - t0;
+  run.ema?.update(run.runner.state(), step);
   if (!Number.isFinite(losses['loss.total'])) throw new Error(`loss is not finite at step ${step}: ${JSON.stringify(losses)}`);
   return { step, epoch: batch.epoch, losses };
+}
+
+/** Wall time of the loop and the part of it spent inside session.run. */
+interface StepTimer {
+  runMs: number;
+}
+
+function speedFields(timer: StepTimer, steps: number, elapsedMs: number): Record<string, number> {
+  if (steps === 0 || elapsedMs <= 0) return {};
+  return { steps_per_s: Number(((1000 * steps) / elapsedMs).toFixed(3)), host_share: Number((1 - timer.runMs / elapsedMs).toFixed(4)) };
 }
 
 async function loop(run: RunState, options: TrainOptions, command: string, stop: { requested: boolean }): Promise<TrainResult> {
@@ -150,26 +183,35 @@ async function loop(run: RunState, options: TrainOptions, command: string, stop:
   const history: StepRecord[] = [];
   const started = performance.now();
   const wall = (): number => run.wallTimeSeconds + (performance.now() - started) / 1000;
+  const noise = new NoisePrefetcher({ spec: noiseSpec(config), stats: run.noiseStats, shape: run.imageShape, seed: config.seed, batch: config.batch });
+  // Speed over the last log window: steps/s and the share of wall time outside session.run.
+  let window = { timer: { runMs: 0 }, steps: 0, since: performance.now() };
   let step = run.startStep;
   try {
     while (step < end && !stop.requested) {
       step += 1;
-      const record = await trainStep(run, step);
+      const record = await trainStep(run, step, noise, window.timer);
+      window.steps += 1;
       history.push(record);
-      progress.update(step, record.epoch, record.losses);
-      if (step % config.logEvery === 0 || step === end) log.write(`${JSON.stringify({ ...record, time: Number(wall().toFixed(3)) })}\n`);
+      const speed = speedFields(window.timer, window.steps, performance.now() - window.since);
+      progress.update(step, record.epoch, record.losses, speed.host_share);
+      if (step % config.logEvery === 0 || step === end) {
+        log.write(`${JSON.stringify({ ...record, time: Number(wall().toFixed(3)), ...speed })}\n`);
+        window = { timer: { runMs: 0 }, steps: 0, since: performance.now() };
+      }
       if (sampler && step % config.sampleEvery === 0) await sampler.write(step);
       if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && step !== end) await writeCheckpoint(ckptDir, checkpointOf(run, step, wall(), command));
     }
     await writeCheckpoint(ckptDir, checkpointOf(run, step, wall(), command));
   } finally {
     progress.finish();
+    await noise.close();
     await new Promise((resolve) => log.end(resolve));
     await sampler?.release();
   }
   const { dataset, noiseStats, imageShape } = run;
   return {
     step, totalSteps: run.totalSteps, history, checkpointDir: ckptDir, wallTimeSeconds: wall(),
-    interrupted: stop.requested, run: { imageShape, noiseStats, dataset, config }, tensors: run.runner.state(),
+    interrupted: stop.requested, run: { imageShape, noiseStats, dataset, config }, tensors: exportedTensors(run),
   };
 }

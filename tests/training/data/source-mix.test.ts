@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../../../common/rng.ts';
+import { SOURCE_FAMILIES, affine, corruptSource, mixSources, sourceRows } from '../../../training/data/source-mix.ts';
+import type { BatchSource } from '../../../training/data/batches.ts';
+
+const shape = [1, 28, 28] as const;
+
+function digitLike(): Float32Array {
+  const x = new Float32Array(784).fill(-1);
+  for (let y = 8; y < 20; y++) for (let c = 12; c < 16; c++) x[y * 28 + c] = 1;
+  return x;
+}
+
+void test('every family returns an image of the same size; only clean leaves it unchanged', () => {
+  const x = digitLike();
+  for (const family of SOURCE_FAMILIES) {
+    const out = corruptSource(family, x, [...shape], new Rng(1));
+    assert.equal(out.length, x.length, family);
+    assert.ok(out.every(Number.isFinite), family);
+    if (family === 'clean') assert.deepEqual(out, x);
+    else assert.notDeepEqual(out, x, family);
+  }
+  assert.equal(x[0], -1, 'the input is never modified');
+});
+
+void test('affine with scale 1 and no shift is the identity; a shift moves the stroke', () => {
+  const x = digitLike();
+  assert.deepEqual(affine(x, [...shape], 1, 0, 0), x);
+  const moved = affine(x, [...shape], 1, 3, 0);
+  assert.equal(moved[10 * 28 + 12], -1);
+  assert.equal(moved[10 * 28 + 15], 1);
+});
+
+void test('mixSources replaces round(p·batch) leading rows with corrupted source images, deterministically', () => {
+  const source: BatchSource = { n: 3, shape: [...shape], gather: (idx, out) => { for (let i = 0; i < idx.length; i++) out.set(digitLike(), i * 784); } };
+  const z = new Float32Array(8 * 784).fill(7);
+  mixSources(z, 0.5, 8, source, new Rng(2));
+  assert.equal(sourceRows(0.5, 8), 4);
+  for (let i = 0; i < 8; i++) {
+    const row = z.subarray(i * 784, (i + 1) * 784);
+    if (i < 4) assert.ok(row.some((v) => v !== 7), `row ${i} replaced`);
+    else assert.ok(row.every((v) => v === 7), `row ${i} kept`);
+  }
+  const again = new Float32Array(8 * 784).fill(7);
+  mixSources(again, 0.5, 8, source, new Rng(2));
+  assert.deepEqual(again, z);
+  const untouched = new Float32Array(784 * 2).fill(7);
+  mixSources(untouched, 0, 2, source, new Rng(2));
+  assert.ok(untouched.every((v) => v === 7));
+});

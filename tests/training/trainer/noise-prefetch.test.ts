@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { computeFourierStats, sampleNoise } from '../../../common/noise.ts';
+import { Rng } from '../../../common/rng.ts';
+import { NoisePrefetcher } from '../../../training/trainer/noise-prefetch.ts';
+import { noiseRng } from '../../../training/trainer/noise-stream.ts';
+import { Progress } from '../../../training/trainer/progress.ts';
+
+void test('noise drawn ahead by the worker equals noise drawn on the main thread, step by step', async () => {
+  const shape = [1, 6, 6] as const;
+  const images = new Rng(1).fillUniform(new Float32Array(30 * 36), -1, 1);
+  const stats = computeFourierStats(images, 30, [...shape]);
+  for (const spec of [{ kind: 'fourier' as const }, { kind: 'fourier' as const, hermitian: true }, { kind: 'gaussian' as const }]) {
+    const prefetcher = new NoisePrefetcher({ spec, stats, shape: [...shape], seed: 9, batch: 3 });
+    try {
+      // In order, then a jump (as after a resume), then in order again.
+      for (const step of [1, 2, 3, 10, 11]) {
+        const want = sampleNoise(spec, stats, [...shape], noiseRng(9, step), 3);
+        assert.deepEqual(await prefetcher.take(step), want, `${spec.kind} step ${step}`);
+      }
+    } finally {
+      await prefetcher.close();
+    }
+  }
+});
+
+void test('a noise worker that cannot draw (no Fourier statistics) rejects instead of hanging', async () => {
+  const prefetcher = new NoisePrefetcher({ spec: { kind: 'fourier' }, stats: null, shape: [1, 4, 4], seed: 1, batch: 2 });
+  try {
+    await assert.rejects(prefetcher.take(1));
+  } finally {
+    await prefetcher.close();
+  }
+});
+
+void test('the progress line shows the share of time outside session.run when given', () => {
+  const lines: string[] = [];
+  let now = 0;
+  const progress = new Progress({ total: 4, startStep: 0, every: 2, stream: { write: (t: string) => lines.push(t), isTTY: false }, now: () => (now += 100) });
+  progress.update(1, 0, { 'loss.total': 1 }, 0.05);
+  progress.update(2, 0, { 'loss.total': 1 }, 0.05);
+  assert.match(lines[0]!, /10\.00 it\/s host 5\.0% ETA/);
+});

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+/**
+ * The recipe options of the `projector` preset: learning-rate schedule, EMA of the weights, warm
+ * start from an exported model, and how they resume and export.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, RECIPE_OFF, resolveConfig, resumeConfig } from '../../../training/config.ts';
+import type { ConfigOverrides, TrainConfig } from '../../../training/config.ts';
+import { learningRate } from '../../../training/trainer/lr-schedule.ts';
+import { Ema, emaDecay, withEmaApplied } from '../../../training/trainer/ema.ts';
+import { train } from '../../../training/trainer/trainer.ts';
+import { exportModel } from '../../../training/trainer/export.ts';
+import { readCheckpoint } from '../../../training/trainer/checkpoint.ts';
+import { createRunState } from '../../../training/trainer/run-state.ts';
+import { parseTrainArgs } from '../../../training/trainer/cli-args.ts';
+import { rectangles } from '../ign/synthetic.ts';
+
+const quiet = { write: () => true, isTTY: false };
+
+async function withTmp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'ign-recipe-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function tinyConfig(out: string, extra: ConfigOverrides = {}): TrainConfig {
+  return resolveConfig({
+    model: { arch: 'tiny', norm: 'batch', width: 8 }, batch: 8, steps: 12, optim: { lr: 1e-3 },
+    sampleEvery: 0, checkpointEvery: 0, logEvery: 50, out, ...extra,
+  });
+}
+
+void test('cosine schedule runs from lr to lr·final; constant stays at lr', () => {
+  const cos = { lrSchedule: 'cosine', lrFinal: 0.1 } as const;
+  assert.equal(learningRate(2e-4, cos, 1, 101), 2e-4);
+  assert.ok(Math.abs(learningRate(2e-4, cos, 101, 101) - 2e-5) < 1e-12);
+  assert.ok(Math.abs(learningRate(2e-4, cos, 51, 101) - 1.1e-4) < 1e-12, 'halfway is the mean of both ends');
+  assert.equal(learningRate(2e-4, { lrSchedule: 'constant', lrFinal: 0 }, 77, 101), 2e-4);
+});
+
+void test('EMA follows ē ← d·ē + (1 − d)·θ with the warm-up decay', () => {
+  const ema = Ema.create(0.9, ['w'], { w: Float32Array.of(0, 10) });
+  ema.update({ w: Float32Array.of(1, 0) }, 1);
+  const d1 = emaDecay(0.9, 1);
+  assert.ok(Math.abs(d1 - 2 / 11) < 1e-12);
+  assert.ok(Math.abs(ema.values().w![0]! - (1 - d1)) < 1e-6);
+  assert.ok(Math.abs(ema.values().w![1]! - 10 * d1) < 1e-5);
+  assert.equal(emaDecay(0.9, 1000), 0.9);
+  assert.deepEqual(Object.keys(ema.prefixed()), ['ema.w']);
+  assert.deepEqual(withEmaApplied({ w: Float32Array.of(1), 'ema.w': Float32Array.of(2), m: Float32Array.of(3) }), { w: Float32Array.of(2), m: Float32Array.of(3) });
+});
+
+void test('presets: paper and algorithm1 keep every recipe option off; projector turns them on', () => {
+  assert.deepEqual(resolveConfig({ preset: 'paper' }).recipe, RECIPE_OFF);
+  assert.deepEqual(resolveConfig({ preset: 'algorithm1' }).recipe, RECIPE_OFF);
+  const p = resolveConfig({ preset: 'projector' });
+  assert.deepEqual(p.loss, resolveConfig({ preset: 'paper' }).loss);
+  assert.ok(p.recipe.sourceMix > 0 && p.recipe.ema > 0 && p.recipe.lrSchedule === 'cosine');
+  assert.throws(() => resolveConfig({ recipe: { ema: 1 } }), /ema must be in \[0, 1\)/);
+  assert.throws(() => resolveConfig({ recipe: { sourceMix: 1.5 } }), /sourceMix/);
+  assert.throws(() => resolveConfig({ noise: 'gaussian', recipe: { hermitian: true } }), /hermitian needs Fourier/);
+  const { overrides } = parseTrainArgs(['--preset', 'projector', '--source-mix', '0.25', '--ema', '0.99', '--lr-schedule', 'cosine', '--hermitian', '--init-from', 'models/x']);
+  assert.deepEqual(overrides.recipe, { sourceMix: 0.25, ema: 0.99, lrSchedule: 'cosine', hermitian: true, initFrom: 'models/x' });
+});
+
+void test('a checkpoint written before the recipe options existed resumes with them off', () => {
+  const saved = resolveConfig({ steps: 5 }) as Partial<TrainConfig>;
+  delete saved.recipe;
+  assert.deepEqual(resumeConfig(saved as TrainConfig, { steps: 9 }).recipe, RECIPE_OFF);
+});
+
+void test('with EMA and a mixture source, k steps + resume reproduce an uninterrupted run, EMA included', async () => {
+  await withTmp(async (dir) => {
+    const data = rectangles(40, 8);
+    const recipe = { ema: 0.9, sourceMix: 0.5, lrSchedule: 'cosine' as const, lrFinal: 0.2 };
+    const straight = await train(tinyConfig(join(dir, 'a'), { recipe }), { dataset: data, progressStream: quiet });
+    await train(tinyConfig(join(dir, 'b'), { recipe }), { dataset: data, progressStream: quiet, maxSteps: 5 });
+    const resumed = await train(resumeConfig(tinyConfig(join(dir, 'b'), { recipe }), {}), { dataset: data, progressStream: quiet, resume: join(dir, 'b', 'ckpt') });
+    assert.equal(resumed.step, 12);
+    assert.deepEqual(resumed.history.map((h) => h.losses['loss.total']), straight.history.slice(5).map((h) => h.losses['loss.total']));
+    for (const [name, value] of Object.entries(straight.tensors)) assert.deepEqual(resumed.tensors[name], value, name);
+    const ckpt = await readCheckpoint(join(dir, 'a', 'ckpt'));
+    assert.ok(ckpt.tensors['ema.enc.0.weight'], 'the checkpoint keeps the EMA');
+    // The result's tensors are the EMA f, not the live θ.
+    assert.deepEqual(straight.tensors['enc.0.weight'], ckpt.tensors['ema.enc.0.weight']);
+    assert.notDeepEqual(ckpt.tensors['enc.0.weight'], ckpt.tensors['ema.enc.0.weight']);
+  });
+});
+
+void test('--init-from starts θ and the BN buffers from an exported model; a mismatch is a ConfigError', async () => {
+  await withTmp(async (dir) => {
+    const data = rectangles(40, 8);
+    const config = tinyConfig(join(dir, 'run'));
+    const r = await train(config, { dataset: data, progressStream: quiet });
+    const modelDir = join(dir, 'model');
+    await exportModel(modelDir, {
+      config, imageShape: r.run.imageShape, tensors: r.tensors, noiseStats: r.run.noiseStats, steps: r.step,
+      epochs: 1, wallTimeSeconds: r.wallTimeSeconds, command: 'test', dataset: r.run.dataset.name,
+    });
+    const warm = await createRunState(tinyConfig(join(dir, 'warm'), { seed: 5, recipe: { initFrom: modelDir } }), { dataset: data });
+    try {
+      const state = warm.runner.state();
+      for (const d of warm.stepGraph.decls) assert.deepEqual(state[d.name], r.tensors[d.name], d.name);
+    } finally {
+      await warm.runner.release();
+    }
+    await assert.rejects(
+      createRunState(tinyConfig(join(dir, 'wide'), { model: { arch: 'tiny', norm: 'batch', width: 4 }, recipe: { initFrom: modelDir } }), { dataset: data }),
+      (err: unknown) => err instanceof ConfigError && /does not match this architecture/.test(err.message),
+    );
+    await assert.rejects(createRunState(tinyConfig(join(dir, 'none'), { recipe: { initFrom: join(dir, 'nope') } }), { dataset: data }), ConfigError);
+  });
+});

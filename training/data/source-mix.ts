@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file The mixture source distribution: a fraction p of each z batch is a corrupted training image
+ * instead of noise. Only L_idem and L_tight see z, so these samples teach f to send corrupted
+ * digits onto the manifold (f(f(x̃)) = f(x̃)) while the tightness term keeps the manifold from
+ * growing around them. There is never a (x̃, x) target: f is not a denoising autoencoder.
+ *
+ * Each corrupted sample picks one family uniformly, with its strength drawn uniformly:
+ *   gaussian  x + σ·n, σ ∈ [0.1, 0.9]           impulse  a fraction r ∈ [0.05, 0.4] of pixels → ±1
+ *   occlusion a square of side s ∈ [6, 14] px (at most the image) filled with −1, +1 or noise
+ *   blur      Gaussian blur, σ ∈ [0.6, 2]       affine   shift ±4 px, scale ∈ [0.75, 1.25] about the centre
+ *   clean     the image itself (idempotence on data: f(f(x)) = f(x))
+ * Source images come from their own random indices (the step's rng), not from the x batch.
+ */
+import type { ImageShape } from '../../common/fft.ts';
+import { shapeSize } from '../../common/fft.ts';
+import { gaussianBlur } from '../../common/corruptions.ts';
+import type { Rng } from '../../common/rng.ts';
+import type { BatchSource } from './batches.ts';
+
+export const SOURCE_FAMILIES = ['gaussian', 'impulse', 'occlusion', 'blur', 'affine', 'clean'] as const;
+export type SourceFamily = (typeof SOURCE_FAMILIES)[number];
+
+const between = (rng: Rng, lo: number, hi: number): number => lo + (hi - lo) * rng.uniform();
+
+/** One corrupted copy of image x (C×H×W in [-1, 1]) from `family`. */
+export function corruptSource(family: SourceFamily, x: Float32Array, shape: ImageShape, rng: Rng): Float32Array {
+  const [c, h, w] = shape;
+  const out = Float32Array.from(x);
+  switch (family) {
+    case 'gaussian': {
+      const sigma = between(rng, 0.1, 0.9);
+      for (let i = 0; i < out.length; i++) out[i] = out[i]! + sigma * rng.normal();
+      return out;
+    }
+    case 'impulse': {
+      const rate = between(rng, 0.05, 0.4);
+      for (let p = 0; p < h * w; p++) {
+        if (rng.uniform() >= rate) continue;
+        const v = rng.uniform() < 0.5 ? -1 : 1;
+        for (let ch = 0; ch < c; ch++) out[ch * h * w + p] = v;
+      }
+      return out;
+    }
+    case 'occlusion': {
+      const side = Math.min(6 + rng.int(9), h, w);
+      const top = rng.int(h - side + 1);
+      const left = rng.int(w - side + 1);
+      const fill = rng.int(3);
+      for (let ch = 0; ch < c; ch++) {
+        for (let y = top; y < top + side; y++) {
+          for (let xx = left; xx < left + side; xx++) out[(ch * h + y) * w + xx] = fill === 0 ? -1 : fill === 1 ? 1 : rng.uniform() * 2 - 1;
+        }
+      }
+      return out;
+    }
+    case 'blur': {
+      const sigma = between(rng, 0.6, 2);
+      const k = 2 * Math.ceil(3 * sigma) + 1;
+      for (let ch = 0; ch < c; ch++) {
+        const plane = Float64Array.from(x.subarray(ch * h * w, (ch + 1) * h * w));
+        out.set(gaussianBlur(plane, h, w, k, sigma), ch * h * w);
+      }
+      return out;
+    }
+    case 'affine':
+      return affine(x, shape, between(rng, 0.75, 1.25), between(rng, -4, 4), between(rng, -4, 4));
+    case 'clean':
+      return out;
+  }
+}
+
+/** Bilinear resampling about the image centre: scale s, then shift (dx, dy); outside → −1. */
+export function affine(x: Float32Array, [c, h, w]: ImageShape, s: number, dx: number, dy: number): Float32Array {
+  const out = new Float32Array(x.length).fill(-1);
+  const cx = (w - 1) / 2;
+  const cy = (h - 1) / 2;
+  for (let ch = 0; ch < c; ch++) {
+    const base = ch * h * w;
+    for (let y = 0; y < h; y++) {
+      for (let xx = 0; xx < w; xx++) {
+        const sx = (xx - cx - dx) / s + cx;
+        const sy = (y - cy - dy) / s + cy;
+        const x0 = Math.floor(sx);
+        const y0 = Math.floor(sy);
+        const fx = sx - x0;
+        const fy = sy - y0;
+        const at = (yy: number, xc: number): number => (yy < 0 || yy >= h || xc < 0 || xc >= w ? -1 : x[base + yy * w + xc]!);
+        out[base + y * w + xx] = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+      }
+    }
+  }
+  return out;
+}
+
+/** Number of z rows that are corrupted images for a batch of `batch` at mixture fraction p. */
+export function sourceRows(p: number, batch: number): number {
+  return Math.round(p * batch);
+}
+
+/**
+ * Overwrites the first sourceRows(p, batch) images of z (batch×C×H×W) with corrupted training
+ * images drawn at random from `source`.
+ */
+export function mixSources(z: Float32Array, p: number, batch: number, source: BatchSource, rng: Rng): void {
+  const rows = sourceRows(p, batch);
+  if (rows === 0) return;
+  const size = shapeSize(source.shape);
+  const indices = new Uint32Array(rows);
+  for (let i = 0; i < rows; i++) indices[i] = rng.int(source.n);
+  const clean = new Float32Array(rows * size);
+  source.gather(indices, clean);
+  for (let i = 0; i < rows; i++) {
+    const family = SOURCE_FAMILIES[rng.int(SOURCE_FAMILIES.length)]!;
+    z.set(corruptSource(family, clean.subarray(i * size, (i + 1) * size), source.shape, rng), i * size);
+  }
+}

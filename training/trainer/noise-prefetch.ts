@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file Source noise drawn off the critical path. `session.run` holds the main thread for the whole
+ * step, so the noise of step t + 1 (Fourier noise: an inverse FFT per image) is drawn by a worker
+ * thread while step t runs. `take(t)` returns step t's noise and asks for t + 1 at once; the values
+ * are exactly those of drawing on the main thread (each step has its own stream).
+ */
+import { Worker } from 'node:worker_threads';
+import type { FourierStats, ImageShape, NoiseSpec } from '../../common/noise.ts';
+import { workerEntry } from '../../common/worker-entry.ts';
+
+export interface NoiseJob {
+  spec: NoiseSpec;
+  stats: FourierStats | null;
+  shape: ImageShape;
+  seed: number;
+  batch: number;
+}
+
+interface Reply {
+  step: number;
+  z: Float32Array;
+}
+
+export class NoisePrefetcher {
+  private readonly worker: Worker;
+  private pending: { step: number; reply: Promise<Float32Array> } | null = null;
+  private failure: Error | null = null;
+
+  constructor(job: NoiseJob) {
+    this.worker = new Worker(workerEntry(import.meta.url, 'noise-worker'), { workerData: job });
+    this.worker.on('error', (err) => {
+      this.failure = err;
+    });
+  }
+
+  private request(step: number): Promise<Float32Array> {
+    return new Promise<Float32Array>((resolve, reject) => {
+      const onMessage = (reply: Reply): void => {
+        if (reply.step !== step) return;
+        this.worker.off('message', onMessage);
+        this.worker.off('error', reject);
+        resolve(reply.z);
+      };
+      this.worker.on('message', onMessage);
+      this.worker.once('error', reject);
+      if (this.failure) reject(this.failure);
+      this.worker.postMessage(step);
+    });
+  }
+
+  /** Step t's noise; also starts drawing step t + 1's. */
+  async take(step: number): Promise<Float32Array> {
+    const current = this.pending?.step === step ? this.pending.reply : this.request(step);
+    const z = await current;
+    this.pending = { step: step + 1, reply: this.request(step + 1) };
+    this.pending.reply.catch(() => undefined);
+    return z;
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
