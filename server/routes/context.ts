@@ -7,6 +7,7 @@ import { ClientGoneError, HttpError } from '../errors.ts';
 import { CancelledError, InferenceError, type Generator, type GeneratorResult, type ImageDims } from '../inference/generator.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { BatchQueue } from '../queue.ts';
+import type { UploadAdmission } from '../upload-admission.ts';
 
 export interface Lifecycle {
   draining: boolean;
@@ -17,6 +18,7 @@ export interface RouteContext {
   readonly model: LoadedModel;
   readonly generator: Generator;
   readonly queue: BatchQueue;
+  readonly uploads: UploadAdmission;
   readonly metrics: ServerMetrics;
   readonly lifecycle: Lifecycle;
   readonly dims: ImageDims;
