@@ -39,7 +39,7 @@ async function waitReady(url: string, exited: () => string | null, timeoutMs: nu
 export async function startBenchServer(modelDir: string, env: Record<string, string>): Promise<BenchServer> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), MODEL_DIR: modelDir, WORKERS: '1', MAX_QUEUE_DELAY_MS: '2', ...env },
+    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), MODEL_DIR: modelDir, WORKERS: '1', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   let exit: string | null = null;

@@ -1,33 +1,39 @@
 // SPDX-License-Identifier: MIT
 /**
  * @file `npm run bench:serve`: throughput and latency of the real server (child process on
- * loopback, real worker pool, bundled model or a tiny one) under autocannon, next to raw
- * onnxruntime-node session.run throughput measured in the same run. Closed-loop load: each of `c`
- * connections sends its next request when the previous answer arrives. Load generator, server and
- * ORT share this machine's cores, so figures are relative, not capacity planning numbers.
+ * loopback, real worker pool, bundled model or a tiny one) measured in the same run as three
+ * references: a direct peer (Express + onnxruntime-node on the event loop + sharp,
+ * bench-serve-peer.ts), the HTTP ceiling (the peer's route answering a fixed PNG) and raw
+ * session.run. Closed-loop load with sub-millisecond latency (bench-serve-closed-loop.ts): each of
+ * `c` connections sends its next request when the previous answer arrives. Load generator, servers
+ * and ORT share this machine's cores, so figures are relative, not capacity planning numbers.
  *
- *   npm run bench:serve                       matrix: /generate, /project × c 1, 8, 32 × batching on/off
+ *   npm run bench:serve                       server /generate, /project × c 1, 8, 32; peer; ceiling; raw
  *   npm run bench:serve -- --seconds 2        shorter cells
- *   npm run bench:serve -- --soak             60 s at ~4× measured capacity: 5xx, rejections, RSS growth
+ *   npm run bench:serve -- --soak             60 s at ~4× measured capacity (autocannon): 5xx, rejections, RSS growth
  *   npm run bench:serve -- --model models/x   another model directory
  */
 import { spawn } from 'node:child_process';
 import { availableParallelism, tmpdir } from 'node:os';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startBenchServer, type BenchServer } from './bench-serve-server.ts';
-import { runAutocannon, type LoadResult, type LoadSpec } from './bench-serve-load.ts';
+import { runAutocannon } from './bench-serve-load.ts';
+import type { LoopResult, LoopSpec } from './bench-serve-closed-loop.ts';
 import type { RawResult } from './bench-serve-raw.ts';
 
 const CONCURRENCIES = [1, 8, 32] as const;
+const CEILING_CONCURRENCIES = [1, 32] as const;
 const RAW_BATCHES = [1, 8, 32] as const;
 const GENERATE_BODY = JSON.stringify({ count: 1, steps: 1, seed: 7 });
+const BOUNDARY = 'benchBoundary';
 
 const TINY_MODEL_MODULE: string = '../tests/support/tiny-model.ts';
 
-interface Row { mode: string; route: string; concurrency: number; load: LoadResult }
+interface Row { system: string; route: string; concurrency: number; load: LoopResult }
+interface Cell { route: string; url: string; headers: Record<string, string>; body: Buffer }
 interface TinyModelModule {
   writeTinyModelDir: (dir: string, opts: { channels: number; height: number; width: number }) => Promise<void>;
 }
@@ -42,48 +48,61 @@ async function resolveModelDir(requested: string | undefined, scratch: string): 
   return { dir, label: 'tiny tanh model 1×28×28 (models/mnist/model.onnx not found)' };
 }
 
-function rawOrt(modelDir: string, seconds: number, threads: number): Promise<RawResult[]> {
-  const args = ['--import', 'tsx', 'scripts/bench-serve-raw.ts', modelDir, String(seconds), String(threads), RAW_BATCHES.join(',')];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Runs a child `node --import tsx <script> ...args` and resolves with its stdout once it exits 0. */
+function runScript(script: string, args: string[]): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
   return new Promise((resolve, reject) => {
-    child.on('exit', (code) => {
-      if (code === 0) resolve(JSON.parse(out) as RawResult[]);
-      else reject(new Error(`bench-serve-raw exited with ${code}`));
-    });
+    child.on('exit', (code) => { if (code === 0) resolve(out); else reject(new Error(`${script} exited with ${code}`)); });
   });
 }
 
-/** A PNG the model itself produced, so /project decodes an image of exactly the model's size. */
-async function writeProjectForm(server: BenchServer, scratch: string): Promise<string> {
+async function rawOrt(modelDir: string, seconds: number, threads: number): Promise<RawResult[]> {
+  return JSON.parse(await runScript('scripts/bench-serve-raw.ts', [modelDir, String(seconds), String(threads), RAW_BATCHES.join(',')])) as RawResult[];
+}
+
+async function load(cell: Cell, connections: number, seconds: number): Promise<LoopResult> {
+  const spec: LoopSpec = { url: cell.url, connections, seconds, headers: cell.headers, bodyBase64: cell.body.toString('base64') };
+  return JSON.parse(await runScript('scripts/bench-serve-closed-loop.ts', [JSON.stringify(spec)])) as LoopResult;
+}
+
+/** The peer (or, with --ceiling, the fixed-PNG route) as a child process; resolves once it listens. */
+async function startPeer(modelDir: string, threads: number, ceiling: boolean): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench-serve-peer.ts', modelDir, '0', String(threads), ...(ceiling ? ['--ceiling'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening (\d+)/.exec(out);
+      if (match) resolve(Number(match[1]));
+    });
+    child.on('exit', (code) => { reject(new Error(`peer exited with ${code}`)); });
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => { child.kill('SIGTERM'); } };
+}
+
+const generateCell = (base: string): Cell => ({ route: '/generate', url: `${base}/generate`, headers: { 'content-type': 'application/json', accept: 'image/png' }, body: Buffer.from(GENERATE_BODY) });
+
+/** /project with a PNG the model itself produced (exactly the model's size) and steps as a form field. */
+async function projectCell(server: BenchServer): Promise<Cell> {
   const res = await fetch(`${server.url}/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: GENERATE_BODY });
   if (res.status !== 200) throw new Error(`seed image: /generate answered ${res.status}`);
-  const png = join(scratch, 'input.png');
-  writeFileSync(png, Buffer.from(await res.arrayBuffer()));
-  const form = join(scratch, 'form.json');
-  // The multipart body holds exactly one part, the file; steps travel in the query (openapi.yaml).
-  writeFileSync(form, JSON.stringify({ image: { type: 'file', path: png } }));
-  return form;
+  const png = Buffer.from(await res.arrayBuffer());
+  const body = Buffer.concat([
+    Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n`), png,
+    Buffer.from(`\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="steps"\r\n\r\n1\r\n--${BOUNDARY}--\r\n`),
+  ]);
+  return { route: '/project', url: `${server.url}/project`, headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, accept: 'image/png' }, body };
 }
 
-function specs(server: BenchServer, form: string, seconds: number): { route: string; spec: Omit<LoadSpec, 'connections'> }[] {
-  return [
-    { route: '/generate', spec: { url: `${server.url}/generate`, seconds, method: 'POST', body: GENERATE_BODY, headers: ['content-type=application/json'] } },
-    { route: '/project', spec: { url: `${server.url}/project?steps=1`, seconds, method: 'POST', form } },
-  ];
-}
-
-async function runMode(mode: string, maxBatch: number, modelDir: string, scratch: string, seconds: number): Promise<Row[]> {
+async function measureServer(modelDir: string, seconds: number): Promise<Row[]> {
   // Queue and upload admission sized above the offered concurrency: this measures throughput, not rejection.
-  const server = await startBenchServer(modelDir, { MAX_BATCH_SIZE: String(maxBatch), MAX_QUEUE: '1024', MAX_UPLOADS: '64' });
+  const server = await startBenchServer(modelDir, { MAX_BATCH_SIZE: '32', MAX_QUEUE: '1024', MAX_UPLOADS: '64' });
   const rows: Row[] = [];
   try {
-    const form = await writeProjectForm(server, scratch);
-    for (const { route, spec } of specs(server, form, seconds)) {
-      for (const connections of CONCURRENCIES) {
-        rows.push({ mode, route, concurrency: connections, load: await runAutocannon({ ...spec, connections }) });
-      }
+    for (const cell of [generateCell(server.url), await projectCell(server)]) {
+      for (const c of CONCURRENCIES) rows.push({ system: 'server', route: cell.route, concurrency: c, load: await load(cell, c, seconds) });
     }
   } finally {
     await server.stop();
@@ -91,30 +110,44 @@ async function runMode(mode: string, maxBatch: number, modelDir: string, scratch
   return rows;
 }
 
+async function measurePeer(system: 'peer' | 'HTTP ceiling', modelDir: string, threads: number, seconds: number): Promise<Row[]> {
+  const peer = await startPeer(modelDir, threads, system === 'HTTP ceiling');
+  const rows: Row[] = [];
+  try {
+    for (const c of system === 'peer' ? CONCURRENCIES : CEILING_CONCURRENCIES) {
+      rows.push({ system, route: '/generate', concurrency: c, load: await load(generateCell(peer.url), c, seconds) });
+    }
+  } finally {
+    peer.stop();
+  }
+  return rows;
+}
+
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
 function printMatrix(rows: Row[], raw: RawResult[], label: string, seconds: number, threads: number): void {
-  console.log(`\n## bench:serve — model: ${label}; ${seconds} s per cell; ${availableParallelism()} cores; ORT intra-op threads ${threads}\n`);
-  console.log('| batching | route | conc. | responses/s | p50 ms | p99 ms | 2xx | non-2xx (by status) | socket errors | timeouts |');
-  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log(`\n## bench:serve — model: ${label}; ${seconds} s per cell after 1 s warm-up; ${availableParallelism()} cores; ORT intra-op threads ${threads}\n`);
+  console.log('| system | route | conc. | responses/s | p50 ms | p99 ms | statuses | errors |');
+  console.log('|---|---|---:|---:|---:|---:|---|---:|');
   for (const r of rows) {
     const l = r.load;
-    const byStatus = Object.entries(l.statusCounts).filter(([s]) => !s.startsWith('2')).map(([s, n]) => `${s}×${n}`).join(' ');
-    console.log(`| ${r.mode} | ${r.route} | ${r.concurrency} | ${fmt(l.requestsPerSecond)} | ${fmt(l.p50Ms)} | ${fmt(l.p99Ms)} | ${l.ok} | ${l.non2xx}${byStatus === '' ? '' : ` (${byStatus})`} | ${l.errors} | ${l.timeouts} |`);
+    const statuses = Object.entries(l.statusCounts).map(([s, n]) => `${s}×${n}`).join(' ');
+    console.log(`| ${r.system} | ${r.route} | ${r.concurrency} | ${fmt(l.requestsPerSecond)} | ${fmt(l.p50Ms, 2)} | ${fmt(l.p99Ms, 2)} | ${statuses} | ${l.errors} |`);
   }
   console.log('\n| raw session.run | runs/s | images/s | p50 ms | p99 ms |');
   console.log('|---|---:|---:|---:|---:|');
   for (const r of raw) console.log(`| batch ${r.batch} | ${fmt(r.runsPerSecond)} | ${fmt(r.imagesPerSecond)} | ${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} |`);
-  const gen32 = rows.find((r) => r.mode === 'on (32)' && r.route === '/generate' && r.concurrency === 32);
-  const gen1 = rows.find((r) => r.mode === 'on (32)' && r.route === '/generate' && r.concurrency === 1);
+  const cell = (system: string, c: number): LoopResult | undefined => rows.find((r) => r.system === system && r.route === '/generate' && r.concurrency === c)?.load;
+  const [s1, p1, s32, p32, ceiling32] = [cell('server', 1), cell('peer', 1), cell('server', 32), cell('peer', 32), cell('HTTP ceiling', 32)];
   const raw32 = raw.find((r) => r.batch === 32);
-  const raw1 = raw.find((r) => r.batch === 1);
-  if (gen32 && raw32) {
-    console.log(`\n/generate@32 (batching on) ÷ raw@batch32: ${fmt(gen32.load.requestsPerSecond)} req/s ÷ ${fmt(raw32.imagesPerSecond)} images/s = ${fmt(gen32.load.requestsPerSecond / raw32.imagesPerSecond, 4)}`);
-  }
-  if (gen1 && raw1) {
-    console.log(`/generate p50@1 − raw single-image p50: ${fmt(gen1.load.p50Ms, 2)} ms − ${fmt(raw1.p50Ms, 3)} ms = ${fmt(gen1.load.p50Ms - raw1.p50Ms, 2)} ms (HTTP, JSON, queue, worker hop, PNG encode)`);
-  }
+  if (s1 === undefined || p1 === undefined || s32 === undefined || p32 === undefined || ceiling32 === undefined || raw32 === undefined) return;
+  const combined = 1 / (1 / ceiling32.requestsPerSecond + 1 / raw32.imagesPerSecond);
+  const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+  console.log('\nTargets (/generate, server vs peer measured above):');
+  console.log(`- c 1 req/s ratio: ${fmt(s1.requestsPerSecond)} ÷ ${fmt(p1.requestsPerSecond)} = ${fmt(s1.requestsPerSecond / p1.requestsPerSecond, 2)} (target ≥ 0.8: ${verdict(s1.requestsPerSecond >= 0.8 * p1.requestsPerSecond)})`);
+  console.log(`- c 1 p50: ${fmt(s1.p50Ms, 2)} ms vs peer ${fmt(p1.p50Ms, 2)} ms + 0.5 (target: ${verdict(s1.p50Ms <= p1.p50Ms + 0.5)})`);
+  console.log(`- c 32 req/s ratio: ${fmt(s32.requestsPerSecond)} ÷ ${fmt(p32.requestsPerSecond)} = ${fmt(s32.requestsPerSecond / p32.requestsPerSecond, 2)} (target ≥ 3: ${verdict(s32.requestsPerSecond >= 3 * p32.requestsPerSecond)})`);
+  console.log(`- c 32 vs combined ceiling 1/(1/${fmt(ceiling32.requestsPerSecond)} + 1/${fmt(raw32.imagesPerSecond)}) = ${fmt(combined)} req/s: ${fmt((100 * s32.requestsPerSecond) / combined)} % (target ≥ 50 %: ${verdict(s32.requestsPerSecond >= 0.5 * combined)})`);
 }
 
 /** `ign_rejected_requests_total{reason=…}` lines from the server's own /metrics. */
@@ -134,16 +167,15 @@ async function withRssSamples<T>(server: BenchServer, work: Promise<T>): Promise
   return { result, rss };
 }
 
-async function runSoak(modelDir: string, label: string, scratch: string): Promise<void> {
+async function runSoak(modelDir: string, label: string): Promise<void> {
   const server = await startBenchServer(modelDir, { MAX_BATCH_SIZE: '32', MAX_QUEUE: '32' });
   try {
-    const form = await writeProjectForm(server, scratch);
-    const [generate] = specs(server, form, 5);
+    const generate = { spec: { url: `${server.url}/generate`, seconds: 5, method: 'POST', body: GENERATE_BODY, headers: ['content-type=application/json'] } } as const;
     // Capacity with full batches: closed loop at 32 connections = MAX_BATCH_SIZE.
-    const probe = await runAutocannon({ ...generate!.spec, connections: 32 });
+    const probe = await runAutocannon({ ...generate.spec, connections: 32 });
     const rate = Math.max(1, Math.round(4 * probe.requestsPerSecond));
     await new Promise((r) => setTimeout(r, 1000));
-    const { result: soak, rss } = await withRssSamples(server, runAutocannon({ ...generate!.spec, seconds: 60, connections: 128, overallRate: rate }));
+    const { result: soak, rss } = await withRssSamples(server, runAutocannon({ ...generate.spec, seconds: 60, connections: 128, overallRate: rate }));
     const [start = NaN, mid = NaN, end = NaN] = [rss[0], rss[Math.floor(rss.length / 2)], rss.at(-1)];
     const fiveXx = Object.entries(soak.statusCounts).filter(([s]) => s.startsWith('5'));
     const count = (entries: [string, number][]): number => entries.reduce((a, [, n]) => a + n, 0);
@@ -169,11 +201,15 @@ async function main(): Promise<void> {
   try {
     const { dir, label } = await resolveModelDir(model, scratch);
     if (values.soak) {
-      await runSoak(dir, label, scratch);
+      await runSoak(dir, label);
       return;
     }
     const threads = availableParallelism();
-    const rows = [...await runMode('on (32)', 32, dir, scratch, seconds), ...await runMode('off (1)', 1, dir, scratch, seconds)];
+    const rows = [
+      ...await measureServer(dir, seconds),
+      ...await measurePeer('peer', dir, threads, seconds),
+      ...await measurePeer('HTTP ceiling', dir, threads, seconds),
+    ];
     const raw = await rawOrt(dir, Math.min(seconds, 3), threads);
     printMatrix(rows, raw, label, seconds, threads);
   } finally {

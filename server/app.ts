@@ -23,6 +23,7 @@ import { generateRouter } from './routes/generate.ts';
 import { healthRouter } from './routes/health.ts';
 import { oipRouter } from './routes/oip.ts';
 import { projectRouter } from './routes/project.ts';
+import { UploadAdmission } from './upload-admission.ts';
 
 export interface AppDeps {
   readonly config: ServerConfig;
@@ -39,6 +40,7 @@ export interface AppDeps {
 export interface IgnApp {
   readonly app: Express;
   readonly queue: BatchQueue;
+  readonly uploads: UploadAdmission;
   readonly metrics: ServerMetrics;
   readonly lifecycle: Lifecycle;
 }
@@ -67,11 +69,12 @@ export function createApp(deps: AppDeps): IgnApp {
   const queue = new BatchQueue({
     generator, metrics, maxBatchSize: config.maxBatchSize, maxDelayMs: config.maxQueueDelayMs, maxQueue: config.maxQueue, concurrency: config.workers,
   });
+  const uploads = new UploadAdmission({ maxUploads: config.maxUploads, maxWaiting: config.maxUploadQueue, maxWaitMs: config.uploadWaitMs });
   const lifecycle: Lifecycle = { draining: false };
   const info = generator.info();
   metrics.modelInfo.set({ model: model.card.name, version: model.card.version, ep: info.provider, ort_version: info.ortVersion }, 1);
   if (info.fallback) metrics.epFallback.inc();
-  const ctx: RouteContext = { config, model, generator, queue, metrics, lifecycle, dims: imageDims(model), auth: apiKeyAuth(config.apiKeys) };
+  const ctx: RouteContext = { config, model, generator, queue, uploads, metrics, lifecycle, dims: imageDims(model), auth: apiKeyAuth(config.apiKeys) };
 
   const app = express();
   app.disable('x-powered-by');
@@ -89,5 +92,5 @@ export function createApp(deps: AppDeps): IgnApp {
     next(new HttpError(404, 'not_found', `no route for ${req.method} ${req.path.slice(0, 100)}`));
   });
   app.use(errorMiddleware(logger));
-  return { app, queue, metrics, lifecycle };
+  return { app, queue, uploads, metrics, lifecycle };
 }

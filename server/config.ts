@@ -27,8 +27,13 @@ export interface ServerConfig {
   readonly httpRequestTimeoutMs: number;
   readonly maxUploadBytes: number;
   readonly maxUploads: number;
+  readonly maxUploadQueue: number;
+  readonly uploadWaitMs: number;
   readonly maxInputPixels: number;
   readonly drainMs: number;
+  readonly workerRestartBaseMs: number;
+  readonly workerRestartMaxMs: number;
+  readonly workerMaxFailures: number;
   readonly apiKeys: readonly string[];
   readonly logLevel: LogLevel;
   readonly maxSteps: number;
@@ -97,15 +102,20 @@ export function parseConfig(env: Env): ServerConfig {
     workers,
     threadsPerWorker: readInt(env, 'THREADS_PER_WORKER', Math.max(1, Math.floor(cores / workers)), 1, 256),
     maxBatchSize: readInt(env, 'MAX_BATCH_SIZE', 8, 1, 256),
-    maxQueueDelayMs: readInt(env, 'MAX_QUEUE_DELAY_MS', 2, 0, 1_000),
+    maxQueueDelayMs: readInt(env, 'MAX_QUEUE_DELAY_MS', 0, 0, 1_000),
     maxQueue: readInt(env, 'MAX_QUEUE', 64, 0, 100_000),
     requestTimeoutMs: readInt(env, 'REQUEST_TIMEOUT_MS', 30_000, 10, 600_000),
     headersTimeoutMs,
     httpRequestTimeoutMs: readInt(env, 'HTTP_REQUEST_TIMEOUT_MS', 15_000, headersTimeoutMs, 3_600_000),
     maxUploadBytes: readInt(env, 'MAX_UPLOAD_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     maxUploads: readInt(env, 'MAX_UPLOADS', 4, 1, 1024),
+    maxUploadQueue: readInt(env, 'MAX_UPLOAD_QUEUE', 128, 0, 100_000),
+    uploadWaitMs: readInt(env, 'UPLOAD_WAIT_MS', 5_000, 1, 600_000),
     maxInputPixels: readInt(env, 'MAX_INPUT_PIXELS', 4096 * 4096, 1, 268_402_689),
     drainMs: readInt(env, 'DRAIN_MS', 25_000, 0, 600_000),
+    workerRestartBaseMs: readInt(env, 'WORKER_RESTART_BASE_MS', 100, 1, 600_000),
+    workerRestartMaxMs: readInt(env, 'WORKER_RESTART_MAX_MS', 10_000, 1, 3_600_000),
+    workerMaxFailures: readInt(env, 'WORKER_MAX_FAILURES', 5, 1, 1_000),
     apiKeys: Object.freeze(readApiKeys(env)),
     logLevel: readEnum<LogLevel>(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     maxSteps: readInt(env, 'MAX_STEPS', 20, 1, 1_000),

@@ -11,7 +11,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { loadModelCard } from '../common/model-card.ts';
 import { createApp, type IgnApp } from './app.ts';
 import { ConfigError, parseConfig, redactConfig, type ServerConfig } from './config.ts';
-import { WorkerPool } from './inference/pool.ts';
+import { WorkerPool, poolOptionsFor } from './inference/pool.ts';
 import { createMetrics } from './metrics.ts';
 
 function fail(logger: Logger, message: string, details: Record<string, unknown> & { error: string }): never {
@@ -80,14 +80,11 @@ async function main(): Promise<void> {
   collectDefaultMetrics({ register: registry });
   const metrics = createMetrics(config.maxBatchSize, registry);
   const { card } = model;
-  const pool = new WorkerPool({
-    logger, workers: config.workers, onRestart: () => { metrics.workerRestarts.inc(); },
-    spec: {
-      modelPath: model.modelPath, inputName: card.input.name, outputName: card.output.name,
-      dims: [card.image.channels, card.image.height, card.image.width],
-      ep: config.requireGpu ? 'cuda' : config.ep, cudaDeviceId: config.cudaDeviceId, threads: config.threadsPerWorker,
-    },
-  });
+  const pool = new WorkerPool(poolOptionsFor(config, model, logger, {
+    onRestart: () => { metrics.workerRestarts.inc(); },
+    // Respawning with backoff did not help: exit non-zero and let the orchestrator restart us.
+    onGiveUp: (reason) => { fail(logger, 'inference workers keep failing', { error: reason }); },
+  }));
   const info = await pool.start().catch((err: unknown) =>
     fail(logger, 'cannot start inference', { modelPath: model.modelPath, error: err instanceof Error ? err.message : String(err) }));
   logger.info({ model: card.name, version: card.version, provider: info.provider, ortVersion: info.ortVersion, workers: config.workers }, 'model loaded and warmed up');

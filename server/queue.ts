@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file Bounded FIFO with dynamic batching in front of the Generator (server-hardening.md §5).
- * Requests with equal `steps` are merged up to MAX_BATCH_SIZE images, waiting at most
- * MAX_QUEUE_DELAY_MS for company. Overflow is refused at once (503 queue_full); a request still
+ * @file Bounded FIFO with opportunistic batching in front of the Generator. A request that finds
+ * a worker idle is dispatched at once; requests that queue while every worker is busy are merged
+ * (equal `steps`, up to MAX_BATCH_SIZE images) when one frees, as Triton's dynamic batcher does with
+ * no queue delay. MAX_QUEUE_DELAY_MS > 0 opts into waiting that long for company even when idle. Overflow is refused at once (503 queue_full); a request still
  * queued at its deadline gets 503 queue_timeout, one already running 504 deadline_exceeded; a client
  * that leaves drops its work, and a batch whose requests have all left is cancelled between steps.
  */
 import { ClientGoneError, HttpError } from './errors.ts';
-import { CancelledError, type Generator, type GeneratorResult } from './inference/generator.ts';
+import { CancelledError, type Generator, type GeneratorJob, type GeneratorResult } from './inference/generator.ts';
 import type { ServerMetrics } from './metrics.ts';
 
 export interface QueueOptions {
@@ -22,11 +23,7 @@ export interface QueueOptions {
   readonly retryAfterSeconds?: number;
 }
 
-export interface QueueRequest {
-  readonly input: Float32Array;
-  readonly count: number;
-  readonly steps: number;
-  readonly keepSteps: boolean;
+export interface QueueRequest extends GeneratorJob {
   /** Aborts when the client disconnects. */
   readonly signal: AbortSignal;
   /** Epoch ms after which the request is answered 503/504. */

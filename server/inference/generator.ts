@@ -10,6 +10,11 @@ export interface ImageDims {
   readonly width: number;
 }
 
+/**
+ * The one description of an f^k request, from route to worker: the queue adds its deadline and
+ * signal (QueueRequest), the worker message its id and cancel flag (RunRequest), the session its
+ * cancellation check (StepRun). Each layer extends this type instead of restating it.
+ */
 export interface GeneratorJob {
   /** `count` images laid out N×C×H×W, values in the model's range. */
   readonly input: Float32Array;

@@ -7,6 +7,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { cudaUnavailableReason } from './cuda-probe.ts';
+import type { GeneratorJob } from './generator.ts';
 import type { SessionSpec } from './protocol.ts';
 
 export interface OpenedSession {
@@ -18,11 +19,7 @@ export interface OpenedSession {
   release(): Promise<void>;
 }
 
-export interface StepRun {
-  readonly input: Float32Array;
-  readonly count: number;
-  readonly steps: number;
-  readonly keepSteps: boolean;
+export interface StepRun extends GeneratorJob {
   readonly isCancelled: () => boolean;
 }
 

@@ -3,6 +3,12 @@
  * @file The production Generator: a pool of worker threads, one InferenceSession each, so ORT never
  * blocks the HTTP event loop. Startup resolves only after every worker has loaded and warmed up its
  * session; a worker that dies later is respawned, and readiness is false until it is back.
+ *
+ * Respawns back off exponentially: attempt n after the n-th consecutive failure waits
+ * min(baseMs · 2^n, maxMs), where a failure is a respawned worker that exits before it is ready
+ * (say the model file went bad after a good start). A worker that reaches ready resets its count.
+ * After maxFailures consecutive failures the pool gives up (onGiveUp), and main.ts exits non-zero so
+ * the orchestrator restarts the process instead of this loop spinning forever.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -10,16 +16,43 @@ import {
   CancelledError, InferenceError,
   type Generator, type GeneratorInfo, type GeneratorJob, type GeneratorResult,
 } from './generator.ts';
+import type { LoadedModel } from '../../common/model-card.ts';
+import type { ServerConfig } from '../config.ts';
 import type { FromWorker, SessionSpec, ToWorker } from './protocol.ts';
 import { workerEntry } from '../../common/worker-entry.ts';
+
+export interface RestartPolicy {
+  readonly baseMs: number;
+  readonly maxMs: number;
+  readonly maxFailures: number;
+}
+
+export const DEFAULT_RESTART_POLICY: RestartPolicy = { baseMs: 100, maxMs: 10_000, maxFailures: 5 };
 
 export interface PoolOptions {
   readonly spec: SessionSpec;
   readonly workers: number;
   readonly logger: Logger;
-  /** Called once per respawned worker (ign_worker_restarts_total). */
+  /** Called once per respawn attempt (ign_worker_restarts_total). */
   readonly onRestart?: () => void;
+  /** Called once when a worker failed `restart.maxFailures` times in a row; the pool stops respawning. */
+  readonly onGiveUp?: (reason: string) => void;
+  readonly restart?: RestartPolicy;
   readonly heapLimitMb?: number;
+}
+
+/** The pool main.ts (and the tests that mirror it) builds from the config and the model card. */
+export function poolOptionsFor(config: ServerConfig, model: LoadedModel, logger: Logger, hooks: Pick<PoolOptions, 'onRestart' | 'onGiveUp'> = {}): PoolOptions {
+  const { card } = model;
+  return {
+    logger, workers: config.workers, ...hooks,
+    restart: { baseMs: config.workerRestartBaseMs, maxMs: config.workerRestartMaxMs, maxFailures: config.workerMaxFailures },
+    spec: {
+      modelPath: model.modelPath, inputName: card.input.name, outputName: card.output.name,
+      dims: [card.image.channels, card.image.height, card.image.width],
+      ep: config.requireGpu ? 'cuda' : config.ep, cudaDeviceId: config.cudaDeviceId, threads: config.threadsPerWorker,
+    },
+  };
 }
 
 interface PendingJob {
@@ -31,9 +64,15 @@ interface PendingJob {
 }
 
 interface Slot {
+  readonly index: number;
   worker: Worker;
   ready: boolean;
   current: PendingJob | null;
+  /** Consecutive respawns that exited before becoming ready. */
+  failures: number;
+  respawnTimer: NodeJS.Timeout | null;
+  /** The current worker has exited (and no respawn has started yet). */
+  exited: boolean;
 }
 
 export class WorkerPool implements Generator {
@@ -81,8 +120,10 @@ export class WorkerPool implements Generator {
 
   async close(): Promise<void> {
     this.closing = true;
+    for (const slot of this.slots) if (slot.respawnTimer !== null) clearTimeout(slot.respawnTimer);
     for (const pending of this.waiting.splice(0)) pending.reject(new InferenceError('inference_failed', 'worker pool closed'));
     await Promise.all(this.slots.map(async (slot) => {
+      if (slot.exited) return;
       const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => { resolve(); }));
       slot.worker.postMessage({ type: 'close' } satisfies ToWorker);
       const timer = setTimeout(() => { void slot.worker.terminate(); }, 2_000);
@@ -117,14 +158,17 @@ export class WorkerPool implements Generator {
       workerData: this.options.spec,
       resourceLimits: { maxOldGenerationSizeMb: this.options.heapLimitMb ?? 512 },
     });
-    const slot: Slot = replacing ?? { worker, ready: false, current: null };
+    const slot: Slot = replacing ?? { index: this.slots.length, worker, ready: false, current: null, failures: 0, respawnTimer: null, exited: false };
     slot.worker = worker;
     slot.ready = false;
+    slot.exited = false;
     if (replacing === undefined) this.slots.push(slot);
     return new Promise<GeneratorInfo>((resolve, reject) => {
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'ready') {
           slot.ready = true;
+          if (slot.failures > 0) this.options.logger.info({ worker: slot.index, failures: slot.failures }, 'inference worker is back');
+          slot.failures = 0;
           resolve({ provider: message.provider, fallback: message.fallbackReason !== null, ortVersion: message.ortVersion });
           if (message.fallbackReason !== null) {
             this.options.logger.warn({ reason: message.fallbackReason, provider: 'cpu' }, 'CUDA not used, falling back to CPU');
@@ -160,15 +204,30 @@ export class WorkerPool implements Generator {
 
   private onExit(slot: Slot, worker: Worker, code: number): void {
     if (slot.worker !== worker) return;
+    const wasReady = slot.ready;
     slot.ready = false;
+    slot.exited = true;
     const pending = slot.current;
     slot.current = null;
     pending?.reject(new InferenceError('inference_failed', `inference worker exited (code ${code})`));
     if (this.closing || this.started === null) return;
-    this.options.logger.error({ code }, 'inference worker died; respawning');
-    this.options.onRestart?.();
-    this.spawn(slot).catch((err: unknown) => {
-      this.options.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'respawn failed');
-    });
+    if (!wasReady) slot.failures++;
+    const { baseMs, maxMs, maxFailures } = this.options.restart ?? DEFAULT_RESTART_POLICY;
+    const log = { worker: slot.index, code, failures: slot.failures };
+    if (slot.failures >= maxFailures) {
+      const reason = `inference worker ${slot.index} failed to restart ${slot.failures} times in a row (last exit code ${code})`;
+      this.options.logger.fatal(log, 'inference worker keeps failing; giving up');
+      this.options.onGiveUp?.(reason);
+      return;
+    }
+    const delayMs = Math.min(baseMs * 2 ** slot.failures, maxMs);
+    this.options.logger.error({ ...log, attempt: slot.failures + 1, delayMs }, wasReady ? 'inference worker died; respawning' : 'inference worker failed to start; respawning after backoff');
+    slot.respawnTimer = setTimeout(() => {
+      slot.respawnTimer = null;
+      if (this.closing) return;
+      this.options.onRestart?.();
+      // A failed load ends in an exit, which lands back here: the rejection needs no handling.
+      this.spawn(slot).catch(() => undefined);
+    }, delayMs);
   }
 }

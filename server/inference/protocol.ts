@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /** Messages between the worker pool (main thread) and an inference worker. */
 import type { ExecutionProviderChoice } from '../config.ts';
-import type { InferenceFailure } from './generator.ts';
+import type { GeneratorJob, InferenceFailure } from './generator.ts';
 
 export interface SessionSpec {
   readonly modelPath: string;
@@ -13,13 +13,9 @@ export interface SessionSpec {
   readonly threads: number;
 }
 
-export interface RunRequest {
+export interface RunRequest extends GeneratorJob {
   readonly type: 'run';
   readonly id: number;
-  readonly input: Float32Array;
-  readonly count: number;
-  readonly steps: number;
-  readonly keepSteps: boolean;
   /** Int32Array over a SharedArrayBuffer; non-zero = cancelled. */
   readonly cancelFlag: Int32Array;
 }

@@ -2,38 +2,8 @@
 // The page's behaviour (no build step; CSP script-src 'self', so no inline scripts). Images are
 // shown through blob: URLs, revoked when replaced. Request and response shapes: /openapi.yaml.
 
-const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
-const liveUrls = new Map();
-
-/** Shows `blob` in `img`, releasing the blob: URL the same slot held before. */
-function showBlob(img, blob) {
-  const previous = liveUrls.get(img);
-  if (previous !== undefined) URL.revokeObjectURL(previous);
-  const url = URL.createObjectURL(blob);
-  liveUrls.set(img, url);
-  img.src = url;
-}
-
-function base64Png(b64) {
-  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-  return new Blob([bytes], { type: 'image/png' });
-}
-
-/** The server's error contract: {"error": {"code", "message"}, "requestId"}. */
-async function describeError(res) {
-  try {
-    const body = await res.json();
-    if (body && body.error && typeof body.error.message === 'string') {
-      return `${body.error.message} (${res.status} ${body.error.code})`;
-    }
-  } catch { /* not JSON */ }
-  return `request failed with HTTP ${res.status}`;
-}
-
-function setError(el, text) {
-  el.textContent = text;
-  el.hidden = text === '';
-}
+import { base64Png, byId, describeError, liveUrls, setError, showBlob } from './ui.js';
+import { startDrawPad } from './draw-pad.js';
 
 /** Runs `work` with the button disabled and the section marked busy. */
 async function busy(button, work) {
@@ -56,24 +26,29 @@ function bindRangeOutput(rangeId, outputId) {
   update();
 }
 
+/** True when the model answered ready. */
 async function checkModel() {
   const status = byId('model-status');
   try {
     const res = await fetch('/readyz', { headers: { accept: 'application/json' } });
     status.textContent = res.ok ? 'Model ready.' : `Model not ready (HTTP ${res.status}); requests may be refused.`;
+    return res.ok;
   } catch {
     status.textContent = 'Server unreachable.';
+    return false;
   }
 }
 
 async function generate(event) {
-  event.preventDefault();
+  event?.preventDefault();
   const seed = Number(/** @type {HTMLInputElement} */ (byId('gen-seed')).value);
   const count = Number(/** @type {HTMLSelectElement} */ (byId('gen-count')).value);
   const steps = Number(/** @type {HTMLInputElement} */ (byId('gen-steps')).value);
   const error = byId('generate-error');
   await busy(byId('generate-button'), async () => {
     setError(error, '');
+    // Hidden until the new grid arrives, so the figure never pairs an old image with new settings.
+    byId('generate-result').hidden = true;
     const res = await fetch('/generate', {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'image/png' },
@@ -133,14 +108,15 @@ async function project(event) {
   const file = /** @type {HTMLInputElement} */ (byId('proj-file')).files?.[0];
   const error = byId('project-error');
   if (file === undefined) { setError(error, 'Choose an image first.'); return; }
-  const query = new URLSearchParams({ steps: /** @type {HTMLInputElement} */ (byId('proj-steps')).value });
-  const corrupt = /** @type {HTMLSelectElement} */ (byId('proj-corrupt')).value;
-  if (corrupt !== '') query.set('corrupt', corrupt);
+  // Parameters travel as form fields next to the file, as an HTML form or curl -F sends them.
   const form = new FormData();
   form.append('image', file);
+  form.append('steps', /** @type {HTMLInputElement} */ (byId('proj-steps')).value);
+  const corrupt = /** @type {HTMLSelectElement} */ (byId('proj-corrupt')).value;
+  if (corrupt !== '') form.append('corrupt', corrupt);
   await busy(byId('project-button'), async () => {
     setError(error, '');
-    const res = await fetch(`/project?${query}`, { method: 'POST', headers: { accept: 'application/json' }, body: form });
+    const res = await fetch('/project', { method: 'POST', headers: { accept: 'application/json' }, body: form });
     if (!res.ok) { setError(error, await describeError(res)); return; }
     renderProjection(file, await res.json());
   }).catch((err) => setError(error, `request failed: ${err.message}`));
@@ -151,4 +127,6 @@ bindRangeOutput('proj-steps', 'proj-steps-value');
 byId('gen-random').addEventListener('click', randomSeed);
 byId('generate-form').addEventListener('submit', generate);
 byId('project-form').addEventListener('submit', project);
-void checkModel();
+startDrawPad();
+// The page opens with a grid already generated from the form's defaults.
+void checkModel().then((ready) => { if (ready) void generate(); });

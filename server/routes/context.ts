@@ -4,9 +4,10 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { LoadedModel } from '../../common/model-card.ts';
 import type { ServerConfig } from '../config.ts';
 import { ClientGoneError, HttpError } from '../errors.ts';
-import { CancelledError, InferenceError, type Generator, type GeneratorResult, type ImageDims } from '../inference/generator.ts';
+import { CancelledError, InferenceError, type Generator, type GeneratorJob, type GeneratorResult, type ImageDims } from '../inference/generator.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { BatchQueue } from '../queue.ts';
+import type { UploadAdmission } from '../upload-admission.ts';
 
 export interface Lifecycle {
   draining: boolean;
@@ -17,6 +18,7 @@ export interface RouteContext {
   readonly model: LoadedModel;
   readonly generator: Generator;
   readonly queue: BatchQueue;
+  readonly uploads: UploadAdmission;
   readonly metrics: ServerMetrics;
   readonly lifecycle: Lifecycle;
   readonly dims: ImageDims;
@@ -45,15 +47,8 @@ export function negotiate(req: Request): ResponseKind {
   return chosen === 'application/json' ? 'json' : 'png';
 }
 
-export interface InferenceCall {
-  readonly input: Float32Array;
-  readonly count: number;
-  readonly steps: number;
-  readonly keepSteps: boolean;
-}
-
 /** Queues f^k for this request, cancelled when the client leaves; maps failures to HTTP errors. */
-export async function runInference(ctx: RouteContext, res: Response, call: InferenceCall): Promise<GeneratorResult> {
+export async function runInference(ctx: RouteContext, res: Response, call: GeneratorJob): Promise<GeneratorResult> {
   const controller = new AbortController();
   const onClose = (): void => { if (!res.writableFinished) controller.abort(); };
   res.once('close', onClose);

@@ -1,58 +1,31 @@
 // SPDX-License-Identifier: MIT
 /**
  * @file POST /project: f^k(x) for an uploaded image x, optionally corrupted first (paper Fig. 5).
- * Parameters come from the query string because the multipart parser accepts no text fields.
+ * Parameters (project-params.ts) come as multipart text fields or query parameters.
  * JSON answers carry every step and δ(x) = RMS(f(x) − x), the paper's out-of-distribution score.
  */
 import express, { type Router } from 'express';
-import { corrupt, isCorruptionKind, type CorruptionKind } from '../../common/corruptions.ts';
+import { corrupt } from '../../common/corruptions.ts';
 import { Rng } from '../../common/rng.ts';
-import { badRequest } from '../errors.ts';
 import { decodeToTensor, encodePng } from '../image-codec.ts';
-import { readUpload, uploadAdmission } from '../upload.ts';
+import { readUpload } from '../upload.ts';
 import { admitWork, negotiate, residualsOf, runInference, type RouteContext } from './context.ts';
-
-interface ProjectQuery {
-  readonly steps: number;
-  readonly seed: number;
-  readonly corrupt: CorruptionKind | null;
-}
-
-const QUERY_KEYS = new Set(['steps', 'seed', 'corrupt']);
-
-function integerParam(value: unknown, name: string, code: string, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !/^[0-9]{1,10}$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw badRequest(code, `${name} must be an integer in [${min}, ${max}]`);
-  }
-  return Number(value);
-}
-
-export function parseProjectQuery(query: Record<string, unknown>, maxSteps: number): ProjectQuery {
-  const unknown = Object.keys(query).find((key) => !QUERY_KEYS.has(key));
-  if (unknown !== undefined) throw badRequest('unknown_field', `unknown query parameter "${unknown.slice(0, 40)}"`);
-  const kind = query.corrupt;
-  if (kind !== undefined && (typeof kind !== 'string' || !isCorruptionKind(kind))) {
-    throw badRequest('invalid_corruption', 'corrupt must be one of noise, mask, sketch, grayscale');
-  }
-  return {
-    steps: integerParam(query.steps, 'steps', 'invalid_steps', 1, maxSteps, 1),
-    seed: integerParam(query.seed, 'seed', 'invalid_seed', 0, 0xffffffff, 0),
-    corrupt: kind ?? null,
-  };
-}
+import { MAX_FIELD_BYTES, MAX_FORM_FIELDS, parseProjectParams, type ProjectParams } from './project-params.ts';
 
 export function projectRouter(ctx: RouteContext): Router {
   const router = express.Router();
   const { config, dims } = ctx;
   const range = ctx.model.card.image.valueRange;
+  const limits = { maxSteps: config.maxSteps };
+  const upload = readUpload({ maxUploadBytes: config.maxUploadBytes, maxFields: MAX_FORM_FIELDS, maxFieldBytes: MAX_FIELD_BYTES });
   router.post('/project', ctx.auth, admitWork(ctx), (req, res, next) => {
-    res.locals.query = parseProjectQuery(req.query, config.maxSteps);
+    parseProjectParams(req.query, {}, limits); // a bad query string is refused before the body is read
     res.locals.responseKind = negotiate(req);
     next();
-  }, uploadAdmission(config.maxUploads), readUpload(config), async (req, res) => {
-    const query = res.locals.query as ProjectQuery;
+  }, ctx.uploads.middleware(), upload, async (req, res) => {
+    const query: ProjectParams = parseProjectParams(req.query, res.locals.fields as Record<string, unknown>, limits);
     const decoded = await decodeToTensor(res.locals.upload as Buffer, dims, range, config.maxInputPixels);
+    (res.locals.releaseUpload as () => void)();
     const input = query.corrupt === null ? decoded : corrupt(query.corrupt, decoded, [dims.channels, dims.height, dims.width], new Rng(query.seed));
     const wantJson = res.locals.responseKind === 'json';
     const result = await runInference(ctx, res, { input, count: 1, steps: query.steps, keepSteps: wantJson });

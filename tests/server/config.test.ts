@@ -3,14 +3,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, parseConfig, redactConfig } from '../../server/config.ts';
 
-void test('defaults serve models/mnist on 0.0.0.0:8080 with batching 8 / 2 ms', () => {
+void test('defaults serve models/mnist on 0.0.0.0:8080 with batching 8 / no queue delay (opportunistic)', () => {
   const config = parseConfig({});
   assert.equal(config.port, 8080);
   assert.equal(config.host, '0.0.0.0');
   assert.equal(config.modelDir, 'models/mnist');
   assert.equal(config.ep, 'auto');
   assert.equal(config.maxBatchSize, 8);
-  assert.equal(config.maxQueueDelayMs, 2);
+  // Was 2 ms: a request that finds a worker idle is now dispatched at once (issue 9, item 2).
+  assert.equal(config.maxQueueDelayMs, 0);
   assert.ok(Object.isFrozen(config));
 });
 

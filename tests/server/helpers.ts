@@ -15,7 +15,7 @@ import { loadModelCard, type LoadedModel } from '../../common/model-card.ts';
 import { createApp, type IgnApp } from '../../server/app.ts';
 import { parseConfig, type ServerConfig } from '../../server/config.ts';
 import { CancelledError, type Generator, type GeneratorJob, type GeneratorResult } from '../../server/inference/generator.ts';
-import { WorkerPool } from '../../server/inference/pool.ts';
+import { WorkerPool, poolOptionsFor, type PoolOptions } from '../../server/inference/pool.ts';
 import { compileComponents, loadOpenApi } from '../../server/openapi.ts';
 import { writeTinyModelDir, type TinyModelOptions } from '../support/tiny-model.ts';
 
@@ -31,6 +31,8 @@ export async function tinyModelDir(opts: TinyModelOptions, name = 'tiny'): Promi
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+export type PoolHooks = Partial<Pick<PoolOptions, 'logger' | 'onRestart' | 'onGiveUp'>>;
+
 export interface RealServer {
   readonly handle: IgnApp;
   readonly pool: WorkerPool;
@@ -39,19 +41,13 @@ export interface RealServer {
   close(): Promise<void>;
 }
 
-/** The real app on the real pool serving a tiny model (1×8×8 unless told). */
-export async function startRealApp(opts: Partial<TinyModelOptions> = {}, env: Record<string, string> = {}): Promise<RealServer> {
+/** The real app on the real pool serving a tiny model (1×8×8 unless told), built as main.ts builds it. */
+export async function startRealApp(opts: Partial<TinyModelOptions> = {}, env: Record<string, string> = {}, poolHooks: PoolHooks = {}): Promise<RealServer> {
   const { dir, cleanup } = await tinyModelDir({ channels: 1, height: 8, width: 8, ...opts });
   const config = testConfig({ MODEL_DIR: dir, ...env });
   const model = await loadModelCard(dir);
-  const { card } = model;
-  const pool = new WorkerPool({
-    logger: silentLogger, workers: config.workers,
-    spec: {
-      modelPath: model.modelPath, inputName: card.input.name, outputName: card.output.name,
-      dims: [card.image.channels, card.image.height, card.image.width], ep: config.ep, cudaDeviceId: 0, threads: 1,
-    },
-  });
+  const { logger = silentLogger, ...hooks } = poolHooks;
+  const pool = new WorkerPool(poolOptionsFor(config, model, logger, hooks));
   await pool.start();
   const handle = createApp({ config, model, generator: pool, logger: silentLogger });
   return { handle, pool, model, config, close: async () => { await pool.close(); await cleanup(); } };

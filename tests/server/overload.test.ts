@@ -93,7 +93,7 @@ void test('a client that disconnects drops its queued work and cancels its runni
 });
 
 void test('#26 uploads beyond MAX_UPLOADS → 503 too_many_uploads + Retry-After + Connection: close', async () => {
-  const { handle } = slowApp({ MAX_UPLOADS: '1' });
+  const { handle } = slowApp({ MAX_UPLOADS: '1', UPLOAD_WAIT_MS: '300' });
   const { server, port } = await listen(handle);
   const holder = connect(port, '127.0.0.1');
   try {

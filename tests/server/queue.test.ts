@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClientGoneError, HttpError } from '../../server/errors.ts';
+import { parseConfig } from '../../server/config.ts';
 import { createMetrics } from '../../server/metrics.ts';
 import { BatchQueue, type QueueRequest } from '../../server/queue.ts';
 import { SlowGenerator } from './helpers.ts';
@@ -87,4 +88,19 @@ void test('a client that disconnects leaves the queue, and its running batch is 
   await q.idle();
   assert.equal(generator.batches.length, 1, 'the queued request never reached the generator');
   assert.equal(generator.cancelled, 1);
+});
+
+void test('opportunistic batching (default MAX_QUEUE_DELAY_MS): an idle worker gets a request at once; requests that queue behind a busy one are merged', async () => {
+  const { maxQueueDelayMs, maxBatchSize } = parseConfig({});
+  assert.equal(maxQueueDelayMs, 0);
+  const generator = new SlowGenerator(30);
+  const q = queue(generator, { maxBatchSize, maxDelayMs: maxQueueDelayMs });
+  const first = q.submit(request(1, 1));
+  // Dispatched synchronously inside submit: no timer, no wait for company.
+  assert.equal(generator.batches.length, 1);
+  const queued = [q.submit(request(1, 1)), q.submit(request(2, 1)), q.submit(request(1, 1))];
+  assert.equal(generator.batches.length, 1, 'the worker is busy: these wait');
+  assert.equal(q.depth(), 3);
+  await Promise.all([first, ...queued]);
+  assert.deepEqual(generator.batches.map((b) => b.count), [1, 4], 'the three queued requests ran as one batch');
 });

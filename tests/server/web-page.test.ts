@@ -134,3 +134,151 @@ void test('the page generates a grid and projects an upload with f, f² and δ',
 
   assert.deepEqual(problems.filter((p) => !p.includes('400 (Bad Request)')), [], 'no console errors or CSP violations');
 });
+
+interface Box { x: number; y: number; width: number; height: number }
+
+/** A mouse stroke through `points` given in pad fractions (0..1), as real pointer events. */
+async function mouseStroke(page: Page, box: Box, points: [number, number][]): Promise<void> {
+  const [first, ...rest] = points.map(([fx, fy]) => [box.x + fx * box.width, box.y + fy * box.height] as const);
+  await page.mouse.move(first![0], first![1]);
+  await page.mouse.down();
+  for (const [x, y] of rest) await page.mouse.move(x, y, { steps: 6 });
+  await page.mouse.up();
+}
+
+const deltaText = (page: Page): Promise<string> => page.locator('#draw-delta').innerText();
+
+/** Waits until δ shows a number different from `before`, and the three outputs are decoded images. */
+async function nextProjection(page: Page, before: string): Promise<string> {
+  await page.waitForFunction((prev: string) => {
+    const d = (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } | null } }).document.getElementById('draw-delta')?.textContent ?? '';
+    return d !== prev && d !== '–';
+  }, before, { timeout: 15_000 });
+  await page.waitForFunction("['draw-input', 'draw-f1', 'draw-f2'].every((id) => document.getElementById(id).naturalWidth > 0)");
+  return deltaText(page);
+}
+
+void test('the draw pad: strokes by mouse, touch, pen and keys project as you draw; stale answers never win', { skip, timeout: 120_000 }, async (t) => {
+  const modelDir = mkdtempSync(join(tmpdir(), 'ign-web-'));
+  await writeTinyModelDir(modelDir, { channels: 1, height: SIDE, width: SIDE });
+  const server = await startServer(modelDir);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }).catch(async (err: unknown) => {
+    await server.close();
+    throw err;
+  });
+  t.after(async () => {
+    await browser.close();
+    await server.close();
+    rmSync(modelDir, { recursive: true, force: true });
+  });
+  const context = await browser.newContext({ hasTouch: true });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(msg.text()); });
+  page.on('pageerror', (err) => { problems.push(err.message); });
+  await page.goto(server.url);
+
+  await t.test('the page opens with a generated grid already shown', async () => {
+    await page.locator('#generate-result').waitFor({ state: 'visible', timeout: 15_000 });
+    await page.waitForFunction("document.getElementById('generate-image').naturalWidth > 0");
+    assert.match(await page.textContent('#generate-caption') ?? '', /9 images · seed 0 · f applied 1×/);
+  });
+
+  const pad = page.locator('#draw-pad');
+  let box = (await pad.boundingBox())!;
+  let delta = '–';
+
+  await t.test('a mouse stroke shows the input, f(x), f²(x) and δ; a second stroke changes them', async () => {
+    await mouseStroke(page, box, [[0.5, 0.15], [0.5, 0.85]]);
+    delta = await nextProjection(page, delta);
+    assert.match(delta, /^\d+\.\d{4}$/);
+    for (const [w, h, src] of await naturalSizes(page, '#draw-strip img')) {
+      assert.deepEqual([w, h], [SIDE, SIDE]);
+      assert.match(src, /^blob:/);
+    }
+    const f1Before = await page.getAttribute('#draw-f1', 'src');
+    await mouseStroke(page, box, [[0.2, 0.5], [0.8, 0.5]]);
+    delta = await nextProjection(page, delta);
+    assert.notEqual(await page.getAttribute('#draw-f1', 'src'), f1Before);
+  });
+
+  await t.test('touch and pen strokes draw too', async () => {
+    const cdp = await context.newCDPSession(page);
+    const px = (fx: number, fy: number): { x: number; y: number } => ({ x: box.x + fx * box.width, y: box.y + fy * box.height });
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [px(0.2, 0.2)] });
+    for (let i = 1; i <= 6; i++) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [px(0.2 + i * 0.1, 0.2 + i * 0.1)] });
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    delta = await nextProjection(page, delta);
+    const penAt = (type: 'mousePressed' | 'mouseMoved' | 'mouseReleased', fx: number, fy: number): Promise<unknown> =>
+      cdp.send('Input.dispatchMouseEvent', { type, ...px(fx, fy), button: 'left', buttons: type === 'mouseReleased' ? 0 : 1, clickCount: 1, pointerType: 'pen' });
+    await penAt('mousePressed', 0.8, 0.2);
+    for (let i = 1; i <= 6; i++) await penAt('mouseMoved', 0.8 - i * 0.1, 0.2 + i * 0.1);
+    await penAt('mouseReleased', 0.2, 0.8);
+    delta = await nextProjection(page, delta);
+  });
+
+  await t.test('a stale answer never overwrites a newer one', async () => {
+    // The first projection's answer is held back 1.5 s; the drawing changes meanwhile.
+    const scores: (number | null)[] = [];
+    await page.route('**/project', async (route) => {
+      const index = scores.length;
+      scores.push(null);
+      try {
+        if (index === 0) await new Promise((r) => setTimeout(r, 1500));
+        const response = await route.fetch();
+        scores[index] = (await response.json() as { oodScore: number }).oodScore;
+        await route.fulfill({ response });
+      } catch { /* the page aborted this request: nothing to answer */ }
+    });
+    await page.click('#draw-clear');
+    assert.equal(await deltaText(page), '–');
+    await mouseStroke(page, box, [[0.3, 0.3], [0.7, 0.7]]);
+    const t0 = Date.now();
+    while (scores.length < 1 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+    await mouseStroke(page, box, [[0.7, 0.3], [0.3, 0.7], [0.5, 0.9]]);
+    const shown = await nextProjection(page, '–');
+    await new Promise((r) => setTimeout(r, 2500)); // past the held-back answer
+    await page.unroute('**/project');
+    assert.equal(scores.length, 2, 'one request per debounced change');
+    assert.equal(shown, scores[1]!.toFixed(4));
+    assert.equal(await deltaText(page), scores[1]!.toFixed(4), 'the late first answer was not shown');
+    // If the held-back answer was still delivered (not aborted), it differed and still lost.
+    if (scores[0] !== null) assert.notEqual(scores[0]!.toFixed(4), scores[1]!.toFixed(4));
+  });
+
+  await t.test('clear empties the outputs; add noise projects the noisy pad', async () => {
+    await page.click('#draw-clear');
+    assert.equal(await deltaText(page), '–');
+    assert.equal(await page.getAttribute('#draw-f1', 'src'), null);
+    await page.click('#draw-noise');
+    delta = await nextProjection(page, '–');
+  });
+
+  await t.test('keyboard: the pad and its buttons are reachable with Tab and labelled; arrow keys draw', async () => {
+    await page.click('#draw-clear');
+    await page.locator('#draw-title').click(); // start tabbing from the section heading
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      await page.keyboard.press('Tab');
+      order.push(await page.evaluate('document.activeElement.id') as string);
+    }
+    assert.deepEqual(order.slice(0, 3), ['draw-pad', 'draw-clear', 'draw-noise']);
+    assert.equal(await pad.getAttribute('aria-label'), 'Drawing pad: draw a digit here');
+    await pad.focus();
+    for (const key of ['ArrowUp', 'ArrowUp', 'ArrowUp', 'ArrowRight', 'ArrowDown', 'ArrowDown']) await page.keyboard.press(key);
+    delta = await nextProjection(page, '–');
+  });
+
+  await t.test('at 360 px wide nothing scrolls sideways and drawing still works', async () => {
+    await page.setViewportSize({ width: 360, height: 800 });
+    assert.ok(await page.evaluate('document.documentElement.scrollWidth') as number <= 360);
+    await pad.scrollIntoViewIfNeeded();
+    box = (await pad.boundingBox())!;
+    assert.ok(box.x >= 0 && box.x + box.width <= 360, JSON.stringify(box));
+    await page.click('#draw-clear');
+    await mouseStroke(page, box, [[0.5, 0.1], [0.5, 0.9]]);
+    await nextProjection(page, '–');
+  });
+
+  assert.deepEqual(problems, [], 'no console errors or CSP violations');
+});
