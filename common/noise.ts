@@ -18,7 +18,6 @@ import type { Rng } from './rng.ts';
 export type { ImageShape } from './fft.ts';
 
 export type NoiseKind = 'gaussian' | 'fourier';
-export const NOISE_KINDS: readonly NoiseKind[] = ['gaussian', 'fourier'];
 export interface NoiseSpec {
   readonly kind: NoiseKind;
 }

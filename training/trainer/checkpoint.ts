@@ -14,8 +14,8 @@ import type { FourierStats } from '../../common/noise.ts';
 import type { BatcherState } from '../data/batches.ts';
 import type { TrainConfig } from '../config.ts';
 
-export const CHECKPOINT_JSON = 'checkpoint.json';
-export const CHECKPOINT_TENSORS = 'tensors.bin';
+const CHECKPOINT_JSON = 'checkpoint.json';
+const CHECKPOINT_TENSORS = 'tensors.bin';
 const FORMAT = 'ign-checkpoint';
 const VERSION = 1;
 

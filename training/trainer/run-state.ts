@@ -42,7 +42,7 @@ export function noiseRng(seed: number, step: number): Rng {
   return new Rng(seed).fork(`noise/${step}`);
 }
 
-export function dataSeed(seed: number): number {
+function dataSeed(seed: number): number {
   return new Rng(seed).fork('data').nextU32();
 }
 

@@ -25,8 +25,8 @@ import type { ProgressStream } from './progress.ts';
 import { ForwardRunner } from './forward-runner.ts';
 import { writeGridPng } from './image-grid.ts';
 
-export const CHECKPOINT_DIR = 'ckpt';
-export const LOG_FILE = 'log.jsonl';
+const CHECKPOINT_DIR = 'ckpt';
+const LOG_FILE = 'log.jsonl';
 const SAMPLE_COLUMNS = 8;
 
 export interface TrainOptions {
