@@ -39,7 +39,8 @@ export interface ModelCard {
   training: {
     preset: string;
     config: Record<string, unknown>;
-    command: string;
+    /** The command lines that produced the model, in order: the first training run, each --resume, the export. */
+    commands: string[];
     dataset: string;
     steps: number;
     epochs: number;
