@@ -12,8 +12,7 @@ import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { parseFourierStats, type FourierStats, type NoiseKind } from './noise.ts';
 
-export const MODEL_CARD_FILE = 'model.json';
-export const MODEL_CARD_SCHEMA_VERSION = 1;
+const MODEL_CARD_FILE = 'model.json';
 
 export interface TensorSpec {
   name: string;
@@ -40,7 +39,8 @@ export interface ModelCard {
   training: {
     preset: string;
     config: Record<string, unknown>;
-    command: string;
+    /** The command lines that produced the model, in order: the first training run, each --resume, the export. */
+    commands: string[];
     dataset: string;
     steps: number;
     epochs: number;

@@ -24,7 +24,6 @@ import type { Rng } from './rng.ts';
 export type { ImageShape } from './fft.ts';
 
 export type NoiseKind = 'gaussian' | 'fourier';
-export const NOISE_KINDS: readonly NoiseKind[] = ['gaussian', 'fourier'];
 export interface NoiseSpec {
   readonly kind: NoiseKind;
   /** Fourier only: Hermitian-symmetric spectra (full variance); default false (the reproductions' recipe). */

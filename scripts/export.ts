@@ -34,7 +34,7 @@ async function main(): Promise<number> {
   const card = await exportModel(values.out, {
     config: meta.config, imageShape: meta.imageShape, tensors: withEmaApplied(tensors), noiseStats, steps: meta.step,
     epochs: Number((meta.step / perEpoch).toFixed(3)), wallTimeSeconds: meta.wallTimeSeconds,
-    command: meta.command, dataset: meta.dataset, ...(values.name ? { name: values.name } : {}),
+    commands: [...meta.commands, ['npm run export --', ...process.argv.slice(2)].join(' ')], dataset: meta.dataset, ...(values.name ? { name: values.name } : {}),
   });
   process.stderr.write(`exported ${card.name} (step ${meta.step}) to ${values.out}\n`);
   return 0;

@@ -29,7 +29,7 @@ async function main(argv: readonly string[]): Promise<number> {
     await exportModel(exportDir, {
       config: c, imageShape, tensors: result.tensors, noiseStats, steps: result.step,
       epochs: Number((result.step / Math.floor(dataset.n / c.batch)).toFixed(3)),
-      wallTimeSeconds: result.wallTimeSeconds, command, dataset: dataset.name,
+      wallTimeSeconds: result.wallTimeSeconds, commands: result.commands, dataset: dataset.name,
     });
     process.stderr.write(`exported f to ${exportDir}\n`);
   }

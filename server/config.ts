@@ -6,8 +6,9 @@
  * coercion of "1e3", "0x10" or "4.0").
  */
 import { availableParallelism } from 'node:os';
+import type { ExecutionProviderChoice } from '../common/ort-options.ts';
 
-export type ExecutionProviderChoice = 'auto' | 'cuda' | 'cpu';
+export type { ExecutionProviderChoice } from '../common/ort-options.ts';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface ServerConfig {

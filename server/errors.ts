@@ -76,22 +76,22 @@ function fromBodyParser(err: unknown): HttpError | ClientGoneError | null {
   return null;
 }
 
-export function toHttpError(err: unknown): HttpError | ClientGoneError {
+function toHttpError(err: unknown): HttpError | ClientGoneError {
   if (err instanceof HttpError || err instanceof ClientGoneError) return err;
   return fromBodyParser(err) ?? new HttpError(500, 'internal_error', 'internal error');
 }
 
-export function isOipPath(path: string): boolean {
+function isOipPath(path: string): boolean {
   return path === '/v2' || path.startsWith('/v2/');
 }
 
-export function requestIdOf(res: Response): string {
+function requestIdOf(res: Response): string {
   const id: unknown = res.locals.requestId;
   return typeof id === 'string' ? id : 'unknown';
 }
 
 /** Writes the error body; the caller has decided the request is still answerable. */
-export function sendError(req: Request, res: Response, error: HttpError): void {
+function sendError(req: Request, res: Response, error: HttpError): void {
   const { retryAfterSeconds, closeConnection } = error.options;
   if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
   if (closeConnection === true) res.setHeader('Connection', 'close');

@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { badRequest, type HttpError } from './errors.ts';
 import { repoFile } from './paths.ts';
 
-export const openApiPath = (): string => repoFile('openapi.yaml');
+const openApiPath = (): string => repoFile('openapi.yaml');
 
 export interface OpenApiDocument {
   readonly text: string;

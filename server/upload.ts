@@ -9,7 +9,7 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import multer, { MulterError } from 'multer';
 import { ClientGoneError, HttpError, badRequest } from './errors.ts';
 
-export const RAW_IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const;
+const RAW_IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const;
 /** Mutable copy for req.is / express.raw, made once rather than per request. */
 const RAW_TYPE_LIST: string[] = [...RAW_IMAGE_TYPES];
 

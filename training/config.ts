@@ -5,6 +5,7 @@
  * the hot loop never looks anything up or checks anything (style.md anti-pattern).
  */
 import type { NoiseKind } from '../common/noise.ts';
+import type { ExecutionProviderChoice } from '../common/ort-options.ts';
 import type { DatasetSpec } from './data/dataset.ts';
 
 export type Preset = 'paper' | 'algorithm1' | 'projector';
@@ -13,7 +14,7 @@ export type Distance = 'l1' | 'l2';
 export type ClampNormalizer = 'rec_z_detached' | 'rec_x';
 export type NormKind = 'batch' | 'group' | 'none';
 export type ArchKind = 'mnist' | 'celeba64' | 'tiny';
-export type ExecutionProviderChoice = 'auto' | 'cuda' | 'cpu';
+export type { ExecutionProviderChoice } from '../common/ort-options.ts';
 
 export interface LossConfig {
   distance: Distance;
@@ -186,7 +187,7 @@ function check(issues: string[], ok: boolean, message: string): void {
 }
 
 /** Every problem with a config, as lines (empty when valid). */
-export function validateConfig(c: TrainConfig): string[] {
+function validateConfig(c: TrainConfig): string[] {
   const issues: string[] = [];
   oneOf(issues, 'preset', c.preset, ['paper', 'algorithm1', 'projector']);
   check(issues, isFinite(c.recipe.sourceMix) && c.recipe.sourceMix >= 0 && c.recipe.sourceMix <= 1, `sourceMix must be in [0, 1], got ${c.recipe.sourceMix}`);

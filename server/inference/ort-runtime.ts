@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /**
  * @file The only server module that imports onnxruntime-node, and it is loaded only inside worker
- * threads: `session.run` blocks the thread that calls it (server-hardening.md finding 6), so the
- * event loop that answers HTTP never touches ORT. Also owns the execution-provider choice: ORT does
- * not fall back from CUDA to CPU by itself (finding 7), so auto mode retries `['cpu']` and says so.
+ * threads: `session.run` blocks the thread that calls it (its async signature notwithstanding), so
+ * the event loop that answers HTTP never touches ORT. The provider choice is `planProvider` of
+ * `common/ort-options.ts`: ORT does not fall back from CUDA to CPU by itself, so auto mode retries
+ * `['cpu']` and says why (docs/serving.md, "Execution provider").
  */
 import * as ort from 'onnxruntime-node';
-import { cudaUnavailableReason } from './cuda-probe.ts';
 import type { GeneratorJob } from './generator.ts';
+import { baseSessionOptions, cudaFailureReason, planProvider, providerList } from '../../common/ort-options.ts';
 import type { SessionSpec } from './protocol.ts';
 
 export interface OpenedSession {
@@ -28,33 +29,20 @@ export type StepResult =
   | { readonly kind: 'cancelled' }
   | { readonly kind: 'non_finite'; readonly step: number };
 
-/** The workers' session options; bench-serve-raw.ts reuses them so its baseline matches the server. */
+/** The workers' session options; bench-serve-raw.ts and check:gpu reuse them so their figures match the server. */
 export function sessionOptions(threads: number, providers: ort.InferenceSession.ExecutionProviderConfig[]): ort.InferenceSession.SessionOptions {
-  return {
-    executionProviders: providers,
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    logSeverityLevel: 3,
-    // Workers may share cores: spinning threads would steal them from each other.
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  };
+  return { ...baseSessionOptions(threads), executionProviders: providers };
 }
 
 async function createWithProvider(spec: SessionSpec): Promise<{ session: ort.InferenceSession; provider: 'cuda' | 'cpu'; fallbackReason: string | null }> {
-  const cpu = async (): Promise<ort.InferenceSession> => ort.InferenceSession.create(spec.modelPath, sessionOptions(spec.threads, ['cpu']));
-  if (spec.ep === 'cpu') return { session: await cpu(), provider: 'cpu', fallbackReason: null };
-  const missing = cudaUnavailableReason();
-  if (missing !== null) {
-    if (spec.ep === 'cuda') throw new Error(`IGN_EP=cuda but CUDA is unavailable: ${missing}`);
-    return { session: await cpu(), provider: 'cpu', fallbackReason: missing };
-  }
+  const cpu = async (): Promise<ort.InferenceSession> => ort.InferenceSession.create(spec.modelPath, sessionOptions(spec.threads, providerList('cpu', 0)));
+  const plan = planProvider(spec.ep);
+  if (plan.first === 'cpu') return { session: await cpu(), provider: 'cpu', fallbackReason: plan.fallbackReason };
   try {
-    const cuda = { name: 'cuda', deviceId: spec.cudaDeviceId } as const;
-    return { session: await ort.InferenceSession.create(spec.modelPath, sessionOptions(spec.threads, [cuda, 'cpu'])), provider: 'cuda', fallbackReason: null };
+    const providers = providerList('cuda', spec.cudaDeviceId);
+    return { session: await ort.InferenceSession.create(spec.modelPath, sessionOptions(spec.threads, providers)), provider: 'cuda', fallbackReason: null };
   } catch (err) {
-    const reason = `CUDA session failed: ${err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err)}`;
+    const reason = cudaFailureReason(err);
     if (spec.ep === 'cuda') throw new Error(reason);
     return { session: await cpu(), provider: 'cpu', fallbackReason: reason };
   }

@@ -32,7 +32,7 @@ function validCard(): ModelCard {
     training: {
       preset: 'paper',
       config: { lr: 1e-4 },
-      command: 'npm run train -- --preset paper',
+      commands: ['npm run train -- --preset paper'],
       dataset: 'mnist',
       steps: 1000,
       epochs: 4.3,

@@ -81,7 +81,6 @@ export function gradients(b: GraphBuilder, loss: Value, wrt: readonly Value[], o
     const node = nodes[k]!;
     const rule = gradRules[node.opType];
     if (rule === undefined) throw new AutodiffError(`no gradient rule for op ${node.opType} (node ${node.name})`);
-    if (rule === 'unsupported') throw new AutodiffError(`op ${node.opType} is not differentiable here (node ${node.name})`);
     if (rule === 'non-differentiable') continue;
     // A rule may return null for an input on the path (e.g. BN running stats): nothing flows back.
     if (!node.outputs.some((out) => pending.has(out))) continue;
@@ -116,6 +115,10 @@ function makeContext(
     needs: (i) => {
       const v = node.inputs[i];
       return v !== null && v !== undefined && active.has(v);
+    },
+    constInput: (i, what) => {
+      const input = node.inputs[i] ?? raise(`${node.name}: input ${i} is absent`);
+      return b.constInts(input) ?? raise(`${node.opType} ${node.name}: ${what} (input ${i}) must be a constant`);
     },
   };
 }

@@ -18,6 +18,11 @@ export interface GradContext {
   hasGO(i: number): boolean;
   /** Whether input i lies on a path from a requested parameter (emit nothing for the others). */
   needs(i: number): boolean;
+  /**
+   * The static values of constant input i (Pow's exponent, Dropout's ratio, axes, shapes, pads);
+   * throws an AutodiffError naming the node and `what` when input i is not a build-time constant.
+   */
+  constInput(i: number, what: string): number[];
 }
 
 /**
@@ -26,10 +31,13 @@ export interface GradContext {
  */
 export type GradFn = (ctx: GradContext) => (Value | null)[];
 
-/** 'non-differentiable': gradient is zero by definition (Greater, Shape…); 'unsupported': refuse loudly. */
-export type GradRule = GradFn | 'non-differentiable' | 'unsupported';
+/** 'non-differentiable': the gradient is zero by definition (Greater, Shape…). */
+export type GradRule = GradFn | 'non-differentiable';
 
-/** Raised at graph-build time: missing rule, unsupported op, shape that cannot be reduced. */
+/**
+ * Raised at graph-build time for every gradient failure: missing rule, an attribute or input a rule
+ * does not support, a shape that cannot be reduced (docs/autodiff.md, "Errors").
+ */
 export class AutodiffError extends Error {
   override name = 'AutodiffError';
 }

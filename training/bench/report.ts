@@ -9,7 +9,7 @@
  */
 import type { FlopReport } from './flops.ts';
 
-export function quantile(xs: readonly number[], q: number): number {
+function quantile(xs: readonly number[], q: number): number {
   if (xs.length === 0) return NaN;
   const sorted = [...xs].sort((a, b) => a - b);
   const pos = (sorted.length - 1) * q;

@@ -41,7 +41,7 @@ export interface Dataset extends BatchSource {
   slice(start: number, end: number): Float32Array;
 }
 
-export const DEFAULT_FOLDER_SIZE = 64;
+const DEFAULT_FOLDER_SIZE = 64;
 
 export async function loadDataset(spec: DatasetSpec, split: DatasetSplit): Promise<Dataset> {
   if (spec.limit !== undefined && (!Number.isInteger(spec.limit) || spec.limit < 1)) {

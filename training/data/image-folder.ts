@@ -19,7 +19,7 @@ import type { ImageShape } from '../../common/fft.ts';
 import { DatasetError } from './errors.ts';
 import { folderFingerprint, readFolderCache, writeFolderCache } from './folder-cache.ts';
 
-export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp'];
+const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp'];
 
 export interface ImageFolderOptions {
   readonly path: string;
@@ -57,7 +57,7 @@ export interface ImageFile {
 }
 
 /** All image files under root, sorted by path. */
-export async function listImageFiles(root: string): Promise<ImageFile[]> {
+async function listImageFiles(root: string): Promise<ImageFile[]> {
   let rootStat;
   try {
     rootStat = await stat(root);

@@ -47,7 +47,7 @@ function packageDir(name: string): string {
 }
 
 /** Bytes 0–255 → [-1, 1]. */
-export function bytesToUnit(bytes: Uint8Array, out = new Float32Array(bytes.length)): Float32Array {
+function bytesToUnit(bytes: Uint8Array, out = new Float32Array(bytes.length)): Float32Array {
   for (let i = 0; i < bytes.length; i++) out[i] = bytes[i]! / 127.5 - 1;
   return out;
 }

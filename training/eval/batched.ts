@@ -3,7 +3,7 @@
 import { shapeSize, type ImageShape } from '../../common/fft.ts';
 import type { Session } from '../runtime/ort.ts';
 
-export const DEFAULT_CHUNK = 200;
+const DEFAULT_CHUNK = 200;
 
 /**
  * Feeds images (count×C×H×W) through `session` `chunk` at a time and concatenates each requested

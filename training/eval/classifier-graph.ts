@@ -43,7 +43,7 @@ export function classifierArch(shape: ImageShape, classes = 10, featureDim = 128
 }
 
 /** Forward pass: the first stage uses a 5×5 kernel (pad 2), later ones 3×3 (pad 1), all stride 2. */
-export function classifierForward(ctx: NnContext, x: Value, arch: ClassifierArch): { logits: Value; features: Value } {
+function classifierForward(ctx: NnContext, x: Value, arch: ClassifierArch): { logits: Value; features: Value } {
   let h = x;
   arch.stages.forEach((out, i) => {
     const kernel = i === 0 ? 5 : 3;

@@ -11,8 +11,8 @@ import { loadDataset, type DatasetSpec } from '../data/dataset.ts';
 import { ClassifierRunner } from './classifier-runner.ts';
 import { trainClassifier, type ClassifierTrainOptions } from './classifier-train.ts';
 
-export const CLASSIFIER_ONNX = 'classifier.onnx';
-export const CLASSIFIER_CARD = 'classifier.json';
+const CLASSIFIER_ONNX = 'classifier.onnx';
+const CLASSIFIER_CARD = 'classifier.json';
 
 export interface ClassifierCard {
   format: 'ign-eval-classifier';
@@ -56,7 +56,7 @@ async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
-export async function loadClassifier(dir: string): Promise<LoadedClassifier> {
+async function loadClassifier(dir: string): Promise<LoadedClassifier> {
   const card = JSON.parse(await readFile(join(dir, CLASSIFIER_CARD), 'utf8')) as Partial<ClassifierCard>;
   if (card.format !== 'ign-eval-classifier' || card.shape === undefined || card.classes === undefined || card.file === undefined) throw new Error(`${join(dir, CLASSIFIER_CARD)} is not a classifier card`);
   const onnx = await readFile(join(dir, card.file));

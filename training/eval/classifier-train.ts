@@ -18,7 +18,7 @@ export interface LabelledSource extends BatchSource {
 }
 
 /** Two passes over MNIST reach ≈ 98 % test accuracy. */
-export const DEFAULT_EPOCHS = 2;
+const DEFAULT_EPOCHS = 2;
 
 export interface ClassifierTrainOptions {
   /** Optimizer steps; default: `epochs` (default 2) full passes. */

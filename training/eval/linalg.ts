@@ -102,7 +102,7 @@ function rotate(m: Float64Array, v: Float64Array, n: number, p: number, q: numbe
 }
 
 /** V diag(g(λ)) Vᵀ: a spectral function of a symmetric matrix. */
-export function spectralMap(eig: SymmetricEigen, g: (lambda: number) => number): SquareMatrix {
+function spectralMap(eig: SymmetricEigen, g: (lambda: number) => number): SquareMatrix {
   const { n } = eig.vectors;
   const vd = eig.vectors.data;
   const gl = eig.values.map(g);

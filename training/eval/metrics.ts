@@ -37,7 +37,7 @@ export function meanPsnr(a: Float32Array, b: Float32Array, size: number): number
   return perImage(a, b, size, psnrFromMse);
 }
 
-export function psnrFromMse(mse: number): number {
+function psnrFromMse(mse: number): number {
   if (mse <= 0) return PSNR_CAP_DB;
   return Math.min(PSNR_CAP_DB, 10 * Math.log10((VALUE_RANGE * VALUE_RANGE) / mse));
 }
@@ -60,7 +60,7 @@ function checkSameLength(a: Float32Array, b: Float32Array): void {
 }
 
 /** Share of samples a class needs to count as "covered". */
-export const COVERAGE_THRESHOLD = 0.02;
+const COVERAGE_THRESHOLD = 0.02;
 
 export interface ClassHistogram {
   /** Samples per predicted class (argmax of the logits). */

@@ -44,7 +44,7 @@ const CORRUPTION_LABELS: Record<CorruptionKind, string> = {
 };
 
 /** Corruptions that change a `channels`-channel image (grayscale is the identity for 1 channel). */
-export function corruptionsFor(channels: number): CorruptionKind[] {
+function corruptionsFor(channels: number): CorruptionKind[] {
   return CORRUPTIONS.filter((k) => k !== 'grayscale' || channels > 1);
 }
 

@@ -52,7 +52,7 @@ export interface IgnLosses {
 }
 
 /** D per sample: mean over all but the batch axis of |a−b| (l1) or (a−b)² (l2) → [N]. */
-export function perSampleDistance(o: Ops, a: Value, b: Value, distance: LossConfig['distance']): Value {
+function perSampleDistance(o: Ops, a: Value, b: Value, distance: LossConfig['distance']): Value {
   const diff = o.sub(a, b);
   const pointwise = distance === 'l1' ? o.abs(diff) : o.mul(diff, diff);
   const axes = a.shape.map((_, i) => i).slice(1);
@@ -62,7 +62,7 @@ export function perSampleDistance(o: Ops, a: Value, b: Value, distance: LossConf
 const batchMean = (o: Ops, v: Value): Value => o.reduceMean(v, [0], false);
 
 /** tanh(L/(a·N))·a·N per sample. */
-export function smoothClamp(o: Ops, loss: Value, normaliser: Value, a: number): Value {
+function smoothClamp(o: Ops, loss: Value, normaliser: Value, a: number): Value {
   const scale = o.add(o.mul(normaliser, a), CLAMP_EPS);
   return o.mul(o.tanh(o.div(loss, scale)), scale);
 }

@@ -25,7 +25,7 @@ import { applyF } from './model.ts';
 import type { Architecture } from './model.ts';
 import { emitIgnLosses } from './losses.ts';
 
-export const FROZEN_PREFIX = 'frozen.';
+const FROZEN_PREFIX = 'frozen.';
 export const LOSS_OUTPUTS = ['loss.total', 'loss.rec', 'loss.idem', 'loss.tight', 'metric.idem_residual', 'metric.fz_shift'] as const;
 export type LossOutput = (typeof LOSS_OUTPUTS)[number];
 
@@ -57,7 +57,7 @@ export interface StepGraph {
   scalars: string[];
 }
 
-export function toAdamConfig(optim: OptimConfig): AdamConfig {
+function toAdamConfig(optim: OptimConfig): AdamConfig {
   return adamConfig({ beta1: optim.beta1, beta2: optim.beta2, eps: optim.eps });
 }
 

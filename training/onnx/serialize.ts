@@ -50,7 +50,7 @@ function valueInfo(v: Value, dynamicBatch: boolean): object {
   return { name: v.name, type: { tensor_type: { elem_type: ONNX_DTYPE[v.dtype], shape: { dim } } } };
 }
 
-export function toModelProto(graph: Graph, options: SerializeOptions = {}): object {
+function toModelProto(graph: Graph, options: SerializeOptions = {}): object {
   const dyn = options.dynamicBatch ?? false;
   return {
     ir_version: IR_VERSION,

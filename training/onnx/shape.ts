@@ -34,7 +34,7 @@ function inp(ctx: InferCtx, i: number): Value {
 }
 
 /** Numpy-style broadcast of any number of shapes. */
-export function broadcastShapes(ctx: InferCtx, shapes: readonly Shape[]): Shape {
+function broadcastShapes(ctx: InferCtx, shapes: readonly Shape[]): Shape {
   const rank = Math.max(...shapes.map((s) => s.length));
   const out: number[] = [];
   for (let k = 0; k < rank; k++) {

@@ -63,7 +63,7 @@ export function adamConfig(partial: Partial<AdamConfig> = {}): AdamConfig {
 
 const usesDecay = (cfg: AdamConfig): boolean => cfg.decoupled && cfg.weightDecay !== 0;
 
-export function adamScalarNames(cfg: AdamConfig, ns = 'adam'): string[] {
+function adamScalarNames(cfg: AdamConfig, ns = 'adam'): string[] {
   return [`${ns}.lr_t`, `${ns}.bc2s`, ...(usesDecay(cfg) ? [`${ns}.decay`] : [])];
 }
 

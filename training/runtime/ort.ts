@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: MIT
 /**
  * @file The only training-side module importing onnxruntime-node. Sessions are created from our own
- * serialized bytes; the execution provider is chosen explicitly (ORT throws instead of falling back
- * from CUDA, so the fallback to CPU is ours and logged).
+ * serialized bytes with the project's session options and provider plan (`common/ort-options.ts`,
+ * shared with the server): ORT throws instead of falling back from CUDA, so the fallback is ours and logged.
  */
-import { existsSync, readdirSync } from 'node:fs';
 import ort from 'onnxruntime-node';
+import { baseSessionOptions, cudaFailureReason, planProvider, providerList } from '../../common/ort-options.ts';
+import type { ExecutionProviderChoice } from '../../common/ort-options.ts';
 import type { DType, Shape, TypedData } from '../onnx/ir.ts';
 
-export type ExecutionProvider = 'auto' | 'cuda' | 'cpu';
-
 export interface SessionOptions {
-  ep?: ExecutionProvider;
+  ep?: ExecutionProviderChoice;
   threads?: number;
   deviceId?: number;
   log?: (msg: string) => void;
@@ -33,45 +32,24 @@ export interface Session {
   release(): Promise<void>;
 }
 
-/** A CUDA attempt on a host without a driver can crash natively, so look before asking ORT. */
-export function cudaLooksAvailable(): boolean {
-  const libDirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/local/cuda/lib64', '/usr/lib/wsl/lib'];
-  const hasLib = libDirs.some((d) => existsSync(`${d}/libcuda.so.1`));
-  const hasDev = existsSync('/dev') && readdirSync('/dev').some((n) => n.startsWith('nvidia'));
-  return hasLib && hasDev;
-}
-
-function baseOptions(threads: number): ort.InferenceSession.SessionOptions {
-  return {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-    // Spinning intra-op threads cost 2× step time whenever anything else shares the cores
-    // (bench:train measured 0.74–1.09 s vs 1.75–2.15 s per step); on a quiet machine it is a wash.
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  };
-}
-
 async function createRaw(bytes: Uint8Array, o: SessionOptions): Promise<{ s: ort.InferenceSession; ep: 'cuda' | 'cpu' }> {
   const threads = o.threads ?? 2;
   const ep = o.ep ?? 'cpu';
-  const wantCuda = ep === 'cuda' || (ep === 'auto' && cudaLooksAvailable());
-  if (wantCuda) {
-    try {
-      const s = await ort.InferenceSession.create(bytes, {
-        ...baseOptions(threads),
-        executionProviders: [{ name: 'cuda', deviceId: o.deviceId ?? 0 }],
-      });
-      return { s, ep: 'cuda' };
-    } catch (err) {
-      if (ep === 'cuda') throw new Error(`CUDA execution provider unavailable: ${(err as Error).message}`);
-      o.log?.(`CUDA execution provider failed to load, falling back to CPU: ${(err as Error).message}`);
-    }
+  const cpu = async (): Promise<ort.InferenceSession> => ort.InferenceSession.create(bytes, { ...baseSessionOptions(threads), executionProviders: providerList('cpu', 0) });
+  const plan = planProvider(ep);
+  if (plan.first === 'cpu') {
+    if (plan.fallbackReason !== null) o.log?.(`CUDA unavailable (${plan.fallbackReason}), using CPU`);
+    return { s: await cpu(), ep: 'cpu' };
   }
-  const s = await ort.InferenceSession.create(bytes, { ...baseOptions(threads), executionProviders: ['cpu'] });
-  return { s, ep: 'cpu' };
+  try {
+    const s = await ort.InferenceSession.create(bytes, { ...baseSessionOptions(threads), executionProviders: providerList('cuda', o.deviceId ?? 0) });
+    return { s, ep: 'cuda' };
+  } catch (err) {
+    const reason = cudaFailureReason(err);
+    if (ep === 'cuda') throw new Error(reason);
+    o.log?.(`${reason}; falling back to CPU`);
+    return { s: await cpu(), ep: 'cpu' };
+  }
 }
 
 function toOrt(t: HostTensor): ort.Tensor {

@@ -14,8 +14,8 @@ import type { FourierStats } from '../../common/noise.ts';
 import type { BatcherState } from '../data/batches.ts';
 import type { TrainConfig } from '../config.ts';
 
-export const CHECKPOINT_JSON = 'checkpoint.json';
-export const CHECKPOINT_TENSORS = 'tensors.bin';
+const CHECKPOINT_JSON = 'checkpoint.json';
+const CHECKPOINT_TENSORS = 'tensors.bin';
 const FORMAT = 'ign-checkpoint';
 const VERSION = 1;
 
@@ -37,8 +37,8 @@ export interface CheckpointMeta {
   wallTimeSeconds: number;
   /** Noise for step t is drawn from a stream derived from (seed, t), so this is all the RNG state. */
   noiseSeed: number;
-  /** The command line that started the run. */
-  command: string;
+  /** Every command line that trained this checkpoint, in order: the first run, then each --resume. */
+  commands: string[];
   dataset: string;
 }
 
@@ -53,6 +53,8 @@ interface CheckpointJson extends CheckpointMeta {
   version: number;
   tensors: TensorEntry[];
   noiseStatsFile: string | null;
+  /** Checkpoints written before `commands` existed held only the latest command line. */
+  command?: string;
 }
 
 function packTensors(tensors: Record<string, Float32Array>): { index: TensorEntry[]; bytes: Buffer } {
@@ -129,7 +131,7 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   const noiseStats = json.noiseStatsFile ? parseFourierStats(await readFile(join(dir, json.noiseStatsFile))) : null;
   const meta: CheckpointMeta = {
     step: json.step, config: json.config, batcher: json.batcher, imageShape: json.imageShape, wallTimeSeconds: json.wallTimeSeconds,
-    noiseSeed: json.noiseSeed, command: json.command, dataset: json.dataset,
+    noiseSeed: json.noiseSeed, commands: json.commands ?? (json.command === undefined ? [] : [json.command]), dataset: json.dataset,
   };
   return { meta, tensors, noiseStats };
 }

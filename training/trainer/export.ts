@@ -59,7 +59,8 @@ export interface ExportInfo {
   steps: number;
   epochs: number;
   wallTimeSeconds: number;
-  command: string;
+  /** The command lines that produced the model, in order (training, each resume, the export). */
+  commands: readonly string[];
   dataset: string;
   /** Card name (defaults to the folder name, lower-cased). */
   name?: string;
@@ -94,7 +95,7 @@ function buildCard(info: ExportInfo, dir: string): ModelCard {
     training: {
       preset: config.preset,
       config: JSON.parse(JSON.stringify(config)) as Record<string, unknown>,
-      command: info.command,
+      commands: [...info.commands],
       dataset: info.dataset,
       steps: info.steps,
       epochs: info.epochs,

@@ -32,7 +32,7 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
 }
 
-export function formatLosses(losses: Readonly<Record<string, number>>): string {
+function formatLosses(losses: Readonly<Record<string, number>>): string {
   return Object.entries(losses)
     .map(([k, v]) => `${k.replace(/^(loss|metric)\./, '')}=${Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4)}`)
     .join(' ');

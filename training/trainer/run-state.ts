@@ -41,7 +41,7 @@ export interface RunState {
   wallTimeSeconds: number;
 }
 
-export function dataSeed(seed: number): number {
+function dataSeed(seed: number): number {
   return new Rng(seed).fork('data').nextU32();
 }
 

@@ -30,8 +30,8 @@ import { learningRate } from './lr-schedule.ts';
 import { mixSources } from '../data/source-mix.ts';
 import type { NoiseSpec } from '../../common/noise.ts';
 
-export const CHECKPOINT_DIR = 'ckpt';
-export const LOG_FILE = 'log.jsonl';
+const CHECKPOINT_DIR = 'ckpt';
+const LOG_FILE = 'log.jsonl';
 const SAMPLE_COLUMNS = 8;
 
 export interface TrainOptions {
@@ -42,6 +42,7 @@ export interface TrainOptions {
   maxSteps?: number;
   /** Install a SIGINT handler that stops cleanly (CLI). */
   handleSigint?: boolean;
+  /** This invocation's command line; it is appended to the checkpoint's list of commands. */
   command?: string;
   progressStream?: ProgressStream;
 }
@@ -59,6 +60,8 @@ export interface TrainResult {
   checkpointDir: string;
   wallTimeSeconds: number;
   interrupted: boolean;
+  /** Every command line that trained the result, the resumed ones first (for the model card). */
+  commands: string[];
   run: Pick<RunState, 'imageShape' | 'noiseStats' | 'dataset' | 'config'>;
   tensors: Record<string, Float32Array>;
 }
@@ -97,11 +100,11 @@ async function writeSamples(run: RunState, forward: ForwardRunner, inputs: Float
   await writeGridPng(join(run.config.out, 'samples', `step-${String(step).padStart(7, '0')}.png`), rows, run.imageShape);
 }
 
-function checkpointOf(run: RunState, step: number, wall: number, command: string): Checkpoint {
+function checkpointOf(run: RunState, step: number, wall: number, commands: readonly string[]): Checkpoint {
   return {
     meta: {
       step, config: run.config, batcher: run.batcher.state(), imageShape: run.imageShape,
-      wallTimeSeconds: wall, noiseSeed: run.config.seed, command, dataset: run.dataset.name,
+      wallTimeSeconds: wall, noiseSeed: run.config.seed, commands: [...commands], dataset: run.dataset.name,
     },
     tensors: { ...run.runner.state(), ...(run.ema?.prefixed() ?? {}) },
     noiseStats: run.noiseStats,
@@ -110,7 +113,7 @@ function checkpointOf(run: RunState, step: number, wall: number, command: string
 
 export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
   const ckpt = options.resume ? await readCheckpoint(options.resume) : undefined;
-  const command = options.command ?? ckpt?.meta.command ?? '';
+  const commands = [...(ckpt?.meta.commands ?? []), ...(options.command === undefined ? [] : [options.command])];
   await mkdir(config.out, { recursive: true });
   const run = await createRunState(config, { ...(options.dataset ? { dataset: options.dataset } : {}), ...(ckpt ? { checkpoint: ckpt } : {}) });
   const stop = { requested: false };
@@ -121,7 +124,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   };
   if (options.handleSigint) process.on('SIGINT', onSigint);
   try {
-    return await loop(run, options, command, stop);
+    return await loop(run, options, commands, stop);
   } finally {
     if (options.handleSigint) process.off('SIGINT', onSigint);
     await run.runner.release();
@@ -173,7 +176,7 @@ function speedFields(timer: StepTimer, steps: number, elapsedMs: number): Record
   return { steps_per_s: Number(((1000 * steps) / elapsedMs).toFixed(3)), host_share: Number((1 - timer.runMs / elapsedMs).toFixed(4)) };
 }
 
-async function loop(run: RunState, options: TrainOptions, command: string, stop: { requested: boolean }): Promise<TrainResult> {
+async function loop(run: RunState, options: TrainOptions, commands: readonly string[], stop: { requested: boolean }): Promise<TrainResult> {
   const { config } = run;
   const ckptDir = join(config.out, CHECKPOINT_DIR);
   const log = createWriteStream(join(config.out, LOG_FILE), { flags: 'a' });
@@ -200,9 +203,9 @@ async function loop(run: RunState, options: TrainOptions, command: string, stop:
         window = { timer: { runMs: 0 }, steps: 0, since: performance.now() };
       }
       if (sampler && step % config.sampleEvery === 0) await sampler.write(step);
-      if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && step !== end) await writeCheckpoint(ckptDir, checkpointOf(run, step, wall(), command));
+      if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && step !== end) await writeCheckpoint(ckptDir, checkpointOf(run, step, wall(), commands));
     }
-    await writeCheckpoint(ckptDir, checkpointOf(run, step, wall(), command));
+    await writeCheckpoint(ckptDir, checkpointOf(run, step, wall(), commands));
   } finally {
     progress.finish();
     await noise.close();
@@ -212,6 +215,6 @@ async function loop(run: RunState, options: TrainOptions, command: string, stop:
   const { dataset, noiseStats, imageShape } = run;
   return {
     step, totalSteps: run.totalSteps, history, checkpointDir: ckptDir, wallTimeSeconds: wall(),
-    interrupted: stop.requested, run: { imageShape, noiseStats, dataset, config }, tensors: exportedTensors(run),
+    interrupted: stop.requested, commands: [...commands], run: { imageShape, noiseStats, dataset, config }, tensors: exportedTensors(run),
   };
 }

@@ -42,7 +42,7 @@ function tinyConfig(out: string, extra: ConfigOverrides = {}) {
 async function trainedExport(modelDir: string, config: TrainConfig, r: Awaited<ReturnType<typeof train>>, epochs: number) {
   await exportModel(modelDir, {
     config, imageShape: r.run.imageShape, tensors: r.tensors, noiseStats: r.run.noiseStats, steps: r.step,
-    epochs, wallTimeSeconds: r.wallTimeSeconds, command: 'test', dataset: r.run.dataset.name,
+    epochs, wallTimeSeconds: r.wallTimeSeconds, commands: ['test'], dataset: r.run.dataset.name,
   });
   return openExportedModel(modelDir);
 }

@@ -14,6 +14,7 @@
 import { intAttr, intsAttr, numel, shapeStr } from '../../onnx/ir.ts';
 import type { Attrs, Value } from '../../onnx/ir.ts';
 import type { Ops } from '../../onnx/ops.ts';
+import { AutodiffError } from '../rule.ts';
 import type { GradContext, GradRule } from '../rule.ts';
 
 /** Static geometry of one Conv/ConvTranspose node; arrays are per spatial axis. */
@@ -38,14 +39,14 @@ const fill = (n: number, v: number): number[] => new Array<number>(n).fill(v);
 export function convGeometry(node: { readonly opType: string; readonly name: string }, attrs: Attrs, w: Value): ConvGeometry {
   const spatial = w.shape.length - 2;
   if (intAttr(attrs, 'group', 1) !== 1) {
-    throw new Error(`${node.opType} ${node.name}: gradient of grouped convolution (group > 1) is unsupported`);
+    throw new AutodiffError(`${node.opType} ${node.name}: gradient of grouped convolution (group > 1) is unsupported`);
   }
   const autoPad = attrs.auto_pad;
   if (autoPad !== undefined && !(autoPad.type === 'string' && autoPad.value === 'NOTSET')) {
-    throw new Error(`${node.opType} ${node.name}: auto_pad is unsupported; emit explicit pads`);
+    throw new AutodiffError(`${node.opType} ${node.name}: auto_pad is unsupported; emit explicit pads`);
   }
   if (attrs.output_shape !== undefined) {
-    throw new Error(`${node.opType} ${node.name}: output_shape is unsupported (autodiff-notes §8.1)`);
+    throw new AutodiffError(`${node.opType} ${node.name}: output_shape is unsupported (it shifts pixels at stride 3; use pads + output_padding)`);
   }
   return {
     kernel: intsAttr(attrs, 'kernel_shape', w.shape.slice(2)),
@@ -126,7 +127,7 @@ export function weightGradIm2col(o: Ops, sampled: Value, other: Value, g: ConvGe
   const [n, q] = [other.shape[0]!, other.shape[1]!];
   const length = numel(other.shape.slice(2));
   if (cols.shape[2] !== length) {
-    throw new Error(`im2col length ${shapeStr(cols.shape)} does not match ${shapeStr(other.shape)}`);
+    throw new AutodiffError(`im2col length ${shapeStr(cols.shape)} does not match ${shapeStr(other.shape)}`);
   }
   if (length === 1) {
     // One output position (the k7 latent layers): the batched product would be an N·C·k²·q outer

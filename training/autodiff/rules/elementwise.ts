@@ -8,20 +8,13 @@ import type { Value } from '../../onnx/ir.ts';
 import { AutodiffError } from '../rule.ts';
 import type { GradContext, GradRule } from '../rule.ts';
 
-/** Static values of a constant input (Pow's exponent, Dropout's ratio), or a loud error. */
-function constValues(c: GradContext, i: number, what: string): number[] {
-  const values = c.b.constInts(c.I(i));
-  if (!values) throw new AutodiffError(`${c.node.opType} ${c.node.name}: ${what} (input ${i}) must be a constant`);
-  return values;
-}
-
 /** The same gradient for every needed input (Add, Sum). */
 const passEach = (c: GradContext): (Value | null)[] => c.node.inputs.map((_, i) => (c.needs(i) ? c.GO(0) : null));
 
 // dX = dY·p·X^(p−1), p a constant (the gradient wrt the exponent is not supported)
 function powGrad(c: GradContext): (Value | null)[] {
   if (c.needs(1)) throw new AutodiffError(`Pow ${c.node.name}: gradient wrt the exponent is not supported`);
-  const p = constValues(c, 1, 'the exponent');
+  const p = c.constInput(1, 'the exponent');
   const pShape = c.I(1).shape;
   const { o, b } = c;
   const x = c.I(0);
@@ -37,9 +30,9 @@ function powGrad(c: GradContext): (Value | null)[] {
 // training: dX = dY·Cast(mask)·1/(1−ratio) with the node's own mask; inference mode: dX = dY
 function dropoutGrad(c: GradContext): (Value | null)[] {
   const rest = c.node.inputs.slice(1).map(() => null);
-  const training = c.node.inputs[2] ? constValues(c, 2, 'training_mode')[0] === 1 : false;
+  const training = c.node.inputs[2] ? c.constInput(2, 'training_mode')[0] === 1 : false;
   if (!training) return [c.GO(0), ...rest];
-  const ratio = c.node.inputs[1] ? constValues(c, 1, 'the ratio')[0]! : 0.5;
+  const ratio = c.node.inputs[1] ? c.constInput(1, 'the ratio')[0]! : 0.5;
   const mask = c.node.outputs[1];
   if (!mask) throw new AutodiffError(`Dropout ${c.node.name}: the gradient needs the mask output (emit 2 outputs)`);
   const kept = c.o.mul(c.GO(0), c.o.cast(mask, 'float32'));

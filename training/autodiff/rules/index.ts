@@ -3,6 +3,7 @@
  * All gradient rules, keyed by ONNX op type, merged from per-family tables. A key defined twice is
  * a build error (tfjs's silent override hid five duplicates).
  */
+import { AutodiffError } from '../rule.ts';
 import type { GradRule } from '../rule.ts';
 import { convRules } from './conv.ts';
 import { elementwiseRules } from './elementwise.ts';
@@ -15,7 +16,7 @@ function merge(...tables: Readonly<Record<string, GradRule>>[]): Readonly<Record
   const out: Record<string, GradRule> = {};
   for (const table of tables) {
     for (const [op, rule] of Object.entries(table)) {
-      if (op in out) throw new Error(`gradient rule for ${op} defined twice`);
+      if (op in out) throw new AutodiffError(`gradient rule for ${op} defined twice`);
       out[op] = rule;
     }
   }

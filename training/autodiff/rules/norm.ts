@@ -13,6 +13,7 @@
  */
 import { floatAttr, intAttr, numel } from '../../onnx/ir.ts';
 import type { Value } from '../../onnx/ir.ts';
+import { AutodiffError } from '../rule.ts';
 import type { GradContext, GradRule } from '../rule.ts';
 
 interface ChannelLayout {
@@ -26,7 +27,7 @@ interface ChannelLayout {
 
 function channelLayout(x: Value): ChannelLayout {
   const c = x.shape[1];
-  if (c === undefined) throw new Error(`BatchNormalization needs rank ≥ 2 input, got [${x.shape.join(',')}]`);
+  if (c === undefined) throw new AutodiffError(`BatchNormalization needs rank ≥ 2 input, got [${x.shape.join(',')}]`);
   return {
     axes: x.shape.map((_, i) => i).filter((i) => i !== 1),
     column: x.shape.map((_, i) => (i === 1 ? c : 1)),
@@ -47,10 +48,10 @@ const channelVector = (c: GradContext, column: Value): Value => c.o.reshape(colu
 function trainingGrad(c: GradContext): (Value | null)[] {
   const name = `BatchNormalization ${c.node.name}`;
   if (floatAttr(c.attrs, 'momentum', 0.9) !== 0) {
-    throw new Error(`${name}: training-mode gradient needs momentum = 0 (outputs 1/2 must be the batch statistics)`);
+    throw new AutodiffError(`${name}: training-mode gradient needs momentum = 0 (outputs 1/2 must be the batch statistics)`);
   }
   if (c.hasGO(1) || c.hasGO(2)) {
-    throw new Error(`${name}: the batch mean/variance outputs are non-differentiable here; stopGradient them`);
+    throw new AutodiffError(`${name}: the batch mean/variance outputs are non-differentiable here; stopGradient them`);
   }
   const { o } = c;
   const [x, gamma, dy] = [c.I(0), c.I(1), c.GO(0)];

@@ -2,7 +2,6 @@
 /** Gradient rules of reductions: the output gradient is reshaped to keepdims form and expanded back. */
 import { intAttr, intsAttr, numel } from '../../onnx/ir.ts';
 import type { Value } from '../../onnx/ir.ts';
-import { AutodiffError } from '../rule.ts';
 import type { GradContext, GradRule } from '../rule.ts';
 
 /** X's shape with the reduced axes set to 1 (empty axes = all axes, negative axes count from the end). */
@@ -21,9 +20,7 @@ function spread(c: GradContext, axes: readonly number[], scale: number): Value {
 /** ReduceSum's axes come from its optional input 1, which must be a constant for static shapes. */
 function reduceSumAxes(c: GradContext): number[] {
   if (!c.node.inputs[1]) return [];
-  const axes = c.b.constInts(c.I(1));
-  if (!axes) throw new AutodiffError(`ReduceSum ${c.node.name}: axes (input 1) must be a constant`);
-  return axes;
+  return c.constInput(1, 'axes');
 }
 
 export const reduceRules: Readonly<Record<string, GradRule>> = {

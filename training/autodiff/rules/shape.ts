@@ -8,12 +8,6 @@ import type { Value } from '../../onnx/ir.ts';
 import { AutodiffError } from '../rule.ts';
 import type { GradContext, GradRule } from '../rule.ts';
 
-function ints(c: GradContext, i: number, what: string): number[] {
-  const values = c.b.constInts(c.I(i));
-  if (!values) throw new AutodiffError(`${c.node.opType} ${c.node.name}: ${what} (input ${i}) must be a constant`);
-  return values;
-}
-
 /** Nulls for the index inputs after input 0. */
 const tail = (c: GradContext): null[] => c.node.inputs.slice(1).map(() => null);
 
@@ -46,9 +40,9 @@ function concatGrad(c: GradContext): (Value | null)[] {
 /** Per sliced axis: the clamped start, the output length and the step (positive steps only). */
 function sliceGeometry(c: GradContext): { axis: number; start: number; count: number; step: number }[] {
   const x = c.I(0);
-  const starts = ints(c, 1, 'starts');
-  const axes = c.node.inputs[3] ? ints(c, 3, 'axes') : starts.map((_, i) => i);
-  const steps = c.node.inputs[4] ? ints(c, 4, 'steps') : starts.map(() => 1);
+  const starts = c.constInput(1, 'starts');
+  const axes = c.node.inputs[3] ? c.constInput(3, 'axes') : starts.map((_, i) => i);
+  const steps = c.node.inputs[4] ? c.constInput(4, 'steps') : starts.map(() => 1);
   return axes.map((raw, k) => {
     const axis = raw < 0 ? raw + x.shape.length : raw;
     const dim = x.shape[axis]!;
@@ -99,7 +93,7 @@ function padGrad(c: GradContext): (Value | null)[] {
     throw new AutodiffError(`Pad ${c.node.name}: only constant mode has a gradient rule`);
   }
   if (c.needs(2)) throw new AutodiffError(`Pad ${c.node.name}: gradient wrt constant_value is not supported`);
-  const pads = ints(c, 1, 'pads');
+  const pads = c.constInput(1, 'pads');
   if (pads.some((p) => p < 0)) throw new AutodiffError(`Pad ${c.node.name}: negative pads ${shapeStr(pads)} are not supported`);
   const starts = x.shape.map((_, i) => pads[i]!);
   const ends = x.shape.map((d, i) => pads[i]! + d);

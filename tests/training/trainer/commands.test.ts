@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+/**
+ * The model card records every command that produced the model: the first run, each --resume and
+ * the export, in order (a resumed run used to overwrite the first command line).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveConfig } from '../../../training/config.ts';
+import { train } from '../../../training/trainer/trainer.ts';
+import { readCheckpoint } from '../../../training/trainer/checkpoint.ts';
+import { exportModel } from '../../../training/trainer/export.ts';
+import { loadModelCard } from '../../../common/model-card.ts';
+import { rectangles } from '../ign/synthetic.ts';
+
+const quiet = { write: () => true, isTTY: false };
+
+void test('a resumed run keeps the first command and appends its own; the card lists both and the export', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ign-commands-'));
+  try {
+    const config = resolveConfig({
+      model: { arch: 'tiny', norm: 'batch', width: 8 }, batch: 8, steps: 4, sampleEvery: 0, checkpointEvery: 0, logEvery: 2, out: join(dir, 'run'),
+    });
+    const data = rectangles(16, 8);
+    const first = await train(config, { dataset: data, maxSteps: 2, command: 'npm run train -- --steps 4 --out run', progressStream: quiet });
+    assert.deepEqual((await readCheckpoint(first.checkpointDir)).meta.commands, ['npm run train -- --steps 4 --out run']);
+    const resumed = await train(config, { dataset: data, resume: first.checkpointDir, command: 'npm run train -- --resume run/ckpt', progressStream: quiet });
+    const expected = ['npm run train -- --steps 4 --out run', 'npm run train -- --resume run/ckpt'];
+    assert.equal(resumed.step, 4);
+    assert.deepEqual(resumed.commands, expected);
+    assert.deepEqual((await readCheckpoint(resumed.checkpointDir)).meta.commands, expected);
+
+    const modelDir = join(dir, 'model');
+    await exportModel(modelDir, {
+      config, imageShape: resumed.run.imageShape, tensors: resumed.tensors, noiseStats: resumed.run.noiseStats, steps: resumed.step,
+      epochs: 1, wallTimeSeconds: resumed.wallTimeSeconds, commands: [...resumed.commands, 'npm run export -- --checkpoint run/ckpt'], dataset: resumed.run.dataset.name,
+    });
+    const { card } = await loadModelCard(modelDir);
+    assert.deepEqual(card.training.commands, [...expected, 'npm run export -- --checkpoint run/ckpt']);
+    assert.equal((JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8')) as { training: Record<string, unknown> }).training.command, undefined);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+void test('the shipped card records the real run: 12,000 steps, a --resume to 20,000, then the export', async () => {
+  const { card } = await loadModelCard('models/mnist');
+  const commands = card.training.commands;
+  assert.equal(commands.length, 3);
+  assert.match(commands[0]!, /--steps 12000\b.*--out runs\/f1\b/);
+  assert.match(commands[1]!, /--resume runs\/f1\/ckpt --steps 20000\b/);
+  assert.match(commands[2]!, /npm run export -- --checkpoint runs\/f1\/ckpt --out models\/mnist\b/);
+  assert.equal(card.training.steps, 20000);
+  assert.equal((card.training.config as { out?: string }).out, 'runs/f1');
+});
