@@ -19,7 +19,7 @@ import type { HostTensor, SessionOptions } from '../runtime/ort.ts';
 import { initialState } from '../trainer/run-state.ts';
 import { architecture } from '../ign/model.ts';
 import { buildStepGraph } from '../ign/train-graph.ts';
-import type { StepGraph, StepGraphSpec } from '../ign/train-graph.ts';
+import type { StepGraph, StepGraphOptions, StepGraphSpec } from '../ign/train-graph.ts';
 import type { TrainConfig } from '../config.ts';
 
 export function stepSpec(config: TrainConfig, imageShape: readonly [number, number, number], batch: number): StepGraphSpec {
@@ -49,10 +49,11 @@ export class OrtStepBench {
   ) {}
 
   static async create(
-    spec: StepGraphSpec, options: { threads: number; seed: number; lr: number; session?: SessionOptions },
+    spec: StepGraphSpec,
+    options: { threads: number; seed: number; lr: number; session?: SessionOptions; graph?: StepGraphOptions },
   ): Promise<OrtStepBench> {
     const t0 = performance.now();
-    const step = buildStepGraph(spec);
+    const step = buildStepGraph(spec, options.graph);
     const t1 = performance.now();
     const runner = await StepRunner.create(step.graph, {
       state: initialState(step, options.seed), aliases: step.aliases, session: { ...options.session, ep: 'cpu', threads: options.threads },
