@@ -8,6 +8,7 @@
  *
  *   npm run bench:train
  *   npm run bench:train -- --batches 64,256 --rounds 3 --steps 3 --warmup 1 --threads 2 --no-torch
+ *   (--threads defaults to all cores, for ORT and PyTorch alike)
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +50,7 @@ function parseOptions(): Options {
     options: {
       batches: { type: 'string', default: '64,256' }, rounds: { type: 'string', default: '3' },
       steps: { type: 'string', default: '3' }, warmup: { type: 'string', default: '1' },
-      threads: { type: 'string', default: '2' }, 'ceiling-n': { type: 'string', default: '2048' },
+      threads: { type: 'string', default: String(availableParallelism()) }, 'ceiling-n': { type: 'string', default: '2048' },
       python: { type: 'string', default: '/usr/bin/python3' }, 'no-torch': { type: 'boolean', default: false },
       'omp-wait': { type: 'string', default: 'passive' },
     },

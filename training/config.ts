@@ -4,6 +4,7 @@
  * runs once at start. Everything the step needs is resolved here into plain numbers and strings, so
  * the hot loop never looks anything up or checks anything (style.md anti-pattern).
  */
+import { availableParallelism } from 'node:os';
 import type { NoiseKind } from '../common/noise.ts';
 import type { ExecutionProviderChoice } from '../common/ort-options.ts';
 import type { DatasetSpec } from './data/dataset.ts';
@@ -166,7 +167,7 @@ export function resolveConfig(overrides: ConfigOverrides): TrainConfig {
     out: overrides.out ?? 'runs/ign',
     exportDir: overrides.exportDir ?? null,
     ep: overrides.ep ?? 'cpu',
-    threads: overrides.threads ?? 2,
+    threads: overrides.threads ?? availableParallelism(),
   };
   if (config.steps === null && config.epochs === null) config.steps = 1000;
   const issues = validateConfig(config);

@@ -10,9 +10,14 @@
  * element, training-mode BatchNormalization 5 per element (mean, centre, square, scale, shift),
  * inference-mode 2. Pure data movement (Reshape, Transpose, Slice, …) is 0 FLOPs. Transcendentals
  * (Tanh, Sqrt) count 1 like the rest: the elementwise figure is an order of magnitude, not a cost.
+ * A Conv whose weight is a constant one-hot kernel bank [Πk, 1, k…] (the im2col of a weight
+ * gradient) only copies pixels: its multiply-adds are category 'im2col', reported on their own and
+ * kept out of the useful totals.
  *
  * API:
- *   nodeFlops(node) → { category, flops }
+ *   oneHotKernels(graph) → Set<Value>   constant weights that are one-hot kernel banks
+ *   nodeFlops(node, oneHot?) → { category, flops, elementwise }
+ *   usefulFlops(nodeFlops) → number     0 for 'im2col' and 'data'
  *   countFlops(graph) → FlopReport (totals per category, per op type, per scope)
  *   deadNodes(graph) → Node[]          nodes whose outputs reach no graph output (ORT runs them anyway)
  *   largestOutputs(graph, k) → Array<{ node, value, elements }>
@@ -20,7 +25,7 @@
 import { intAttr, numel } from '../onnx/ir.ts';
 import type { Graph, Node, Value } from '../onnx/ir.ts';
 
-export type FlopCategory = 'conv' | 'matmul' | 'elementwise' | 'data';
+export type FlopCategory = 'conv' | 'matmul' | 'elementwise' | 'im2col' | 'data';
 
 export interface NodeFlops {
   category: FlopCategory;
@@ -31,7 +36,7 @@ export interface NodeFlops {
 }
 
 export interface FlopReport {
-  /** conv + matmul + elementwise. */
+  /** conv + matmul + elementwise (useful work; the one-hot im2col Convs are in byCategory.im2col). */
   total: number;
   /** conv + matmul: the dense work a BLAS-class kernel can run near peak. */
   dense: number;
@@ -63,13 +68,26 @@ const input = (node: Node, i: number): Value => {
 };
 const output = (node: Node): Value => node.outputs[0]!;
 
-function convFlops(node: Node): NodeFlops {
+/** Constant weights [T, 1, k…] with T = Πk whose channel j is 1 at tap j and 0 elsewhere. */
+export function oneHotKernels(graph: Graph): Set<Value> {
+  const found = new Set<Value>();
+  for (const { value, tensor } of graph.initializers) {
+    const [taps, one, ...kernel] = tensor.shape;
+    if (tensor.dtype !== 'float32' || one !== 1 || kernel.length === 0 || taps !== numel(kernel)) continue;
+    const isOneHot = tensor.data.every((v, i) => Number(v) === (Math.floor(i / taps!) === i % taps! ? 1 : 0));
+    if (isOneHot) found.add(value);
+  }
+  return found;
+}
+
+function convFlops(node: Node, oneHot: ReadonlySet<Value>): NodeFlops {
   const w = input(node, 1);
   const perTap = w.shape[1]! * numel(w.shape.slice(2));
   // Conv: each output element reads C/g·Πk weights; ConvTranspose: each input element writes M/g·Πk.
   const driver = node.opType === 'Conv' ? output(node) : input(node, 0);
   const bias = node.inputs[2] ? elements(output(node)) : 0;
-  return { category: 'conv', flops: 2 * elements(driver) * perTap, elementwise: bias };
+  const category = node.opType === 'Conv' && oneHot.has(w) ? 'im2col' : 'conv';
+  return { category, flops: 2 * elements(driver) * perTap, elementwise: bias };
 }
 
 function matmulFlops(node: Node): NodeFlops {
@@ -92,10 +110,12 @@ function batchNormFlops(node: Node): NodeFlops {
   return elementwise(perElement * elements(input(node, 0)));
 }
 
+const NO_ONE_HOT: ReadonlySet<Value> = new Set();
+
 /** FLOPs of one node (see the file header for the conventions). */
-export function nodeFlops(node: Node): NodeFlops {
+export function nodeFlops(node: Node, oneHot: ReadonlySet<Value> = NO_ONE_HOT): NodeFlops {
   const op = node.opType;
-  if (op === 'Conv' || op === 'ConvTranspose') return convFlops(node);
+  if (op === 'Conv' || op === 'ConvTranspose') return convFlops(node, oneHot);
   if (op === 'MatMul') return matmulFlops(node);
   if (op === 'Gemm') return gemmFlops(node);
   if (op === 'BatchNormalization') return batchNormFlops(node);
@@ -105,6 +125,9 @@ export function nodeFlops(node: Node): NodeFlops {
   if (op === 'Dropout') return elementwise(2 * elements(output(node)));
   return elementwise(elements(output(node)));
 }
+
+/** FLOPs that count as work done: everything but data movement and one-hot im2col copies. */
+export const usefulFlops = (f: NodeFlops): number => (f.category === 'im2col' || f.category === 'data' ? 0 : f.flops + f.elementwise);
 
 const isKnown = (op: string): boolean =>
   ['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'BatchNormalization', 'Sum', 'Dropout'].includes(op) ||
@@ -118,19 +141,20 @@ export function scopeOf(nodeName: string): string {
 }
 
 export function countFlops(graph: Graph): FlopReport {
-  const byCategory: Record<FlopCategory, number> = { conv: 0, matmul: 0, elementwise: 0, data: 0 };
+  const byCategory: Record<FlopCategory, number> = { conv: 0, matmul: 0, elementwise: 0, im2col: 0, data: 0 };
+  const oneHot = oneHotKernels(graph);
   const byOp: Record<string, { count: number; flops: number }> = {};
   const byScope: Record<string, number> = {};
   const unknown = new Set<string>();
   for (const node of graph.nodes) {
-    const f = nodeFlops(node);
+    const f = nodeFlops(node, oneHot);
     byCategory[f.category] += f.flops;
     byCategory.elementwise += f.elementwise;
-    const entry = (byOp[node.opType] ??= { count: 0, flops: 0 });
+    const entry = (byOp[f.category === 'im2col' ? 'Conv(one-hot im2col)' : node.opType] ??= { count: 0, flops: 0 });
     entry.count += 1;
-    entry.flops += f.flops + f.elementwise;
+    entry.flops += usefulFlops(f);
     const scope = scopeOf(node.name);
-    byScope[scope] = (byScope[scope] ?? 0) + f.flops + f.elementwise;
+    byScope[scope] = (byScope[scope] ?? 0) + usefulFlops(f);
     if (!isKnown(node.opType)) unknown.add(node.opType);
   }
   const dense = byCategory.conv + byCategory.matmul;

@@ -8,18 +8,18 @@
  *   OrtStepBench.create(spec, { threads, seed }) → OrtStepBench
  *   bench.graph, bench.buildMs, bench.createMs
  *   bench.run(steps) → Promise<number[]>   wall seconds per step (feeds, run, state swap)
- *   bench.release()
+ *   bench.endProfiling(), bench.release()
  */
 import { Rng } from '../../common/rng.ts';
 import { numel } from '../onnx/ir.ts';
 import type { Graph } from '../onnx/ir.ts';
 import { adamStepScalars } from '../optim/adam.ts';
 import { StepRunner } from '../runtime/step-runner.ts';
-import type { HostTensor } from '../runtime/ort.ts';
+import type { HostTensor, SessionOptions } from '../runtime/ort.ts';
 import { initialState } from '../trainer/run-state.ts';
 import { architecture } from '../ign/model.ts';
 import { buildStepGraph } from '../ign/train-graph.ts';
-import type { StepGraph, StepGraphSpec } from '../ign/train-graph.ts';
+import type { StepGraph, StepGraphOptions, StepGraphSpec } from '../ign/train-graph.ts';
 import type { TrainConfig } from '../config.ts';
 
 export function stepSpec(config: TrainConfig, imageShape: readonly [number, number, number], batch: number): StepGraphSpec {
@@ -48,12 +48,15 @@ export class OrtStepBench {
     readonly createMs: number,
   ) {}
 
-  static async create(spec: StepGraphSpec, options: { threads: number; seed: number; lr: number }): Promise<OrtStepBench> {
+  static async create(
+    spec: StepGraphSpec,
+    options: { threads: number; seed: number; lr: number; session?: SessionOptions; graph?: StepGraphOptions },
+  ): Promise<OrtStepBench> {
     const t0 = performance.now();
-    const step = buildStepGraph(spec);
+    const step = buildStepGraph(spec, options.graph);
     const t1 = performance.now();
     const runner = await StepRunner.create(step.graph, {
-      state: initialState(step, options.seed), aliases: step.aliases, session: { ep: 'cpu', threads: options.threads },
+      state: initialState(step, options.seed), aliases: step.aliases, session: { ...options.session, ep: 'cpu', threads: options.threads },
     });
     const t2 = performance.now();
     return new OrtStepBench(runner, step, batchFeeds(spec, options.seed), options.lr, t1 - t0, t2 - t1);
@@ -74,6 +77,10 @@ export class OrtStepBench {
       if (!Number.isFinite(out['loss.total'])) throw new Error(`loss.total is not finite at bench step ${this.stepCount}`);
     }
     return seconds;
+  }
+
+  endProfiling(): void {
+    this.runner.endProfiling();
   }
 
   release(): Promise<void> {

@@ -75,7 +75,8 @@ export function flopSummary(report: FlopReport, batch: number): string[] {
     .map(([op, e]) => `${op}×${e.count} ${(e.flops / 1e9).toFixed(2)}`).join(', ');
   return [
     `batch ${batch}: ${report.nodes} nodes; conv ${g(c.conv)}, matmul ${g(c.matmul)}, elementwise ${g(c.elementwise)} ` +
-      `(total ${g(report.total)}, ${(report.total / batch / 1e6).toFixed(1)} MFLOP/image)`,
+      `(useful total ${g(report.total)}, ${(report.total / batch / 1e6).toFixed(1)} MFLOP/image)`,
+    `  one-hot im2col Convs (data movement, not counted as useful): ${g(c.im2col)} of multiply-adds by one-hot kernels`,
     `  by scope: ${scopes}`,
     `  top ops (GFLOP): ${ops}${report.unknownOps.length > 0 ? `; estimated ops: ${report.unknownOps.join(', ')}` : ''}`,
   ];

@@ -7,6 +7,13 @@
  * {grad:false}, that StepRunner feeds with the same tensors as `X` (aliases). The frozen copy runs
  * BN in train mode like f; its running-stat updates are discarded (never output).
  *
+ * Sharing the frozen forward (default): f_θ′(f(z)) and the tightness application f_θ(sg f(z)) read
+ * the same tensors and compute the same values node for node, so after autodiff has routed the
+ * gradients (L_idem → θ only through f(z), by the input-Jacobian of the frozen application; L_tight
+ * → θ only through the outer application's parameters) dedupeGraph reads `frozen.X` as `X` and
+ * merges the frozen forward into the outer one, and drops the frozen copy's discarded BN updates.
+ * The backward walks stay as they were: only duplicate forward values are computed once.
+ *
  * Outputs besides state: loss.total, loss.rec, loss.idem, loss.tight, metric.idem_residual
  * (mean|f(f(z)) − f(z)|), metric.fz_shift (mean|f(z) − z|); with `outputGradients`, `grad.X` too.
  */
@@ -24,6 +31,7 @@ import type { LossConfig, ModelConfig, OptimConfig } from '../config.ts';
 import { applyF } from './model.ts';
 import type { Architecture } from './model.ts';
 import { emitIgnLosses } from './losses.ts';
+import { dedupeGraph } from '../onnx/dedupe.ts';
 
 const FROZEN_PREFIX = 'frozen.';
 export const LOSS_OUTPUTS = ['loss.total', 'loss.rec', 'loss.idem', 'loss.tight', 'metric.idem_residual', 'metric.fz_shift'] as const;
@@ -42,13 +50,18 @@ export interface StepGraphOptions {
   outputGradients?: boolean;
   /** Also output per-sample `debug.tight_raw` and `debug.clamp_norm` (tests). */
   outputDebug?: boolean;
+  /**
+   * Compute the frozen copy's forward once with the outer tightness forward (see the file header).
+   * Default true; false keeps the four separate applications and the `frozen.X` inputs.
+   */
+  shareFrozenForward?: boolean;
 }
 
 export interface StepGraph {
   graph: Graph;
   /** θ parameters and buffers (names = graph input names, no prefix), in declaration order. */
   decls: ParamDecl[];
-  /** `frozen.X` → `X`, for StepRunner's aliases. */
+  /** `frozen.X` → `X`, for StepRunner's aliases (empty when the frozen forward is shared). */
   aliases: Record<string, string>;
   /** Adam moment input names (zeros at start). */
   moments: string[];
@@ -100,5 +113,10 @@ export function buildStepGraph(spec: StepGraphSpec, options: StepGraphOptions = 
     if (losses.clampNorm) b.output(losses.clampNorm, 'debug.clamp_norm');
   }
   const aliases = Object.fromEntries(frozen.decls().map((d) => [frozen.inputName(d.name), d.name]));
-  return { graph: b.build(), decls, aliases, moments: emitted.moments.map((m) => m.name), adam, scalars: emitted.scalars };
+  const common = { decls, moments: emitted.moments.map((m) => m.name), adam, scalars: emitted.scalars };
+  if (options.shareFrozenForward === false) return { graph: b.build(), aliases, ...common };
+  const { graph, removedInputs } = dedupeGraph(b.build(), { sameAs: aliases });
+  const leftover = Object.keys(aliases).filter((name) => !removedInputs.includes(name));
+  if (leftover.length > 0) throw new Error(`frozen copy still read after sharing its forward: ${leftover.join(', ')}`);
+  return { graph, aliases: {}, ...common };
 }

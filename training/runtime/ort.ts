@@ -4,16 +4,39 @@
  * serialized bytes with the project's session options and provider plan (`common/ort-options.ts`,
  * shared with the server): ORT throws instead of falling back from CUDA, so the fallback is ours and logged.
  */
+import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 import { baseSessionOptions, cudaFailureReason, planProvider, providerList } from '../../common/ort-options.ts';
 import type { ExecutionProviderChoice } from '../../common/ort-options.ts';
 import type { DType, Shape, TypedData } from '../onnx/ir.ts';
 
+export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
 export interface SessionOptions {
   ep?: ExecutionProviderChoice;
+  /** Intra-op threads; default: all cores (availableParallelism()). */
   threads?: number;
   deviceId?: number;
   log?: (msg: string) => void;
+  /** ORT graph optimisation level; default 'all' (includes the NCHWc layout transformer on CPU). */
+  optimization?: OptimizationLevel;
+  /** Memory-pattern planning across runs of the same shapes; default on (ORT's default). */
+  memPattern?: boolean;
+  /** Write ORT's per-node profile to `<prefix>_<timestamp>.json`; Session.endProfiling() returns the path. */
+  profilePrefix?: string;
+}
+
+/** The default intra-op thread count: every core this process may use. */
+export const defaultThreads = (): number => availableParallelism();
+
+/** The project's session options plus the training-side knobs (optimisation level, memory pattern, profiling). */
+function trainingOptions(o: SessionOptions): ort.InferenceSession.SessionOptions {
+  return {
+    ...baseSessionOptions(o.threads ?? defaultThreads()),
+    graphOptimizationLevel: o.optimization ?? 'all',
+    enableMemPattern: o.memPattern ?? true,
+    ...(o.profilePrefix ? { enableProfiling: true, profileFilePrefix: o.profilePrefix } : {}),
+  };
 }
 
 export interface HostTensor {
@@ -29,20 +52,21 @@ export interface Session {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   run(feeds: Feeds, fetch?: readonly string[]): Promise<Record<string, HostTensor>>;
+  /** Stops profiling (profilePrefix) and writes the JSON profile `<prefix>_<timestamp>.json`. */
+  endProfiling(): void;
   release(): Promise<void>;
 }
 
 async function createRaw(bytes: Uint8Array, o: SessionOptions): Promise<{ s: ort.InferenceSession; ep: 'cuda' | 'cpu' }> {
-  const threads = o.threads ?? 2;
   const ep = o.ep ?? 'cpu';
-  const cpu = async (): Promise<ort.InferenceSession> => ort.InferenceSession.create(bytes, { ...baseSessionOptions(threads), executionProviders: providerList('cpu', 0) });
+  const cpu = async (): Promise<ort.InferenceSession> => ort.InferenceSession.create(bytes, { ...trainingOptions(o), executionProviders: providerList('cpu', 0) });
   const plan = planProvider(ep);
   if (plan.first === 'cpu') {
     if (plan.fallbackReason !== null) o.log?.(`CUDA unavailable (${plan.fallbackReason}), using CPU`);
     return { s: await cpu(), ep: 'cpu' };
   }
   try {
-    const s = await ort.InferenceSession.create(bytes, { ...baseSessionOptions(threads), executionProviders: providerList('cuda', o.deviceId ?? 0) });
+    const s = await ort.InferenceSession.create(bytes, { ...trainingOptions(o), executionProviders: providerList('cuda', o.deviceId ?? 0) });
     return { s, ep: 'cuda' };
   } catch (err) {
     const reason = cudaFailureReason(err);
@@ -75,6 +99,7 @@ export async function createSession(bytes: Uint8Array, options: SessionOptions =
       for (const [name, t] of Object.entries(result)) out[name] = fromOrt(t);
       return out;
     },
+    endProfiling: () => { s.endProfiling(); },
     release: () => s.release(),
   };
 }

@@ -13,6 +13,7 @@
  *   lastOutputs: Record<name, HostTensor>       all non-`.next` outputs of the last run
  *   state() → Record<input name, Float32Array>  current state (arrays are replaced, never mutated)
  *   load(state)                                 copy values in (names and lengths must match)
+ *   endProfiling()                             flush ORT's profile (session.profilePrefix)
  *   release()
  */
 import { numel, shapeStr } from '../onnx/ir.ts';
@@ -102,6 +103,10 @@ export class StepRunner {
     if (absent.length > 0) throw new Error(`step is missing inputs: ${absent.join(', ')}`);
     const result = await this.session.run(feeds);
     return this.absorb(result);
+  }
+
+  endProfiling(): void {
+    this.session.endProfiling();
   }
 
   release(): Promise<void> {

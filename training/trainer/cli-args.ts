@@ -56,7 +56,7 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { name: 'export', type: 'string', arg: 'dir', help: 'export f to this models/<name> folder at the end' },
   { name: 'resume', type: 'string', arg: 'ckpt', help: 'continue from a checkpoint folder (its model/loss/data config is kept)' },
   { name: 'ep', type: 'string', arg: 'auto|cuda|cpu', help: 'ONNX Runtime execution provider (default cpu)' },
-  { name: 'threads', type: 'string', arg: 'n', help: 'intra-op threads (default 2)' },
+  { name: 'threads', type: 'string', arg: 'n', help: 'intra-op threads (default: all cores)' },
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { GraphBuilder } from '../../../training/onnx/builder.ts';
 import { ops } from '../../../training/onnx/ops.ts';
 import type { Node, Value } from '../../../training/onnx/ir.ts';
-import { countFlops, deadNodes, largestOutputs, nodeFlops, scopeOf } from '../../../training/bench/flops.ts';
+import { countFlops, deadNodes, largestOutputs, nodeFlops, oneHotKernels, scopeOf, usefulFlops } from '../../../training/bench/flops.ts';
 
 function producerOf(v: Value): Node {
   assert.ok(v.producer, `${v.name} has no producer`);
@@ -66,12 +66,31 @@ void test('elementwise, reductions, Sum and data movement; totals add up by cate
   const mm = o.matmul(x, o.reshape(y, [5, 1])); // 2·4·1·5 = 40
   for (const v of [reduced, moved, mm]) b.output(v);
   const report = countFlops(b.build());
-  assert.deepEqual(report.byCategory, { conv: 0, matmul: 40, elementwise: 80, data: 0 });
+  assert.deepEqual(report.byCategory, { conv: 0, matmul: 40, elementwise: 80, im2col: 0, data: 0 });
   assert.equal(report.total, 120);
   assert.equal(report.dense, 40);
   assert.deepEqual(report.byOp.Sum, { count: 1, flops: 40 });
   assert.equal(report.byOp.Reshape?.count, 2);
   assert.deepEqual(report.unknownOps, []);
+});
+
+void test('a Conv with a constant one-hot kernel bank is im2col data movement, not useful FLOPs', () => {
+  const b = new GraphBuilder('im2col');
+  const x = b.input('x', 'float32', [2, 1, 4, 4]);
+  const eye = b.constant([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], 'float32', [4, 1, 2, 2]);
+  const notEye = b.constant([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 2], 'float32', [4, 1, 2, 2]);
+  const cols = ops(b).conv(x, eye, null, { strides: [2, 2] }); // [2,4,2,2]: 2·32·1·4 = 256 multiply-adds
+  const real = ops(b).conv(x, notEye, null, { strides: [2, 2] });
+  b.output(cols);
+  b.output(real);
+  const graph = b.build();
+  assert.equal(nodeFlops(producerOf(cols), oneHotKernels(graph)).category, 'im2col');
+  assert.equal(usefulFlops(nodeFlops(producerOf(cols), oneHotKernels(graph))), 0);
+  const report = countFlops(graph);
+  assert.equal(report.byCategory.im2col, 256);
+  assert.equal(report.byCategory.conv, 256);
+  assert.equal(report.total, 256);
+  assert.deepEqual(report.byOp['Conv(one-hot im2col)'], { count: 1, flops: 0 });
 });
 
 void test('an unknown op is estimated at 1 FLOP per output element and named', () => {
