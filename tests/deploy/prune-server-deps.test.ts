@@ -12,10 +12,10 @@ import { join } from 'node:path';
 const root = new URL('../../', import.meta.url).pathname;
 const script = join(root, 'scripts/prune-server-deps.mjs');
 
-/** The names the Dockerfile drops (ENV SERVER_UNUSED_DEPS="…"). */
+/** The names the Dockerfile drops (ARG SERVER_UNUSED_DEPS="…"). */
 function unusedDeps(): string[] {
-  const m = /^ENV SERVER_UNUSED_DEPS="([^"]+)"$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'));
-  assert.ok(m, 'Dockerfile sets ENV SERVER_UNUSED_DEPS="…"');
+  const m = /^ARG SERVER_UNUSED_DEPS="([^"]+)"$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'));
+  assert.ok(m, 'Dockerfile sets ARG SERVER_UNUSED_DEPS="…"');
   return m[1]!.split(/\s+/);
 }
 
