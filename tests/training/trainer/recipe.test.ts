@@ -102,7 +102,7 @@ void test('--init-from starts θ and the BN buffers from an exported model; a mi
     const modelDir = join(dir, 'model');
     await exportModel(modelDir, {
       config, imageShape: r.run.imageShape, tensors: r.tensors, noiseStats: r.run.noiseStats, steps: r.step,
-      epochs: 1, wallTimeSeconds: r.wallTimeSeconds, command: 'test', dataset: r.run.dataset.name,
+      epochs: 1, wallTimeSeconds: r.wallTimeSeconds, commands: ['test'], dataset: r.run.dataset.name,
     });
     const warm = await createRunState(tinyConfig(join(dir, 'warm'), { seed: 5, recipe: { initFrom: modelDir } }), { dataset: data });
     try {
