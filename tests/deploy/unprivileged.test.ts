@@ -5,12 +5,12 @@
 // manifests use, and drain to exit 0 on SIGTERM.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { freePort } from '../../scripts/bench-serve-server.ts';
+import { spawnServer } from '../support/server-child.ts';
 import { writeTinyModelDir } from '../support/tiny-model.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -37,17 +37,6 @@ function manifestProbePaths(): string[] {
   return [...new Set(paths)];
 }
 
-async function waitReady(url: string, exited: () => boolean): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && !exited()) {
-    try {
-      if ((await fetch(`${url}/readyz`)).status === 200) return;
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('server did not become ready as uid 65534');
-}
-
 void test('serves as uid 65534 from a read-only model dir and an unwritable cwd', { skip: skipReason(), timeout: 60_000 }, async () => {
   const base = mkdtempSync(join(tmpdir(), 'ign-unpriv-'));
   const modelDir = join(base, 'models');
@@ -61,32 +50,24 @@ void test('serves as uid 65534 from a read-only model dir and an unwritable cwd'
   assert.notEqual(asNobody('test', '-w', cwd), 0, 'cwd is not writable by uid 65534');
   assert.notEqual(asNobody('touch', join(modelDir, 'probe')), 0, 'model dir is read-only for uid 65534');
   assert.equal(asNobody('test', '-r', join(modelDir, 'model.onnx')), 0, 'model is readable by uid 65534');
-  const port = await freePort();
-  const args = [...DROP, process.execPath, '--import', join(root, 'node_modules/tsx/dist/loader.mjs'), join(root, 'server/main.ts')];
-  const child = spawn('setpriv', args, {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: modelDir, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), MODEL_DIR: modelDir, WORKERS: '1', DRAIN_MS: '5000' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-  let exitCode: number | null | undefined;
-  const exited = new Promise<void>((resolve) => child.on('exit', (code) => { exitCode = code; resolve(); }));
+  const child = spawnServer(
+    { HOME: modelDir, NODE_ENV: 'production', MODEL_DIR: modelDir, DRAIN_MS: '5000' },
+    { prefix: ['setpriv', ...DROP], cwd },
+  );
   try {
-    const url = `http://127.0.0.1:${port}`;
-    await waitReady(url, () => exitCode !== undefined).catch((err: unknown) => { throw new Error(`${String(err)}\n${stderr}`); });
-    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    const url = `http://127.0.0.1:${await child.listening(30_000)}`;
+    assert.equal((await fetch(`${url}/readyz`)).status, 200);
+    const status = readFileSync(`/proc/${child.proc.pid}/status`, 'utf8');
     assert.match(status, new RegExp(`^Uid:\\s+${NOBODY}\\s+${NOBODY}`, 'm'), 'setpriv child ran as nobody');
     for (const path of manifestProbePaths()) assert.equal((await fetch(`${url}${path}`)).status, 200, `GET ${path}`);
     const gen = await fetch(`${url}/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ count: 2, steps: 2, seed: 3 }) });
     assert.equal(gen.status, 200);
     assert.equal(gen.headers.get('content-type'), 'image/png');
     assert.ok((await gen.arrayBuffer()).byteLength > 8);
-    child.kill('SIGTERM');
-    await exited;
-    assert.equal(exitCode, 0, `drained and exited 0\n${stderr}`);
+    child.proc.kill('SIGTERM');
+    assert.equal(await child.exited, 0, `drained and exited 0\n${child.tail()}`);
   } finally {
-    if (exitCode === undefined) child.kill('SIGKILL');
+    await child.stop();
     chmodSync(modelDir, 0o755);
     rmSync(base, { recursive: true, force: true });
   }

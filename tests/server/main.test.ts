@@ -2,40 +2,11 @@
 // server/main.ts as a child process on port 0: startup faults, EP choice, timeouts, SIGTERM drain.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { spawnServer } from '../support/server-child.ts';
 import { tinyModelDir } from './helpers.ts';
-
-interface Child {
-  readonly proc: ChildProcess;
-  readonly exited: Promise<number | null>;
-  stdout: string;
-  stderr: string;
-}
-
-function startMain(env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', WORKERS: '1', THREADS_PER_WORKER: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const child: Child = { proc, stdout: '', stderr: '', exited: new Promise((resolve) => proc.once('exit', (code) => { resolve(code); })) };
-  proc.stdout.on('data', (c: Buffer) => { child.stdout += c.toString(); });
-  proc.stderr.on('data', (c: Buffer) => { child.stderr += c.toString(); });
-  return child;
-}
-
-async function listeningPort(child: Child, timeoutMs = 15_000): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    const match = /"port":(\d+),"msg":"listening"/.exec(child.stdout);
-    if (match) return Number(match[1]);
-    if (child.proc.exitCode !== null) throw new Error(`exited ${child.proc.exitCode}: ${child.stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no listening line: ${child.stdout}`);
-}
 
 let model: { dir: string; cleanup: () => Promise<void> };
 before(async () => { model = await tinyModelDir({ channels: 3, height: 64, width: 64 }); });
@@ -43,12 +14,12 @@ after(async () => { await model.cleanup(); });
 
 async function expectStartupFailure(env: Record<string, string>, stderrPattern: RegExp): Promise<void> {
   const t0 = Date.now();
-  const child = startMain(env);
+  const child = spawnServer(env);
   const code = await child.exited;
   assert.notEqual(code, 0);
   assert.ok(Date.now() - t0 < 10_000);
-  assert.match(child.stderr, stderrPattern);
-  assert.doesNotMatch(child.stdout, /"msg":"listening"/, 'the port was never bound');
+  assert.match(child.stderr(), stderrPattern);
+  assert.doesNotMatch(child.stdout(), /"msg":"listening"/, 'the port was never bound');
 }
 
 void test('startup faults: missing, empty or garbage model → exit ≠ 0 with the path, port never bound', async () => {
@@ -77,15 +48,15 @@ void test('bad configuration and IGN_EP=cuda / REQUIRE_GPU=1 on a CPU host fail 
 });
 
 void test('IGN_EP=auto falls back to CPU, counts it once, and serves; SIGTERM drains in-flight work', async () => {
-  const child = startMain({ MODEL_DIR: model.dir, IGN_EP: 'auto', DRAIN_MS: '5000', MAX_STEPS: '1000', HEADERS_TIMEOUT_MS: '1000' });
+  const child = spawnServer({ MODEL_DIR: model.dir, IGN_EP: 'auto', DRAIN_MS: '5000', MAX_STEPS: '1000', HEADERS_TIMEOUT_MS: '1000' });
   try {
-    const port = await listeningPort(child);
+    const port = await child.listening(15_000);
     const base = `http://127.0.0.1:${port}`;
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /^ign_ep_fallback_total 1$/m);
     assert.match(metrics, /ign_model_info\{[^}]*ep="cpu"/);
     assert.match(metrics, /^nodejs_eventloop_lag_seconds/m, 'main.ts adds the default metrics');
-    assert.match(child.stdout, /"reason":"libcuda.so.1 not found"|"reason":"no \/dev\/nvidia\* device"/);
+    assert.match(child.stdout(), /"reason":"libcuda.so.1 not found"|"reason":"no \/dev\/nvidia\* device"/);
 
     // Slow headers: Node answers 408 once HEADERS_TIMEOUT_MS passes (checked every second).
     const t0 = Date.now();
