@@ -12,6 +12,17 @@
  *              default border (reflect-101); g is the channel mean. The ratio is unbounded where the
  *              blur is near 0, so the result is clamped to [-1, 1] and replicated to every channel.
  * - grayscale: channel mean replicated to every channel (identity for 1-channel images).
+ *
+ * The projection benchmark's families are plain functions `(x, shape, rng, params) → x̃` (training
+ * reuses them to make corrupted source samples), all in [-1, 1] pixel units:
+ *
+ * - gaussianNoise: x + σ·n, n ~ N(0, 1) per value, clipped to [-1, 1] unless `clip: false` (an image
+ *                  a person sends cannot hold values outside the range). One rng.normal per value.
+ * - impulseNoise:  salt and pepper: each pixel (all channels together) becomes +1 or −1 with
+ *                  probability `rate`, salt and pepper equally likely. One rng.uniform per pixel.
+ * - occlusion:     a square patch of side `size` at a uniform position fully inside the image, set to
+ *                  `value` (default −1, the background: strokes under it are erased).
+ * - blur:          separable Gaussian blur with σ = `sigma`, k = 2·⌈3σ⌉ + 1 taps, reflect-101 border.
  */
 import { assertImageLength, shapeSize, type ImageShape } from './fft.ts';
 import type { Rng } from './rng.ts';
@@ -46,25 +57,82 @@ export function corrupt(kind: CorruptionKind, x: Float32Array, shape: ImageShape
 }
 
 function addNoise(x: Float32Array, rng: Rng): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = x[i]! + NOISE_STD * rng.normal();
-  return out;
+  return gaussianNoise(x, [1, 1, x.length], rng, { sigma: NOISE_STD, clip: false });
 }
 
 function maskSquare(x: Float32Array, shape: ImageShape, rng: Rng): Float32Array {
+  return occlusion(x, shape, rng, { size: Math.round(Math.min(shape[1], shape[2]) / 2) });
+}
+
+/** A corruption family of the projection benchmark: a new image, deterministic given the rng. */
+export type CorruptionFn<P> = (x: Float32Array, shape: ImageShape, rng: Rng, params: P) => Float32Array;
+
+export interface GaussianNoiseParams {
+  readonly sigma: number;
+  /** Clip to [-1, 1] (default true). */
+  readonly clip?: boolean;
+}
+
+export const gaussianNoise: CorruptionFn<GaussianNoiseParams> = (x, shape, rng, { sigma, clip = true }) => {
+  assertImageLength(x.length, shape);
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]! + sigma * rng.normal();
+    out[i] = clip ? Math.min(1, Math.max(-1, v)) : v;
+  }
+  return out;
+};
+
+export const impulseNoise: CorruptionFn<{ readonly rate: number }> = (x, shape, rng, { rate }) => {
+  assertImageLength(x.length, shape);
   const [channels, height, width] = shape;
-  const side = Math.max(1, Math.round(Math.min(height, width) / 2));
+  const plane = height * width;
+  const out = Float32Array.from(x);
+  for (let p = 0; p < plane; p++) {
+    const u = rng.uniform();
+    if (u >= rate) continue;
+    const value = u < rate / 2 ? 1 : -1;
+    for (let c = 0; c < channels; c++) out[c * plane + p] = value;
+  }
+  return out;
+};
+
+export interface OcclusionParams {
+  /** Side of the square patch in pixels (clamped to [1, min(H, W)]). */
+  readonly size: number;
+  /** Value painted (default −1, the background). */
+  readonly value?: number;
+}
+
+export const occlusion: CorruptionFn<OcclusionParams> = (x, shape, rng, { size, value = MASK_VALUE }) => {
+  assertImageLength(x.length, shape);
+  const [channels, height, width] = shape;
+  const side = Math.min(Math.max(1, Math.round(size)), height, width);
   const top = rng.int(height - side + 1);
   const left = rng.int(width - side + 1);
   const out = Float32Array.from(x);
   for (let c = 0; c < channels; c++) {
     for (let y = top; y < top + side; y++) {
       const row = (c * height + y) * width;
-      out.fill(MASK_VALUE, row + left, row + left + side);
+      out.fill(value, row + left, row + left + side);
     }
   }
   return out;
-}
+};
+
+/** Blur is deterministic; it takes the rng only to share the family signature. */
+export const blur: CorruptionFn<{ readonly sigma: number }> = (x, shape, _rng, { sigma }) => {
+  assertImageLength(x.length, shape);
+  const [channels, height, width] = shape;
+  const plane = height * width;
+  const k = 2 * Math.ceil(3 * sigma) + 1;
+  const out = new Float32Array(x.length);
+  for (let c = 0; c < channels; c++) {
+    const blurred = gaussianBlur(Float64Array.from(x.subarray(c * plane, (c + 1) * plane)), height, width, k, sigma);
+    out.set(blurred, c * plane);
+  }
+  return out;
+};
 
 /** Mean over channels, H×W. */
 function channelMean(x: Float32Array, shape: ImageShape): Float64Array {

@@ -20,6 +20,16 @@ export interface TensorSpec {
   shape: number[];
 }
 
+/** How the training images were drawn (see models/model.schema.json, `inputConventions`). */
+export interface InputConventions {
+  polarity: 'light-on-dark' | 'dark-on-light';
+  contentBox: { width: number; height: number };
+  centring: 'mass' | 'box';
+}
+
+/** MNIST: light strokes on dark, fitted into 20×20 with aspect kept, centred by mass in 28×28. */
+export const MNIST_CONVENTIONS: InputConventions = { polarity: 'light-on-dark', contentBox: { width: 20, height: 20 }, centring: 'mass' };
+
 export interface ModelCard {
   schemaVersion: 1;
   name: string;
@@ -48,6 +58,7 @@ export interface ModelCard {
     [extra: string]: unknown;
   };
   evaluation: Record<string, unknown> | null;
+  inputConventions?: InputConventions;
 }
 
 export interface LoadedModel {
@@ -109,6 +120,10 @@ export function validateModelCard(json: unknown, source = 'model card'): ModelCa
     if (c !== channels || h !== height || w !== width) {
       issues.push(`/${key}/shape: [${card[key].shape.join(', ')}] does not match image [-1, ${channels}, ${height}, ${width}]`);
     }
+  }
+  const box = card.inputConventions?.contentBox;
+  if (box && (box.width > width || box.height > height)) {
+    issues.push(`/inputConventions/contentBox: ${box.width}×${box.height} is larger than the ${width}×${height} image`);
   }
   if (card.noise.kind === 'gaussian' && card.noise.statsFile !== undefined) {
     issues.push('/noise/statsFile: only fourier noise has a statistics file');

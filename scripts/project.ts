@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { CORRUPTIONS, corrupt, isCorruptionKind } from '../common/corruptions.ts';
 import { Rng } from '../common/rng.ts';
-import { openExportedModel } from '../training/trainer/exported-model.ts';
+import { openExportedModel } from '../training/eval/model-runner.ts';
 import { writeGridPng } from '../training/trainer/image-grid.ts';
 
 const HELP = `Project an image with an exported IGN: input, [corrupted], f(x), …, f^k(x).
@@ -45,13 +45,13 @@ async function main(): Promise<number> {
   const model = await openExportedModel(values.model);
   const x = await readImage(values.image, model.shape);
   const input = values.corrupt ? corrupt(values.corrupt, x, model.shape, new Rng(Number(values.seed ?? 0))) : x;
-  const outs = await model.iterate(input, 1, k);
+  const outs = await model.runner.iterate(input, k);
   const tiles = [x, ...(values.corrupt ? [input] : []), ...outs];
   const row = new Float32Array(tiles.length * x.length);
   tiles.forEach((t, i) => { row.set(t, i * x.length); });
   const out = values.out ?? 'projection.png';
   await writeGridPng(out, [{ images: row, count: tiles.length }], model.shape);
-  await model.release();
+  await model.runner.release();
   process.stderr.write(`wrote ${out}: input${values.corrupt ? `, ${values.corrupt}` : ''}, f … f^${k}\n`);
   return 0;
 }

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { sampleNoise } from '../common/noise.ts';
 import { Rng } from '../common/rng.ts';
-import { openExportedModel } from '../training/trainer/exported-model.ts';
+import { openExportedModel } from '../training/eval/model-runner.ts';
 import { writeGridPng } from '../training/trainer/image-grid.ts';
 
 const HELP = `Sample from an exported IGN: rows z, f(z), …, f^k(z).
@@ -35,10 +35,10 @@ async function main(): Promise<number> {
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be an integer ≥ 0, got ${values.seed}`);
   const model = await openExportedModel(values.model);
   const z = sampleNoise(model.card.noise, model.noiseStats, model.shape, new Rng(seed), count);
-  const outs = await model.iterate(z, count, k);
+  const outs = await model.runner.iterate(z, k);
   const out = values.out ?? 'samples.png';
   await writeGridPng(out, [z, ...outs].map((images) => ({ images, count })), model.shape);
-  await model.release();
+  await model.runner.release();
   process.stderr.write(`wrote ${out}: ${count} samples, rows z, f(z) … f^${k}(z)\n`);
   return 0;
 }

@@ -6,10 +6,12 @@
  * text, which varies between runs (server-hardening.md findings 4–5).
  */
 import sharp from 'sharp';
+import { decodeImageToTensor, UndecodableImageError, type ValueRange } from '../common/image-input.ts';
+import { EmptyContentError } from '../common/input-normalizer.ts';
+import type { InputConventions } from '../common/model-card.ts';
 import { HttpError } from './errors.ts';
 import type { ImageDims } from './inference/generator.ts';
 
-export type ValueRange = readonly [number, number];
 
 let sharpConfigured = false;
 
@@ -36,11 +38,14 @@ export function sniffImageFormat(bytes: Uint8Array): SniffedFormat | null {
 const undecodable = (): HttpError => new HttpError(422, 'undecodable_image', 'the image could not be decoded', { rejectReason: 'bad_image' });
 
 /**
- * Decodes any PNG/JPEG/WebP into the model's C×H×W layout in `range`: EXIF orientation applied,
- * alpha flattened onto black, converted to sRGB (or grey for C = 1), resized to cover and
- * centre-cropped.
+ * Decodes any PNG/JPEG/WebP into the model's C×H×W layout in `range` (common/image-input.ts: EXIF
+ * orientation applied, alpha flattened onto black, grey or sRGB), either resized to cover and
+ * centre-cropped or, with `conventions`, normalised to the training data's form (422 empty_content
+ * when there is nothing to normalise).
  */
-export async function decodeToTensor(bytes: Buffer, dims: ImageDims, range: ValueRange, maxInputPixels: number): Promise<Float32Array> {
+export async function decodeToTensor(
+  bytes: Buffer, dims: ImageDims, range: ValueRange, maxInputPixels: number, conventions: InputConventions | null = null,
+): Promise<Float32Array> {
   if (bytes.length === 0) throw new HttpError(400, 'empty_file', 'the uploaded file is empty', { rejectReason: 'invalid' });
   if (sniffImageFormat(bytes) === null) {
     throw new HttpError(415, 'unsupported_image_type', 'only PNG, JPEG and WebP images are accepted', { rejectReason: 'bad_image' });
@@ -51,24 +56,14 @@ export async function decodeToTensor(bytes: Buffer, dims: ImageDims, range: Valu
   if (width * height > maxInputPixels) {
     throw new HttpError(413, 'image_too_large', `image has ${width}×${height} pixels, more than ${maxInputPixels}`, { rejectReason: 'too_large' });
   }
-  const { channels, height: h, width: w } = dims;
-  const pipeline = sharp(bytes, { limitInputPixels: maxInputPixels, sequentialRead: true, failOn: 'warning', autoOrient: true })
-    .flatten({ background: '#000000' })
-    .toColourspace(channels === 1 ? 'b-w' : 'srgb')
-    .resize(w, h, { fit: 'cover', position: 'centre' })
-    .raw({ depth: 'uchar' });
-  const { data, info } = await pipeline.toBuffer({ resolveWithObject: true }).catch(() => { throw undecodable(); });
-  if (info.channels !== channels || info.width !== w || info.height !== h) throw undecodable();
-  return interleavedToPlanar(data, dims, range);
-}
-
-function interleavedToPlanar(pixels: Uint8Array, { channels, height, width }: ImageDims, [lo, hi]: ValueRange): Float32Array {
-  const plane = height * width;
-  const out = new Float32Array(channels * plane);
-  for (let p = 0; p < plane; p++) {
-    for (let c = 0; c < channels; c++) out[c * plane + p] = lo + ((hi - lo) * pixels[p * channels + c]!) / 255;
+  const target = [dims.channels, dims.height, dims.width] as const;
+  try {
+    return await decodeImageToTensor(bytes, { target, range, maxInputPixels, conventions });
+  } catch (err) {
+    if (err instanceof EmptyContentError) throw new HttpError(422, 'empty_content', 'the image has no content to project (blank or uniform)', { rejectReason: 'bad_image' });
+    if (err instanceof UndecodableImageError) throw undecodable();
+    throw err;
   }
-  return out;
 }
 
 function toByte(value: number, [lo, hi]: ValueRange): number {

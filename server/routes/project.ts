@@ -3,6 +3,8 @@
  * @file POST /project: f^k(x) for an uploaded image x, optionally corrupted first (paper Fig. 5).
  * Parameters (project-params.ts) come as multipart text fields or query parameters.
  * JSON answers carry every step and δ(x) = RMS(f(x) − x), the paper's out-of-distribution score.
+ * normalize=auto (the default) brings the upload to the card's input conventions first when it
+ * declares them (common/input-normalizer.ts); normalize=none only resizes.
  */
 import express, { type Router } from 'express';
 import { corrupt } from '../../common/corruptions.ts';
@@ -24,7 +26,8 @@ export function projectRouter(ctx: RouteContext): Router {
     next();
   }, ctx.uploads.middleware(), upload, async (req, res) => {
     const query: ProjectParams = parseProjectParams(req.query, res.locals.fields as Record<string, unknown>, limits);
-    const decoded = await decodeToTensor(res.locals.upload as Buffer, dims, range, config.maxInputPixels);
+    const conventions = (query.normalize ?? 'auto') === 'auto' ? ctx.model.card.inputConventions ?? null : null;
+    const decoded = await decodeToTensor(res.locals.upload as Buffer, dims, range, config.maxInputPixels, conventions);
     (res.locals.releaseUpload as () => void)();
     const input = query.corrupt === null ? decoded : corrupt(query.corrupt, decoded, [dims.channels, dims.height, dims.width], new Rng(query.seed));
     const wantJson = res.locals.responseKind === 'json';
@@ -39,6 +42,8 @@ export function projectRouter(ctx: RouteContext): Router {
     res.json({
       steps: query.steps,
       input: (await encodePng(input, 0, dims, range)).toString('base64'),
+      normalize: conventions === null ? 'none' : 'auto',
+      ...(conventions === null ? {} : { normalizedInput: (await encodePng(decoded, 0, dims, range)).toString('base64') }),
       output: stepImages[stepImages.length - 1]!,
       stepImages, residuals, oodScore: residuals[0]!,
       ...(query.corrupt === null ? {} : { corruption: { kind: query.corrupt, seed: query.seed } }),

@@ -19,8 +19,8 @@ export class ClassifierRunner {
     readonly classes: number,
   ) {}
 
-  static async fromBytes(onnx: Uint8Array, shape: ImageShape, classes: number): Promise<ClassifierRunner> {
-    return new ClassifierRunner(await createSession(onnx), shape, classes);
+  static async fromBytes(onnx: Uint8Array, shape: ImageShape, classes: number, threads?: number): Promise<ClassifierRunner> {
+    return new ClassifierRunner(await createSession(onnx, threads === undefined ? {} : { threads }), shape, classes);
   }
 
   async classify(images: Float32Array): Promise<Classification> {

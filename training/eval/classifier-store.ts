@@ -56,22 +56,24 @@ async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
-async function loadClassifier(dir: string): Promise<LoadedClassifier> {
+export async function loadClassifier(dir: string, threads?: number): Promise<LoadedClassifier> {
   const card = JSON.parse(await readFile(join(dir, CLASSIFIER_CARD), 'utf8')) as Partial<ClassifierCard>;
   if (card.format !== 'ign-eval-classifier' || card.shape === undefined || card.classes === undefined || card.file === undefined) throw new Error(`${join(dir, CLASSIFIER_CARD)} is not a classifier card`);
   const onnx = await readFile(join(dir, card.file));
-  const runner = await ClassifierRunner.fromBytes(onnx, card.shape, card.classes);
+  const runner = await ClassifierRunner.fromBytes(onnx, card.shape, card.classes, threads);
   return { dir, card: card as ClassifierCard, runner };
 }
 
 export interface EnsureClassifierOptions extends ClassifierTrainOptions {
   /** Retrain even when a saved classifier exists. */
   retrain?: boolean;
+  /** ONNX Runtime intra-op threads of the returned runner (default 2). */
+  threads?: number;
 }
 
 /** Loads dir's classifier, or trains one on spec's train split (accuracy on its test split) and saves it. */
 export async function ensureClassifier(dir: string, spec: DatasetSpec, options: EnsureClassifierOptions = {}): Promise<LoadedClassifier> {
-  if (!options.retrain && (await exists(join(dir, CLASSIFIER_CARD)))) return loadClassifier(dir);
+  if (!options.retrain && (await exists(join(dir, CLASSIFIER_CARD)))) return loadClassifier(dir, options.threads);
   const train = await loadDataset(spec, 'train');
   const test = await loadDataset(spec, 'test');
   const trained = await trainClassifier(train, test, options);
@@ -97,7 +99,7 @@ export async function ensureClassifier(dir: string, spec: DatasetSpec, options: 
   await mkdir(dir, { recursive: true });
   await writeAtomic(join(dir, CLASSIFIER_ONNX), trained.onnx);
   await writeAtomic(join(dir, CLASSIFIER_CARD), `${JSON.stringify(card, null, 2)}\n`);
-  return { dir, card, runner: await ClassifierRunner.fromBytes(trained.onnx, card.shape, card.classes) };
+  return { dir, card, runner: await ClassifierRunner.fromBytes(trained.onnx, card.shape, card.classes, options.threads) };
 }
 
 async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {

@@ -2,22 +2,27 @@
 /**
  * @file `evaluateModel(models/<name>)`: the evaluation report of an exported IGN model — held-out
  * reconstruction, idempotence residuals, classifier-feature Fréchet distances and class coverage of
- * f^k(z) (k = 1, 2, 3), projection PSNR of corrupted inputs, and a picture of samples, projections
- * and latent interpolations. Writes evaluation.json, evaluation.png and evaluation.md into the model
- * folder and the summary into model.json's `evaluation`.
+ * f^k(z) (k = 1, 2, 3), projection PSNR of corrupted inputs, the projection benchmark
+ * (projection-benchmark.ts) with its pass/fail targets (targets.ts), a picture of samples,
+ * projections and latent interpolations, and the benchmark's picture. Writes evaluation.json,
+ * evaluation.png, evaluation-benchmark.png and evaluation.md into the model folder and the summary
+ * into model.json's `evaluation`.
  */
 import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { loadModelCard, writeModelCard, type ModelCard } from '../../common/model-card.ts';
+import { writeModelCard, type ModelCard } from '../../common/model-card.ts';
 import { sampleNoise } from '../../common/noise.ts';
 import { Rng } from '../../common/rng.ts';
 import { shapeSize, type ImageShape } from '../../common/fft.ts';
 import { loadDataset, type Dataset, type DatasetSpec } from '../data/dataset.ts';
 import { assertClassifierFits, defaultClassifierDir, ensureClassifier, type EnsureClassifierOptions } from './classifier-store.ts';
-import { ModelRunner } from './model-runner.ts';
+import { openExportedModel, type ModelRunner } from './model-runner.ts';
 import { composeCanvas, writeCanvasPng, type Canvas, type PanelRow } from './panels.ts';
-import { reportMarkdown, summarize, type EvaluationReport } from './report.ts';
+import { benchmarkColumns, projectionBenchmark, type ProjectionBenchmark } from './projection-benchmark.ts';
+import { reportMarkdown, summarize, type ClassifierSection, type EvaluationReport } from './report.ts';
 import { classifierSection, head, idempotenceOfSamples, interpolationRows, projection, reconstructionAndDataResidual } from './sections.ts';
+import { checkTargets } from './targets.ts';
 
 export interface EvaluateOptions {
   /** Generated samples and held-out images per section (default 1000, capped at the test split). */
@@ -31,13 +36,15 @@ export interface EvaluateOptions {
   classifier?: EnsureClassifierOptions;
   /** Write model.json's `evaluation` (default true). */
   updateCard?: boolean;
+  /** ONNX Runtime intra-op threads of f and the classifier (default: every core). */
+  threads?: number;
   log?: (msg: string) => void;
 }
 
 export interface EvaluationResult {
   readonly report: EvaluationReport;
   readonly summary: Record<string, unknown>;
-  readonly files: { readonly json: string; readonly png: string; readonly markdown: string };
+  readonly files: { readonly json: string; readonly png: string; readonly markdown: string; readonly benchmarkPng: string | null };
 }
 
 const COLUMNS = 10;
@@ -45,6 +52,9 @@ const INTERPOLATION_STRIPS = 4;
 export const EVALUATION_JSON = 'evaluation.json';
 export const EVALUATION_PNG = 'evaluation.png';
 export const EVALUATION_MD = 'evaluation.md';
+export const EVALUATION_BENCHMARK_PNG = 'evaluation-benchmark.png';
+/** Examples per family in the benchmark picture. */
+const BENCHMARK_EXAMPLES = 4;
 
 /** The card's dataset: training.config.data when present, else training.dataset if it names a built-in set. */
 export function datasetSpecOf(card: ModelCard): DatasetSpec {
@@ -64,32 +74,42 @@ export function datasetSpecOf(card: ModelCard): DatasetSpec {
   throw new Error(`cannot tell the dataset of model ${card.name} from its card ("${card.training.dataset}"); pass a dataset`);
 }
 
-/** `count` images (and labels) at distinct random indices of `data`. */
-function pick(data: Dataset, count: number, rng: Rng): { images: Float32Array; labels: Uint8Array | null } {
-  const order = Array.from({ length: data.n }, (_, i) => i);
-  rng.shuffle(order);
-  const indices = order.slice(0, count);
-  const images = new Float32Array(count * shapeSize(data.shape));
+interface Picked {
+  images: Float32Array;
+  labels: Uint8Array | null;
+}
+
+/** The images (and labels) of `data` at `indices`. */
+function gatherAt(data: Dataset, indices: readonly number[]): Picked {
+  const images = new Float32Array(indices.length * shapeSize(data.shape));
   data.gather(indices, images);
   const labels = data.labels;
   return { images, labels: labels ? Uint8Array.from(indices, (i) => labels[i]!) : null };
+}
+
+/** `count` images at distinct random indices of `data`, and `rest` more at other distinct indices (as many as there are). */
+function pick(data: Dataset, count: number, rng: Rng, rest = 0): { chosen: Picked; others: Picked } {
+  const order = Array.from({ length: data.n }, (_, i) => i);
+  rng.shuffle(order);
+  return { chosen: gatherAt(data, order.slice(0, count)), others: gatherAt(data, order.slice(count, count + rest)) };
 }
 
 export async function evaluateModel(modelDir: string, options: EvaluateOptions = {}): Promise<EvaluationResult> {
   const started = performance.now();
   const log = options.log ?? (() => undefined);
   const seed = options.seed ?? 0;
-  const { card, modelPath, noiseStats } = await loadModelCard(modelDir);
-  const shape: ImageShape = [card.image.channels, card.image.height, card.image.width];
-  const spec = options.dataset ?? datasetSpecOf(card);
-  const rng = new Rng(seed);
-  const test = await loadDataset(spec, 'test');
-  const n = Math.min(options.n ?? 1000, test.n);
-  const real = pick(test, n, rng.fork('test-images'));
-  const noise = (count: number, label: string): Float32Array => sampleNoise(card.noise, noiseStats, shape, rng.fork(label), count);
-  const model = await ModelRunner.open(modelPath, shape, { input: card.input.name, output: card.output.name });
+  const threads = options.threads ?? availableParallelism();
+  const { card, noiseStats, runner: model, shape } = await openExportedModel(modelDir, { threads });
   try {
-    log(`evaluating ${card.name} on ${test.name}, n = ${n}`);
+    const spec = options.dataset ?? datasetSpecOf(card);
+    const rng = new Rng(seed);
+    const test = await loadDataset(spec, 'test');
+    const n = Math.min(options.n ?? 1000, test.n);
+    // The benchmark's Fréchet reference: other test images than the ones it corrupts, so that x̃ = x
+    // does not score a distance of 0 by construction.
+    const { chosen: real, others: reference } = pick(test, n, rng.fork('test-images'), n);
+    const noise = (count: number, label: string): Float32Array => sampleNoise(card.noise, noiseStats, shape, rng.fork(label), count);
+    log(`evaluating ${card.name} on ${test.name}, n = ${n}, ${threads} threads`);
     const { reconstruction, residualOnData } = await reconstructionAndDataResidual(model, real.images);
     const z = noise(n, 'samples');
     const [f1, f2, f3] = (await model.iterate(z, 3)) as [Float32Array, Float32Array, Float32Array];
@@ -97,15 +117,20 @@ export async function evaluateModel(modelDir: string, options: EvaluateOptions =
     log('projection of corrupted inputs');
     const projected = await projection(model, real.images, rng.fork('corruptions'), COLUMNS);
     const interpolation = await interpolationRows(model, (count) => noise(count, 'interpolation'), INTERPOLATION_STRIPS, COLUMNS);
-    const classifier = await classifierPart({ modelDir, spec, shape, n, real, generated: [f1, f2, f3], rng, options, log });
+    const classified = await classifierPart({ modelDir, spec, shape, n, real, reference: reference.images, generated: [f1, f2, f3], rng, options, threads, model, card, log });
     const canvas = composeCanvas([sampleRows(shape, [z, f1, f2, f3]), projected.rows, interpolation], shape, COLUMNS);
+    const benchmarkCanvas = classified.benchmarkRows.length > 0 ? composeCanvas([classified.benchmarkRows], shape, benchmarkColumns(BENCHMARK_EXAMPLES)) : null;
+    const generation = 'frechet' in classified.section ? classified.section : null;
     const report: EvaluationReport = {
-      format: 'ign-evaluation', version: 1, model: card.name, created: new Date().toISOString(), seed, n,
-      dataset: test.name, reconstruction, idempotence, classifier, projection: projected.scores,
+      format: 'ign-evaluation', version: 2, model: card.name, created: new Date().toISOString(), seed, n,
+      dataset: test.name, reconstruction, idempotence, classifier: classified.section, projection: projected.scores,
+      benchmark: classified.benchmark, targets: checkTargets(classified.benchmark, generation),
       image: { file: EVALUATION_PNG, scale: pngScale(shape), rows: canvas.rowKey },
-      wallTimeSeconds: (performance.now() - started) / 1000,
+      benchmarkImage: benchmarkCanvas ? { file: EVALUATION_BENCHMARK_PNG, scale: pngScale(shape), rows: benchmarkCanvas.rowKey } : null,
+      threads, wallTimeSeconds: 0,
     };
-    return await writeOutputs(modelDir, report, canvas, options.updateCard ?? true ? card : null);
+    const timed = { ...report, wallTimeSeconds: (performance.now() - started) / 1000 };
+    return await writeOutputs(modelDir, timed, canvas, benchmarkCanvas, options.updateCard ?? true ? card : null);
   } finally {
     await model.release();
   }
@@ -125,10 +150,14 @@ function pngScale(shape: ImageShape): number {
   return Math.max(shape[1], shape[2]) <= 32 ? 2 : 1;
 }
 
-/** evaluation.{png,json,md}, and the summary into model.json when `card` is given. */
-async function writeOutputs(modelDir: string, report: EvaluationReport, canvas: Canvas, card: ModelCard | null): Promise<EvaluationResult> {
-  const files = { json: join(modelDir, EVALUATION_JSON), png: join(modelDir, EVALUATION_PNG), markdown: join(modelDir, EVALUATION_MD) };
+/** evaluation.{png,json,md}, the benchmark picture, and the summary into model.json when `card` is given. */
+async function writeOutputs(modelDir: string, report: EvaluationReport, canvas: Canvas, benchmarkCanvas: Canvas | null, card: ModelCard | null): Promise<EvaluationResult> {
+  const files = {
+    json: join(modelDir, EVALUATION_JSON), png: join(modelDir, EVALUATION_PNG), markdown: join(modelDir, EVALUATION_MD),
+    benchmarkPng: benchmarkCanvas ? join(modelDir, EVALUATION_BENCHMARK_PNG) : null,
+  };
   await writeCanvasPng(files.png, canvas, report.image.scale);
+  if (benchmarkCanvas && files.benchmarkPng) await writeCanvasPng(files.benchmarkPng, benchmarkCanvas, report.image.scale);
   await writeFile(files.json, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(files.markdown, reportMarkdown(report));
   const summary = summarize(report);
@@ -141,26 +170,43 @@ interface ClassifierPartInputs {
   spec: DatasetSpec;
   shape: ImageShape;
   n: number;
-  real: { images: Float32Array; labels: Uint8Array | null };
+  real: Picked;
+  /** Test images disjoint from `real` for the benchmark's Fréchet reference (may be fewer, or none). */
+  reference: Float32Array;
   generated: [Float32Array, Float32Array, Float32Array];
   rng: Rng;
   options: EvaluateOptions;
+  threads: number;
+  model: ModelRunner;
+  card: ModelCard;
   log: (msg: string) => void;
 }
 
-async function classifierPart(p: ClassifierPartInputs): Promise<EvaluationReport['classifier']> {
-  if (!p.real.labels) return { skipped: `dataset ${p.spec.kind} has no labels to train a classifier on` };
+interface ClassifierPart {
+  section: ClassifierSection | { skipped: string };
+  benchmark: ProjectionBenchmark | null;
+  benchmarkRows: PanelRow[];
+}
+
+/** Generation metrics and the projection benchmark, both in the evaluation classifier's eyes. */
+async function classifierPart(p: ClassifierPartInputs): Promise<ClassifierPart> {
+  if (!p.real.labels) return { section: { skipped: `dataset ${p.spec.kind} has no labels to train a classifier on` }, benchmark: null, benchmarkRows: [] };
   const dir = p.options.classifierDir ?? defaultClassifierDir(p.modelDir, p.spec);
   p.log(`classifier ${dir}`);
-  const loaded = await ensureClassifier(dir, p.spec, { log: p.log, ...p.options.classifier });
+  const loaded = await ensureClassifier(dir, p.spec, { log: p.log, threads: p.threads, ...p.options.classifier });
   try {
     assertClassifierFits(loaded, p.shape);
     const train = await loadDataset(p.spec, 'train');
-    const realTrain = pick(train, Math.min(p.n, train.n), p.rng.fork('train-images')).images;
-    return await classifierSection({
+    const realTrain = pick(train, Math.min(p.n, train.n), p.rng.fork('train-images')).chosen.images;
+    const { section, realTestFeatures } = await classifierSection({
       classifier: loaded.runner, classifierDir: dir, testAccuracy: loaded.card.testAccuracy,
       realTest: p.real.images, realTestLabels: p.real.labels, realTrain, generated: p.generated,
     });
+    const { benchmark, rows } = await projectionBenchmark({
+      model: p.model, classifier: loaded.runner, clean: p.real.images, labels: p.real.labels, referenceFeatures: p.reference.length >= 2 * shapeSize(p.shape) ? (await loaded.runner.classify(p.reference)).features : realTestFeatures,
+      featureDim: section.featureDim, conventions: p.card.inputConventions ?? null, rng: p.rng.fork('benchmark'), examples: BENCHMARK_EXAMPLES, log: p.log,
+    });
+    return { section, benchmark, benchmarkRows: rows };
   } finally {
     await loaded.runner.release();
   }

@@ -6,9 +6,11 @@
  *   FD = ‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2 (Σ₁^½ Σ₂ Σ₁^½)^½)
  *
  * (Σ₁^½ Σ₂ Σ₁^½) is symmetric PSD and has the same eigenvalues as Σ₁Σ₂, so its root's trace is
- * Σₖ √λₖ — a symmetric eigen-decomposition suffices, no general sqrtm.
+ * Σₖ √λₖ — symmetric eigenvalues suffice, no general sqrtm. Σ₁^½ needs eigenvectors and is computed
+ * once per reference (`frechetReference`), so many distances to one reference cost one
+ * eigenvalue problem each.
  */
-import { matmul, squareMatrix, sqrtPsd, symmetricEigen, trace, type SquareMatrix } from './linalg.ts';
+import { matmul, squareMatrix, sqrtPsd, symmetricEigenvalues, trace, type SquareMatrix } from './linalg.ts';
 
 export interface GaussianFit {
   readonly mean: Float64Array;
@@ -43,20 +45,35 @@ export function fitGaussian(features: ArrayLike<number>, count: number, dim: num
   return { mean, cov, count };
 }
 
-/** FD between two Gaussians given by mean and covariance. */
-export function frechetDistance(a: Pick<GaussianFit, 'mean' | 'cov'>, b: Pick<GaussianFit, 'mean' | 'cov'>): number {
-  const dim = a.mean.length;
-  if (b.mean.length !== dim || a.cov.n !== dim || b.cov.n !== dim) {
+/** A Gaussian prepared as the first argument of many distances: its covariance's PSD root. */
+export interface FrechetReference {
+  readonly mean: Float64Array;
+  readonly cov: SquareMatrix;
+  readonly root: SquareMatrix;
+}
+
+export function frechetReference(fit: Pick<GaussianFit, 'mean' | 'cov'>): FrechetReference {
+  return { mean: fit.mean, cov: fit.cov, root: sqrtPsd(fit.cov) };
+}
+
+/** FD between a prepared reference and a Gaussian given by mean and covariance. */
+export function frechetDistanceTo(ref: FrechetReference, b: Pick<GaussianFit, 'mean' | 'cov'>): number {
+  const dim = ref.mean.length;
+  if (b.mean.length !== dim || ref.cov.n !== dim || b.cov.n !== dim) {
     throw new RangeError(`dimension mismatch: ${dim} vs ${b.mean.length}`);
   }
   let meanTerm = 0;
-  for (let j = 0; j < dim; j++) meanTerm += (a.mean[j]! - b.mean[j]!) ** 2;
-  const rootA = sqrtPsd(a.cov);
-  const inner = symmetrize(matmul(matmul(rootA, b.cov), rootA));
+  for (let j = 0; j < dim; j++) meanTerm += (ref.mean[j]! - b.mean[j]!) ** 2;
+  const inner = symmetrize(matmul(matmul(ref.root, b.cov), ref.root));
   let traceRoot = 0;
-  for (const lambda of symmetricEigen(inner).values) traceRoot += Math.sqrt(Math.max(lambda, 0));
+  for (const lambda of symmetricEigenvalues(inner)) traceRoot += Math.sqrt(Math.max(lambda, 0));
   // Rounding can leave a tiny negative value for identical inputs; FD is a squared distance.
-  return Math.max(0, meanTerm + trace(a.cov) + trace(b.cov) - 2 * traceRoot);
+  return Math.max(0, meanTerm + trace(ref.cov) + trace(b.cov) - 2 * traceRoot);
+}
+
+/** FD between two Gaussians given by mean and covariance. */
+export function frechetDistance(a: Pick<GaussianFit, 'mean' | 'cov'>, b: Pick<GaussianFit, 'mean' | 'cov'>): number {
+  return frechetDistanceTo(frechetReference(a), b);
 }
 
 /** FD between two feature sets (row vectors of dimension `dim`). */

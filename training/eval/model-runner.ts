@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: MIT
-/** The exported f as a batch function: images (count×C×H×W in [-1, 1]) → f(images), and f^k. */
+/**
+ * @file The one runner of an exported f: images (count×C×H×W in [-1, 1]) → f(images) and f^k, in
+ * bounded chunks; and `openExportedModel(models/<name>)`, the folder opened for offline use
+ * (evaluation, sample / project scripts, export checks): validated card, noise statistics, runner.
+ */
 import { readFile } from 'node:fs/promises';
 import type { ImageShape } from '../../common/fft.ts';
-import { createSession, type Session } from '../runtime/ort.ts';
+import { loadModelCard, type ModelCard } from '../../common/model-card.ts';
+import type { FourierStats } from '../../common/noise.ts';
+import { createSession, type Session, type SessionOptions } from '../runtime/ort.ts';
 import { runBatched } from './batched.ts';
 
 export class ModelRunner {
@@ -13,8 +19,8 @@ export class ModelRunner {
     private readonly outputName: string,
   ) {}
 
-  static async open(modelPath: string, shape: ImageShape, io: { input?: string; output?: string } = {}): Promise<ModelRunner> {
-    const session = await createSession(await readFile(modelPath));
+  static async open(modelPath: string, shape: ImageShape, io: { input?: string; output?: string } = {}, options: SessionOptions = {}): Promise<ModelRunner> {
+    const session = await createSession(await readFile(modelPath), options);
     const input = io.input ?? session.inputNames[0];
     const output = io.output ?? session.outputNames[0];
     if (input === undefined || output === undefined) throw new Error(`${modelPath} has no input or output`);
@@ -42,4 +48,18 @@ export class ModelRunner {
   release(): Promise<void> {
     return this.session.release();
   }
+}
+
+export interface ExportedModel {
+  readonly card: ModelCard;
+  readonly shape: [number, number, number];
+  readonly noiseStats: FourierStats | null;
+  readonly runner: ModelRunner;
+}
+
+export async function openExportedModel(dir: string, options: SessionOptions = {}): Promise<ExportedModel> {
+  const { card, modelPath, noiseStats } = await loadModelCard(dir);
+  const shape: [number, number, number] = [card.image.channels, card.image.height, card.image.width];
+  const runner = await ModelRunner.open(modelPath, shape, { input: card.input.name, output: card.output.name }, options);
+  return { card, shape, noiseStats, runner };
 }

@@ -4,6 +4,8 @@
  * card's `evaluation` field, and evaluation.md (a caption for evaluation.png and a figures table).
  */
 import type { ClassHistogram } from './metrics.ts';
+import type { Columns, ProjectionBenchmark } from './projection-benchmark.ts';
+import type { TargetCheck } from './targets.ts';
 
 export interface ProjectionScores {
   /** Mean PSNR (dB) against the clean image of: the corrupted input, f(corrupted), f²(corrupted). */
@@ -27,7 +29,7 @@ export interface ClassifierSection {
 
 export interface EvaluationReport {
   readonly format: 'ign-evaluation';
-  readonly version: 1;
+  readonly version: 2;
   readonly model: string;
   readonly created: string;
   readonly seed: number;
@@ -47,7 +49,14 @@ export interface EvaluationReport {
   };
   readonly classifier: ClassifierSection | { readonly skipped: string };
   readonly projection: Readonly<Record<string, ProjectionScores>>;
+  /** The projection benchmark (needs the classifier; null when it was skipped). */
+  readonly benchmark: ProjectionBenchmark | null;
+  readonly targets: readonly TargetCheck[];
   readonly image: { readonly file: string; readonly scale: number; readonly rows: readonly string[] };
+  /** The benchmark's figure: per family, examples of x̃ | median | f | f². */
+  readonly benchmarkImage: { readonly file: string; readonly scale: number; readonly rows: readonly string[] } | null;
+  /** ONNX Runtime intra-op threads used. */
+  readonly threads: number;
   readonly wallTimeSeconds: number;
 }
 
@@ -70,6 +79,8 @@ export function summarize(report: EvaluationReport): Record<string, unknown> {
     meanConfidence: c ? c.histograms.k1.meanConfidence : null,
     classifierTestAccuracy: c ? c.testAccuracy : null,
     projectionPsnr: report.projection,
+    benchmarkAccuracyF1: report.benchmark ? Object.fromEntries(report.benchmark.families.map((f) => [f.id, f.accuracy.f1])) : null,
+    targetsPassed: `${report.targets.filter((t) => t.pass).length}/${report.targets.length}`,
   };
 }
 
@@ -103,6 +114,50 @@ export function reportMarkdown(report: EvaluationReport): string {
   for (const [kind, p] of Object.entries(report.projection)) {
     lines.push(`| projection ${kind}: PSNR corrupted → f → f² | ${fmt(p.corrupted, 2)} → ${fmt(p.f1, 2)} → ${fmt(p.f2, 2)} dB |`);
   }
+  if (report.benchmark) lines.push('', ...benchmarkMarkdown(report.benchmark));
+  if (report.targets.length > 0) lines.push('', ...targetsMarkdown(report.targets));
   lines.push('', `## ${report.image.file} (×${report.image.scale}, rows top to bottom)`, '', ...report.image.rows.map((r) => `- ${r}`), '');
+  const b = report.benchmarkImage;
+  if (b) lines.push(`## ${b.file} (×${b.scale}, rows top to bottom)`, '', ...b.rows.map((r) => `- ${r}`), '');
   return lines.join('\n');
+}
+
+const pct = (x: number): string => (100 * x).toFixed(1);
+const cols = (c: Columns, f: (x: number) => string): string => `${f(c.input)} | ${f(c.median)} | ${f(c.f1)} | ${f(c.f2)}`;
+
+function benchmarkMarkdown(b: ProjectionBenchmark): string[] {
+  const conventions = b.conventions
+    ? `user-style inputs are sent as PNG and normalised to the card's conventions (${b.conventions.polarity}, content box ${b.conventions.contentBox.width}×${b.conventions.contentBox.height}, centred by ${b.conventions.centring})`
+    : 'the card declares no input conventions, so user-style inputs are only resized';
+  const lines = [
+    '## Projection benchmark',
+    '',
+    `Columns per metric: x̃ (identity baseline) | 3×3 median(x̃) | f(x̃) | f²(x̃). Accuracy of the classifier against the true label (%), Fréchet distance to ${b.referenceImages} other real test images, PSNR to the clean x (dB, 100 = exact). The clean row has x̃ = x; PSNR(f²(x), f(x)) = ${fmt(b.cleanIdempotencePsnr, 2)} dB. ${conventions}.`,
+    '',
+    '| family | acc x̃ | acc median | acc f | acc f² | FD x̃ | FD median | FD f | FD f² | PSNR x̃ | PSNR median | PSNR f | PSNR f² |',
+    `|---|${'---:|'.repeat(12)}`,
+  ];
+  for (const f of b.families) {
+    lines.push(`| ${f.label} | ${cols(f.accuracy, pct)} | ${cols(f.frechet, (x) => fmt(x, 1))} | ${cols(f.psnr, (x) => fmt(x, 1))} |`);
+  }
+  const users = b.families.filter((f) => f.user);
+  if (users.length > 0) {
+    lines.push('', '| user-style family | accuracy x̃ / f(x̃) resized only (normalize=none) | accuracy x̃ / f(x̃) normalised | refused as empty |', '|---|---|---|---|');
+    for (const f of users) {
+      const u = f.user!;
+      lines.push(`| ${f.id} | ${pct(u.accuracyUnnormalizedInput)} / ${pct(u.accuracyUnnormalizedF1)} | ${pct(f.accuracy.input)} / ${pct(f.accuracy.f1)} | ${u.rejected} |`);
+    }
+  }
+  return lines;
+}
+
+function targetsMarkdown(targets: readonly TargetCheck[]): string[] {
+  const passed = targets.filter((t) => t.pass).length;
+  return [
+    `## Targets (${passed} of ${targets.length} pass)`,
+    '',
+    '| target | measured | |',
+    '|---|---|---|',
+    ...targets.map((t) => `| ${t.target} | ${t.measured} | ${t.pass ? 'pass' : '**FAIL**'} |`),
+  ];
 }

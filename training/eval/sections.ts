@@ -105,8 +105,8 @@ export interface ClassifierInputs {
   readonly generated: readonly [Float32Array, Float32Array, Float32Array];
 }
 
-/** Fréchet distances, class histograms and accuracy on the classifier's logits and features. */
-export async function classifierSection(inputs: ClassifierInputs): Promise<ClassifierSection> {
+/** Fréchet distances, class histograms and accuracy on the classifier's logits and features (and the real test features, reused by the benchmark). */
+export async function classifierSection(inputs: ClassifierInputs): Promise<{ section: ClassifierSection; realTestFeatures: Float32Array }> {
   const { classifier } = inputs;
   const classes = classifier.classes;
   const test = await classifier.classify(inputs.realTest);
@@ -118,7 +118,7 @@ export async function classifierSection(inputs: ClassifierInputs): Promise<Class
   const fd = (c: { features: Float32Array; logits: Float32Array }): number =>
     frechetDistanceOfFeatures(c.features, countOf(c), test.features, countOf(test), dim);
   const [g1, g2, g3] = gen as [typeof test, typeof test, typeof test];
-  return {
+  const section: ClassifierSection = {
     classifierDir: inputs.classifierDir,
     featureDim: dim,
     testAccuracy: inputs.testAccuracy,
@@ -131,4 +131,5 @@ export async function classifierSection(inputs: ClassifierInputs): Promise<Class
       realTest: classHistogram(test.logits, classes),
     },
   };
+  return { section, realTestFeatures: test.features };
 }

@@ -15,7 +15,7 @@ import type { ConfigOverrides, TrainConfig } from '../../../training/config.ts';
 import { train } from '../../../training/trainer/trainer.ts';
 import { readCheckpoint } from '../../../training/trainer/checkpoint.ts';
 import { exportModel } from '../../../training/trainer/export.ts';
-import { openExportedModel } from '../../../training/trainer/exported-model.ts';
+import { openExportedModel } from '../../../training/eval/model-runner.ts';
 import { ForwardRunner } from '../../../training/trainer/forward-runner.ts';
 import { architecture } from '../../../training/ign/model.ts';
 import { rectangles } from '../ign/synthetic.ts';
@@ -99,7 +99,7 @@ void test('the exported model equals the eval-mode forward graph (dynamic batch,
     assert.ok(model.noiseStats, 'noise statistics are exported beside the model');
     const count = 5;
     const x = new Rng(5).fillUniform(new Float32Array(count * 64), -1, 1);
-    const [exported] = await model.iterate(x, count, 1);
+    const [exported] = await model.runner.iterate(x, 1);
     const forward = await ForwardRunner.create({ arch: architecture(config.model, r.run.imageShape), model: config.model, batch: count, bnMode: 'eval', applications: 1 });
     const [reference] = await forward.run(x, r.tensors);
     let worst = 0;
@@ -107,7 +107,7 @@ void test('the exported model equals the eval-mode forward graph (dynamic batch,
     assert.ok(worst <= 1e-5, `exported vs training-time forward: max |Δ| = ${worst}`);
     const [trainMode] = await (await ForwardRunner.create({ arch: architecture(config.model, r.run.imageShape), model: config.model, batch: count, bnMode: 'train', applications: 1 })).run(x, r.tensors);
     assert.ok(trainMode!.some((v, i) => Math.abs(v - reference![i]!) > 1e-4), 'train-mode BN differs from eval mode (the gap the card documents)');
-    await model.release();
+    await model.runner.release();
     await forward.release();
   });
 });
@@ -120,7 +120,7 @@ void test('a GroupNorm model exports with a dynamic batch and serves any batch s
     assert.deepEqual(model.card.normalization, { kind: 'group', mode: 'eval' });
     for (const count of [1, 3]) {
       const x = new Rng(count).fillUniform(new Float32Array(count * 64), -1, 1);
-      const [y] = await model.iterate(x, count, 1);
+      const [y] = await model.runner.iterate(x, 1);
       assert.equal(y!.length, count * 64);
       const forward = await ForwardRunner.create({ arch: architecture(config.model, r.run.imageShape), model: config.model, batch: count, bnMode: 'eval', applications: 1 });
       const [reference] = await forward.run(x, r.tensors);
@@ -129,6 +129,6 @@ void test('a GroupNorm model exports with a dynamic batch and serves any batch s
       assert.ok(worst <= 1e-5, `batch ${count}: exported vs training-time forward max |Δ| = ${worst}`);
       await forward.release();
     }
-    await model.release();
+    await model.runner.release();
   });
 });

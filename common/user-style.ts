@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file Digits as people send them, made from clean training images (C×H×W in [-1, 1], light
+ * strokes on a dark background): the projection benchmark's user-style family, which then goes
+ * through PNG and the server's decode-and-normalise path. Each returns a new image and its shape
+ * (the light canvas is larger than the input) and is deterministic given the rng.
+ *
+ * - inverted:     dark strokes on a white page, −x.
+ * - off-centre:   the content box moved to a uniform position on the same canvas (fully inside).
+ * - rescaled:     the content box resized by s ~ U[minScale, maxScale] (area/linear resampling),
+ *                 box-centred on the same canvas; scales that would not fit are reduced to fit.
+ * - light-canvas: dark ink (level U[0, 0.25]) on grey-white paper (U[0.85, 1]) on a square canvas of
+ *                 side U{minSide … maxSide} px, the content box scaled to a height of U[0.3, 0.8] of
+ *                 the side at a uniform position: inversion, off-centre and rescaling together.
+ *
+ * "Content box" here is the bounding box of pixels above −1 + 2·CONTENT_EPSILON.
+ */
+import { shapeSize, type ImageShape } from './fft.ts';
+import { resizePlane } from './resample.ts';
+import type { Rng } from './rng.ts';
+
+export const USER_STYLES = ['inverted', 'off-centre', 'rescaled', 'light-canvas'] as const;
+export type UserStyle = (typeof USER_STYLES)[number];
+
+export interface UserStyleParams {
+  readonly minScale?: number;
+  readonly maxScale?: number;
+  readonly minSide?: number;
+  readonly maxSide?: number;
+}
+
+export interface StyledImage {
+  readonly image: Float32Array;
+  readonly shape: ImageShape;
+}
+
+const CONTENT_EPSILON = 0.02;
+const DEFAULTS = { minScale: 0.5, maxScale: 1.3, minSide: 56, maxSide: 160 } as const;
+
+export function userStyle(style: UserStyle, x: Float32Array, shape: ImageShape, rng: Rng, params: UserStyleParams = {}): StyledImage {
+  if (x.length !== shapeSize(shape)) throw new RangeError(`${x.length} values are not one [${shape.join(', ')}] image`);
+  const p = { ...DEFAULTS, ...params };
+  switch (style) {
+    case 'inverted':
+      return { image: x.map((v) => -v), shape };
+    case 'off-centre': {
+      const crop = cropContent(x, shape);
+      return { image: place(crop, shape, rng.int(shape[2] - crop.width + 1), rng.int(shape[1] - crop.height + 1), -1), shape };
+    }
+    case 'rescaled': {
+      const crop = cropContent(x, shape);
+      const s = Math.min(p.minScale + (p.maxScale - p.minScale) * rng.uniform(), shape[2] / crop.width, shape[1] / crop.height);
+      const scaled = scale(crop, s);
+      return { image: place(scaled, shape, Math.floor((shape[2] - scaled.width) / 2), Math.floor((shape[1] - scaled.height) / 2), -1), shape };
+    }
+    case 'light-canvas':
+      return lightCanvas(x, shape, rng, p);
+  }
+}
+
+interface Crop {
+  readonly channels: number;
+  readonly width: number;
+  readonly height: number;
+  /** C×height×width in [-1, 1]. */
+  readonly data: Float32Array;
+}
+
+function cropContent(x: Float32Array, [channels, height, width]: ImageShape): Crop {
+  const plane = height * width;
+  let x0 = width;
+  let y0 = height;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < height; y++) {
+    for (let xx = 0; xx < width; xx++) {
+      let on = false;
+      for (let c = 0; c < channels; c++) on ||= x[c * plane + y * width + xx]! > -1 + 2 * CONTENT_EPSILON;
+      if (!on) continue;
+      x0 = Math.min(x0, xx);
+      x1 = Math.max(x1, xx);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
+    }
+  }
+  if (x1 < 0) return { channels, width, height, data: Float32Array.from(x) };
+  const w = x1 - x0 + 1;
+  const h = y1 - y0 + 1;
+  const data = new Float32Array(channels * w * h);
+  for (let c = 0; c < channels; c++) {
+    for (let y = 0; y < h; y++) data.set(x.subarray(c * plane + (y0 + y) * width + x0, c * plane + (y0 + y) * width + x0 + w), (c * h + y) * w);
+  }
+  return { channels, width: w, height: h, data };
+}
+
+function scale(crop: Crop, s: number): Crop {
+  const width = Math.max(1, Math.round(crop.width * s));
+  const height = Math.max(1, Math.round(crop.height * s));
+  const data = new Float32Array(crop.channels * width * height);
+  const plane = crop.width * crop.height;
+  for (let c = 0; c < crop.channels; c++) {
+    data.set(resizePlane(crop.data.subarray(c * plane, (c + 1) * plane), crop.height, crop.width, height, width), c * width * height);
+  }
+  return { channels: crop.channels, width, height, data };
+}
+
+/** The crop on a canvas of `shape` filled with `background`, its top-left corner at (left, top). */
+function place(crop: Crop, [channels, height, width]: ImageShape, left: number, top: number, background: number): Float32Array {
+  const out = new Float32Array(channels * height * width).fill(background);
+  for (let c = 0; c < channels; c++) {
+    for (let y = 0; y < crop.height && top + y < height; y++) {
+      for (let x = 0; x < crop.width && left + x < width; x++) {
+        out[(c * height + top + y) * width + left + x] = crop.data[(c * crop.height + y) * crop.width + x]!;
+      }
+    }
+  }
+  return out;
+}
+
+function lightCanvas(x: Float32Array, shape: ImageShape, rng: Rng, p: Required<UserStyleParams>): StyledImage {
+  const channels = shape[0];
+  const side = p.minSide + rng.int(p.maxSide - p.minSide + 1);
+  const crop = cropContent(x, shape);
+  const boxHeight = side * (0.3 + 0.5 * rng.uniform());
+  const scaled = scale(crop, Math.min(boxHeight / crop.height, side / crop.width));
+  const left = rng.int(side - scaled.width + 1);
+  const top = rng.int(side - scaled.height + 1);
+  const paper = 0.85 + 0.15 * rng.uniform();
+  const ink = 0.25 * rng.uniform();
+  const canvasShape: ImageShape = [channels, side, side];
+  const strokes = place(scaled, canvasShape, left, top, -1);
+  // stroke s ∈ [-1, 1] → amount a = (s + 1)/2 ∈ [0, 1] → grey paper − a·(paper − ink) ∈ [0, 1] → [-1, 1].
+  const image = strokes.map((s) => 2 * (paper - ((s + 1) / 2) * (paper - ink)) - 1);
+  return { image, shape: canvasShape };
+}
