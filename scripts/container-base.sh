@@ -41,8 +41,8 @@ rm -rf "$rootfs"
 # Recommends stay out: they would pull a compiler toolchain in behind npm's node-gyp.
 buildah run --isolation=chroot "$ctr" -- sh -ec '
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends nodejs npm tini ca-certificates >/dev/null
+  apt-get -o APT::Sandbox::User=root update -qq
+  apt-get -o APT::Sandbox::User=root install -y -qq --no-install-recommends nodejs npm tini ca-certificates >/dev/null
   apt-get clean
   rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log /usr/share/doc /usr/share/man
   useradd --uid 1000 --user-group --create-home --shell /bin/sh node

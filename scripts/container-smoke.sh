@@ -32,7 +32,7 @@ cat >"$state/storage.conf" <<EOF
 [storage]
 driver = "vfs"
 graphroot = "$state/storage"
-runroot = "/run/ign-container-smoke"
+runroot = "$state/run"
 EOF
 export CONTAINERS_STORAGE_CONF="$state/storage.conf" BUILDAH_ISOLATION=chroot
 
@@ -86,7 +86,7 @@ size_mb=$(mb "$(image_bytes "$image")")
 over_mb=$(mb "$(( $(image_bytes "$image") - $(image_bytes "$base") ))")
 say "image $image: $size_mb MB ($over_mb MB over the base), built in $build_s s"
 
-ctr=$(buildah from --pull-never --name ign-smoke-server "$image")
+ctr=$(buildah from --pull=never --name ign-smoke-server "$image")
 run_in() { buildah run --network host "$ctr" -- "$@"; }
 
 # The image's user, and a model directory that user cannot change.
