@@ -5,8 +5,14 @@ A persistent child of scripts/bench-train.ts. One JSON object per line on stdin,
 per line on stdout (so the two frameworks never run at the same time):
   {"cmd": "info"}                                  -> torch version, threads, BLAS in use
   {"cmd": "setup", "batch": B, "imageShape": [C,H,W], "layers": [...], "loss": {...},
-   "optim": {...}, "seed": S}                      -> builds f (layer table of training/ign/model.ts)
-  {"cmd": "run", "steps": K}                       -> {"seconds": [t1..tK]} wall time per step
+   "optim": {...}, "seed": S, "tensors": {"path": P, "entries": [{"name", "shape", "offset"}]}}
+                                                   -> builds f (layer table of training/ign/model.ts);
+                                                      with "tensors", its parameters, BN statistics
+                                                      and the batch x, z are read from the raw
+                                                      float32 file P (the ONNX side's initial state)
+  {"cmd": "run", "steps": K}                       -> {"seconds": [t1..tK], "losses": [{total, rec,
+                                                      idem, tight} per step]}
+  {"cmd": "rss"}                                   -> {"peakMiB": VmHWM since setup}
   {"cmd": "quit"}
 
 One step (ign-paper-notes §2-3, `paper` preset): f_copy = deepcopy(f) (copy cost included, frozen,
@@ -66,6 +72,67 @@ def build_f(layers, channels, norm):
     return f
 
 
+def reset_peak_rss():
+    """Linux: writing 5 to clear_refs resets VmHWM, so each batch size reports its own peak."""
+    try:
+        with open('/proc/self/clear_refs', 'w', encoding='ascii') as f:
+            f.write('5')
+    except OSError:
+        pass
+
+
+def peak_rss_mib():
+    with open('/proc/self/status', encoding='ascii') as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+def onnx_names(layers, norm):
+    """Our parameter names (training/ign/model.ts) in the order of f's modules' state_dict entries."""
+    names = []
+    last = len(layers) - 1
+    for i, l in enumerate(layers):
+        normed = l['norm'] and norm != 'none'
+        bias = i == last or (l['norm'] and norm == 'none')
+        names.append((f"{l['name']}.weight", 'conv.weight'))
+        if bias:
+            names.append((f"{l['name']}.bias", 'conv.bias'))
+        if normed:
+            for part in ('weight', 'bias', 'running_mean', 'running_var'):
+                names.append((f"{l['name']}.norm.{part}", f'bn.{part}'))
+    return names
+
+
+def load_tensors(spec):
+    """name -> tensor from the raw float32 file written by the ONNX side."""
+    t = spec['tensors']
+    with open(t['path'], 'rb') as f:
+        raw = f.read()
+    out = {}
+    for e in t['entries']:
+        count = 1
+        for d in e['shape']:
+            count *= d
+        out[e['name']] = torch.frombuffer(bytearray(raw[4 * e['offset']:4 * (e['offset'] + count)]), dtype=torch.float32).reshape(e['shape'])
+    return out
+
+
+def assign_state(f, layers, norm, tensors):
+    """Copy our named tensors into f's parameters and BN buffers (same order, checked shapes)."""
+    ours = onnx_names(layers, norm)
+    theirs = [(k, v) for k, v in f.state_dict().items() if not k.endswith('num_batches_tracked')]
+    if len(ours) != len(theirs):
+        raise ValueError(f'{len(ours)} ONNX tensors for {len(theirs)} PyTorch entries')
+    with torch.no_grad():
+        for (name, _), (key, value) in zip(ours, theirs):
+            src = tensors[name]
+            if tuple(src.shape) != tuple(value.shape):
+                raise ValueError(f'{name} {tuple(src.shape)} does not fit {key} {tuple(value.shape)}')
+            value.copy_(src)
+
+
 def distance(a, b, kind):
     d = (a - b).abs() if kind == 'l1' else (a - b) ** 2
     return d.flatten(1).mean(1)
@@ -83,6 +150,11 @@ class Bench:
                                     eps=optim['eps'])
         self.x = torch.rand(b, c, h, w) * 2 - 1
         self.z = torch.randn(b, c, h, w)
+        if 'tensors' in spec:
+            tensors = load_tensors(spec)
+            assign_state(self.f, spec['layers'], spec.get('norm', 'batch'), tensors)
+            self.x = tensors['x'].reshape(b, c, h, w).clone()
+            self.z = tensors['z'].reshape(b, c, h, w).clone()
 
     def step(self):
         cfg = self.loss
@@ -103,15 +175,16 @@ class Bench:
         self.opt.zero_grad(set_to_none=True)
         total.backward()
         self.opt.step()
-        return float(total)
+        return {'total': float(total), 'rec': float(rec.mean()), 'idem': float(idem.mean()), 'tight': float(tight.mean())}
 
     def run(self, steps):
         seconds = []
+        losses = []
         for _ in range(steps):
             t0 = time.perf_counter()
-            self.step()
+            losses.append(self.step())
             seconds.append(time.perf_counter() - t0)
-        return seconds
+        return seconds, losses
 
 
 def main():
@@ -124,12 +197,17 @@ def main():
         if cmd == 'info':
             reply = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'blas': blas_info()}
         elif cmd == 'setup':
+            bench = None
+            reset_peak_rss()
             bench = Bench(msg)
             reply = {'ok': True, 'params': sum(p.numel() for p in bench.f.parameters())}
         elif cmd == 'run' and bench is None:
             reply = {'error': 'run before setup'}
         elif cmd == 'run':
-            reply = {'seconds': bench.run(int(msg['steps']))}
+            seconds, losses = bench.run(int(msg['steps']))
+            reply = {'seconds': seconds, 'losses': losses}
+        elif cmd == 'rss':
+            reply = {'peakMiB': peak_rss_mib()}
         elif cmd == 'quit':
             return
         else:

@@ -4,13 +4,19 @@
  * the default MNIST f and the `paper` preset of training/config.ts) in onnxruntime-node, against
  * the same step in PyTorch when `/usr/bin/python3 -c 'import torch'` works. Rounds alternate ORT
  * and PyTorch (a persistent Python child), so the two never share the cores; a 2048³ MatMul in ORT
- * gives the machine's ceiling in each round. FLOPs are counted from the step graph itself.
+ * gives the machine's ceiling in each round. FLOPs are counted from the step graph itself (useful
+ * work only; the one-hot im2col Convs on their own line). Both sides start from the same weights,
+ * BN statistics and batch (written once to a raw float32 file the PyTorch child reads), and their
+ * first-step losses must agree to 1e-4 relative (printed; the exit code is 1 otherwise). Peak RSS
+ * is reported per batch size for both processes.
  *
  *   npm run bench:train
  *   npm run bench:train -- --batches 64,256 --rounds 3 --steps 3 --warmup 1 --threads 2 --no-torch
  *   (--threads defaults to all cores, for ORT and PyTorch alike)
  */
-import { availableParallelism, loadavg } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../training/config.ts';
@@ -18,6 +24,8 @@ import type { TrainConfig } from '../training/config.ts';
 import { countFlops, deadNodes, largestOutputs } from '../training/bench/flops.ts';
 import { MatMulCeiling } from '../training/bench/matmul-ceiling.ts';
 import { OrtStepBench, stepSpec } from '../training/bench/ort-step.ts';
+import type { ReferenceTensor } from '../training/bench/ort-step.ts';
+import { peakRssMiB, resetPeakRss } from '../training/bench/rss.ts';
 import { flopSummary, markdownTable, spreadLine } from '../training/bench/report.ts';
 import type { BatchResult } from '../training/bench/report.ts';
 import { busyFraction } from '../training/bench/cpu-load.ts';
@@ -97,18 +105,62 @@ function describeGraph(bench: OrtStepBench, batch: number): { dense: number; tot
   return { dense: report.dense, total: report.total };
 }
 
-async function benchBatch(config: TrainConfig, batch: number, opts: Options, torch: TorchChild | null, ceiling: MatMulCeiling): Promise<BatchResult> {
+/** Losses compared between the two frameworks on step 1, and the tolerance (relative). */
+const COMPARED_LOSSES = ['total', 'rec', 'idem', 'tight'] as const;
+const LOSS_TOLERANCE = 1e-4;
+
+/** One raw float32 file with every tensor back to back, and its manifest for the child. */
+function writeReference(dir: string, batch: number, tensors: readonly ReferenceTensor[]): Record<string, unknown> {
+  const total = tensors.reduce((a, t) => a + t.data.length, 0);
+  const all = new Float32Array(total);
+  let offset = 0;
+  const entries = tensors.map((t) => {
+    all.set(t.data, offset);
+    const entry = { name: t.name, shape: t.shape, offset };
+    offset += t.data.length;
+    return entry;
+  });
+  const path = join(dir, `reference-${batch}.f32`);
+  writeFileSync(path, new Uint8Array(all.buffer));
+  return { path, entries };
+}
+
+/** Prints both frameworks' step-1 losses; true when every one agrees within LOSS_TOLERANCE. */
+function compareFirstLosses(batch: number, ours: Record<string, number>, theirs: Record<string, number>): boolean {
+  let worst = 0;
+  const parts = COMPARED_LOSSES.map((k) => {
+    const [a, b] = [ours[`loss.${k}`]!, theirs[k]!];
+    const rel = Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
+    worst = Math.max(worst, rel);
+    return `${k} ${a.toPrecision(7)} / ${b.toPrecision(7)}`;
+  });
+  const ok = worst <= LOSS_TOLERANCE;
+  console.log(`  step-1 losses ORT / PyTorch (same weights and batch): ${parts.join(', ')}; worst relative difference ` +
+    `${worst.toExponential(2)} ${ok ? `≤ ${LOSS_TOLERANCE}` : `> ${LOSS_TOLERANCE}: THE TWO SIDES DO NOT COMPUTE THE SAME STEP`}`);
+  return ok;
+}
+
+async function benchBatch(
+  config: TrainConfig, batch: number, opts: Options, torch: TorchChild | null, ceiling: MatMulCeiling, dir: string,
+): Promise<BatchResult> {
   const spec = stepSpec(config, IMAGE_SHAPE, batch);
+  resetPeakRss();
   const ort = await OrtStepBench.create(spec, { threads: opts.threads, seed: config.seed, lr: config.optim.lr });
   try {
     const flops = describeGraph(ort, batch);
-    await ort.run(opts.warmup);
+    await ort.run(Math.max(1, opts.warmup));
+    let lossesAgree: boolean | null = null;
     if (torch) {
-      const setup = { cmd: 'setup', batch, imageShape: IMAGE_SHAPE, layers: spec.arch.layers, norm: config.model.norm, loss: config.loss, optim: config.optim, seed: config.seed };
+      const tensors = writeReference(dir, batch, ort.referenceTensors());
+      const setup = { cmd: 'setup', batch, imageShape: IMAGE_SHAPE, layers: spec.arch.layers, norm: config.model.norm, loss: config.loss, optim: config.optim, seed: config.seed, tensors };
       await torch.request(setup);
-      await torch.request({ cmd: 'run', steps: opts.warmup });
+      const first = await torch.request<{ losses: Record<string, number>[] }>({ cmd: 'run', steps: Math.max(1, opts.warmup) });
+      lossesAgree = compareFirstLosses(batch, ort.firstLosses!, first.losses[0]!);
     }
-    const result: BatchResult = { batch, ort: [], torch: torch ? [] : null, denseFlops: flops.dense, totalFlops: flops.total, ceilings: [], background: [] };
+    const result: BatchResult = {
+      batch, ort: [], torch: torch ? [] : null, denseFlops: flops.dense, totalFlops: flops.total, ceilings: [], background: [],
+      lossesAgree, ortPeakMiB: null, torchPeakMiB: null,
+    };
     for (let round = 1; round <= opts.rounds; round++) {
       const busy = await busyFraction(1000);
       if (busy !== null) result.background.push(busy);
@@ -117,6 +169,8 @@ async function benchBatch(config: TrainConfig, batch: number, opts: Options, tor
       result.ceilings.push(await ceiling.measure(2));
       process.stderr.write(`  batch ${batch} round ${round}/${opts.rounds} done\n`);
     }
+    result.ortPeakMiB = peakRssMiB();
+    if (torch) result.torchPeakMiB = (await torch.request<{ peakMiB: number | null }>({ cmd: 'rss' })).peakMiB;
     return result;
   } finally {
     await ort.release();
@@ -138,17 +192,23 @@ async function main(): Promise<void> {
   console.log(`timing: ${opts.warmup} warm-up step(s), then ${opts.rounds} rounds × ${opts.steps} steps per framework, alternating`);
   const torch = await startTorch(opts);
   const ceiling = await MatMulCeiling.create(opts.ceilingN, opts.threads);
+  const dir = mkdtempSync(join(tmpdir(), 'ign-bench-'));
   const rows: BatchResult[] = [];
   try {
-    for (const batch of opts.batches) rows.push(await benchBatch(config, batch, opts, torch, ceiling));
+    for (const batch of opts.batches) rows.push(await benchBatch(config, batch, opts, torch, ceiling, dir));
   } finally {
     await torch?.close();
     await ceiling.release();
+    rmSync(dir, { recursive: true, force: true });
   }
   console.log(`\nMatMul ceiling: ${opts.ceilingN}³ in ORT, ${opts.threads} threads, best of 2 per round (median used)`);
   for (const r of rows) console.log(spreadLine(r));
   console.log(`\n${markdownTable(rows)}\n`);
   console.log(`${loadLine('at end')}; wall ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  if (rows.some((r) => r.lossesAgree === false)) {
+    console.log('FAILED: the step-1 losses of ORT and PyTorch differ by more than 1e-4 relative (see above)');
+    process.exitCode = 1;
+  }
 }
 
 await main();

@@ -8,6 +8,9 @@
  *   OrtStepBench.create(spec, { threads, seed }) → OrtStepBench
  *   bench.graph, bench.buildMs, bench.createMs
  *   bench.run(steps) → Promise<number[]>   wall seconds per step (feeds, run, state swap)
+ *   bench.firstLosses                      loss outputs of the first step (null before it)
+ *   bench.referenceTensors()              initial parameters, BN statistics, x and z by name (for
+ *                                          the PyTorch side: same weights, same batch)
  *   bench.endProfiling(), bench.release()
  */
 import { Rng } from '../../common/rng.ts';
@@ -36,12 +39,20 @@ function batchFeeds(spec: StepGraphSpec, seed: number): Record<string, HostTenso
   return { x: { dtype: 'float32', shape, data: x }, z: { dtype: 'float32', shape, data: z } };
 }
 
+export interface ReferenceTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
 export class OrtStepBench {
   private stepCount = 0;
+  firstLosses: Record<string, number> | null = null;
 
   private constructor(
     private readonly runner: StepRunner,
     private readonly step: StepGraph,
+    private readonly initial: ReadonlyMap<string, Float32Array>,
     private readonly feeds: Record<string, HostTensor>,
     private readonly lr: number,
     readonly buildMs: number,
@@ -55,11 +66,12 @@ export class OrtStepBench {
     const t0 = performance.now();
     const step = buildStepGraph(spec, options.graph);
     const t1 = performance.now();
+    const state = initialState(step, options.seed);
     const runner = await StepRunner.create(step.graph, {
-      state: initialState(step, options.seed), aliases: step.aliases, session: { ...options.session, ep: 'cpu', threads: options.threads },
+      state, aliases: step.aliases, session: { ...options.session, ep: 'cpu', threads: options.threads },
     });
     const t2 = performance.now();
-    return new OrtStepBench(runner, step, batchFeeds(spec, options.seed), options.lr, t1 - t0, t2 - t1);
+    return new OrtStepBench(runner, step, state, batchFeeds(spec, options.seed), options.lr, t1 - t0, t2 - t1);
   }
 
   get graph(): Graph {
@@ -74,9 +86,16 @@ export class OrtStepBench {
       const t0 = performance.now();
       const out = await this.runner.run(this.feeds, scalars);
       seconds.push((performance.now() - t0) / 1000);
+      this.firstLosses ??= out;
       if (!Number.isFinite(out['loss.total'])) throw new Error(`loss.total is not finite at bench step ${this.stepCount}`);
     }
     return seconds;
+  }
+
+  referenceTensors(): ReferenceTensor[] {
+    const state = this.step.decls.map((d) => ({ name: d.name, shape: d.shape, data: this.initial.get(d.name)! }));
+    const batch = ['x', 'z'].map((name) => ({ name, shape: this.feeds[name]!.shape, data: this.feeds[name]!.data as Float32Array }));
+    return [...state, ...batch];
   }
 
   endProfiling(): void {

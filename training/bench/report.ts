@@ -32,14 +32,19 @@ export interface BatchResult {
   ceilings: number[];
   /** Fraction of all cores busy with other processes just before each round. */
   background: number[];
+  /** Step-1 losses of both frameworks within tolerance; null without PyTorch. */
+  lossesAgree: boolean | null;
+  /** Peak resident memory (MiB) of the ORT process and of the PyTorch child during this batch size. */
+  ortPeakMiB: number | null;
+  torchPeakMiB: number | null;
 }
 
 const fix = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : '—');
 
 export function markdownTable(rows: readonly BatchResult[]): string {
   const header = [
-    '| batch | ORT s/step | ORT img/s | GFLOP/s (conv+mm / all) | % of MatMul ceiling | PyTorch s/step | PyTorch img/s | speed-up (PyTorch ÷ ORT time) |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| batch | ORT s/step | ORT img/s | useful GFLOP/s (conv+mm / all) | % of MatMul ceiling | PyTorch s/step | PyTorch img/s | speed-up (PyTorch ÷ ORT time) | peak RSS ORT / PyTorch (MiB) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const lines = rows.map((r) => {
     const ort = median(r.ort);
@@ -48,7 +53,8 @@ export function markdownTable(rows: readonly BatchResult[]): string {
     const all = r.totalFlops / ort / 1e9;
     const pct = (100 * dense) / median(r.ceilings);
     return `| ${r.batch} | ${fix(ort, 3)} | ${fix(r.batch / ort, 1)} | ${fix(dense, 1)} / ${fix(all, 1)} | ${fix(pct, 1)}% | ` +
-      `${fix(torch, 3)} | ${fix(r.batch / torch, 1)} | ${r.torch ? `${fix(torch / ort, 2)}×` : '—'} |`;
+      `${fix(torch, 3)} | ${fix(r.batch / torch, 1)} | ${r.torch ? `${fix(torch / ort, 2)}×` : '—'} | ` +
+      `${fix(r.ortPeakMiB ?? NaN, 0)} / ${fix(r.torchPeakMiB ?? NaN, 0)} |`;
   });
   return [...header, ...lines].join('\n');
 }

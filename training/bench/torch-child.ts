@@ -15,7 +15,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 export function torchAvailable(python: string): boolean {
-  const probe = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 });
+  const probe = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore', timeout: 180_000 });
   return probe.status === 0;
 }
 
