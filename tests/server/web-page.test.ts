@@ -63,7 +63,7 @@ function naturalSizes(page: Page, selector: string): Promise<[number, number, st
   return page.locator(selector).evaluateAll((imgs: ImgLike[]) => imgs.map((i): [number, number, string] => [i.naturalWidth, i.naturalHeight, i.src]));
 }
 
-void test('the page generates a grid and projects an upload with f, f² and δ', { skip, timeout: 90_000 }, async (t) => {
+void test('the page generates a grid and projects an upload with f, f² and δ', { skip, timeout: 300_000 }, async (t) => {
   const modelDir = mkdtempSync(join(tmpdir(), 'ign-web-'));
   await writeTinyModelDir(modelDir, { channels: 1, height: SIDE, width: SIDE });
   const server = await startServer(modelDir);
