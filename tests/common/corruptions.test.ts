@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CORRUPTIONS, corrupt, gaussianBlur, gaussianKernel, isCorruptionKind, MASK_VALUE, SKETCH_SIGMA } from '../../common/corruptions.ts';
+import { blur, CORRUPTIONS, corrupt, gaussianBlur, gaussianKernel, gaussianNoise, impulseNoise, isCorruptionKind, MASK_VALUE, occlusion, SKETCH_SIGMA } from '../../common/corruptions.ts';
 import type { ImageShape } from '../../common/fft.ts';
 import { Rng } from '../../common/rng.ts';
 
@@ -98,4 +98,35 @@ void test('gaussianBlur preserves constants and the kernel sums to 1 (reflect-10
 
 void test('corrupt rejects an image that does not match the shape', () => {
   assert.throws(() => corrupt('noise', new Float32Array(10), [1, 3, 3], new Rng(1)), /needs 9/);
+});
+
+void test('benchmark families: noise strength and clipping, impulse rate, occlusion size, blur', () => {
+  const shape: ImageShape = [1, 100, 100];
+  const x = new Float32Array(100 * 100).fill(-0.2);
+  const noisy = gaussianNoise(x, shape, new Rng(3), { sigma: 0.5 });
+  assert.ok(noisy.every((v) => v >= -1 && v <= 1), 'clipped to [-1, 1]');
+  const raw = gaussianNoise(x, shape, new Rng(3), { sigma: 0.5, clip: false });
+  const std = Math.sqrt(raw.reduce((s, v) => s + (v + 0.2) ** 2, 0) / raw.length);
+  assert.ok(Math.abs(std - 0.5) < 0.02, `std ${std}`);
+  assert.ok(raw.some((v) => v < -1), 'unclipped noise leaves the range');
+  assert.deepEqual(gaussianNoise(x, shape, new Rng(3), { sigma: 0.5 }), noisy, 'seeded');
+
+  const impulsed = impulseNoise(x, shape, new Rng(4), { rate: 0.2 });
+  const salt = impulsed.filter((v) => v === 1).length / x.length;
+  const pepper = impulsed.filter((v) => v === -1).length / x.length;
+  assert.ok(Math.abs(salt - 0.1) < 0.015 && Math.abs(pepper - 0.1) < 0.015, `salt ${salt}, pepper ${pepper}`);
+  assert.equal(impulsed.filter((v) => v === Math.fround(-0.2)).length, Math.round(x.length * (1 - salt - pepper)));
+
+  const rgb = new Float32Array(3 * 20 * 20).fill(0.5);
+  const occluded = occlusion(rgb, [3, 20, 20], new Rng(5), { size: 7 });
+  assert.equal(occluded.filter((v) => v === MASK_VALUE).length, 3 * 49, 'a 7×7 patch in every channel');
+  assert.equal(occlusion(rgb, [3, 20, 20], new Rng(5), { size: 7, value: 1 }).filter((v) => v === 1).length, 3 * 49);
+
+  const flat = blur(x, shape, new Rng(0), { sigma: 1 });
+  assert.ok(flat.every((v) => Math.abs(v + 0.2) < 1e-6), 'a constant image is unchanged');
+  const dot = new Float32Array(15 * 15);
+  dot[7 * 15 + 7] = 1;
+  const spread = blur(dot, [1, 15, 15], new Rng(0), { sigma: 1 });
+  assert.ok(Math.abs(spread.reduce((s, v) => s + v, 0) - 1) < 1e-6, 'mass preserved away from the border');
+  assert.ok(spread[7 * 15 + 7]! < 0.2 && spread[7 * 15 + 8]! > 0.05, 'spread to the neighbours');
 });

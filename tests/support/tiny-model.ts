@@ -10,6 +10,7 @@ import { ops } from '../../training/onnx/ops.ts';
 import { serialize } from '../../training/onnx/serialize.ts';
 import { Rng } from '../../common/rng.ts';
 import { computeFourierStats, NOISE_STATS_FILE, serializeFourierStats } from '../../common/noise.ts';
+import type { InputConventions } from '../../common/model-card.ts';
 
 export interface TinyModelOptions {
   channels: number;
@@ -22,6 +23,8 @@ export interface TinyModelOptions {
   kind?: 'tanh-scale' | 'identity' | 'nan';
   /** 'fourier': the card names Fourier noise and statistics of 16 seeded random images are written. */
   noise?: 'gaussian' | 'fourier';
+  /** Written to the card's `inputConventions` (POST /project then normalises uploads by default). */
+  conventions?: InputConventions;
 }
 
 export function tinyModelBytes(opts: TinyModelOptions): Uint8Array {
@@ -55,6 +58,7 @@ export function tinyModelCard(opts: TinyModelOptions, name = 'tiny'): Record<str
     seed: 0,
     training: { preset: 'none', config: {}, commands: ['tests/support/tiny-model.ts'], dataset: 'none', steps: 0, epochs: 0, wallTimeSeconds: 0 },
     evaluation: null,
+    ...(opts.conventions && { inputConventions: opts.conventions }),
   };
 }
 

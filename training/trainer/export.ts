@@ -19,8 +19,8 @@ import { createSession } from '../runtime/ort.ts';
 import { Rng } from '../../common/rng.ts';
 import { NOISE_STATS_FILE, serializeFourierStats } from '../../common/noise.ts';
 import type { FourierStats } from '../../common/noise.ts';
-import { writeModelCard } from '../../common/model-card.ts';
-import type { ModelCard } from '../../common/model-card.ts';
+import { MNIST_CONVENTIONS, writeModelCard } from '../../common/model-card.ts';
+import type { InputConventions, ModelCard } from '../../common/model-card.ts';
 import { buildForwardGraph } from '../ign/forward-graph.ts';
 import { architecture } from '../ign/model.ts';
 import type { TrainConfig } from '../config.ts';
@@ -102,7 +102,20 @@ function buildCard(info: ExportInfo, dir: string): ModelCard {
       wallTimeSeconds: info.wallTimeSeconds,
     },
     evaluation: info.evaluation ?? null,
+    ...conventionsOf(config, info.imageShape),
   };
+}
+
+/**
+ * The input conventions of the built-in datasets at their native 1×28×28: MNIST (light strokes on
+ * dark, fitted into 20×20, centred by mass) and Fashion-MNIST (light on dark after its negation, the
+ * longest edge resized to 28 and the item centred). Folders of arbitrary images declare none.
+ */
+export function conventionsOf(config: TrainConfig, [c, h, w]: [number, number, number]): { inputConventions?: InputConventions } {
+  if (c !== 1 || h !== 28 || w !== 28) return {};
+  if (config.data.kind === 'mnist') return { inputConventions: MNIST_CONVENTIONS };
+  if (config.data.kind === 'fashion-mnist') return { inputConventions: { polarity: 'light-on-dark', contentBox: { width: 28, height: 28 }, centring: 'box' } };
+  return {};
 }
 
 /**

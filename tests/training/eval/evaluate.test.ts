@@ -39,6 +39,30 @@ void test('evaluate writes the report, picture and card summary for a tiny model
   assert.equal(png.format, 'png');
   assert.equal(png.width, 2 * (10 * 30 + 2));
   assert.ok((await stat(first.files.markdown)).size > 200);
+  // The projection benchmark: every family scored in every column, corruptions graded by strength.
+  const bench = saved.benchmark!;
+  assert.deepEqual(bench.families.map((f) => f.id), [
+    'clean', 'noise-0.15', 'noise-0.3', 'noise-0.5', 'impulse-0.05', 'impulse-0.2', 'occlusion-8', 'occlusion-13', 'blur',
+    'user-inverted', 'user-off-centre', 'user-rescaled', 'user-light-canvas',
+  ]);
+  const byId = Object.fromEntries(bench.families.map((f) => [f.id, f]));
+  assert.ok(byId['noise-0.5']!.psnr.input < byId['noise-0.3']!.psnr.input && byId['noise-0.3']!.psnr.input < byId['noise-0.15']!.psnr.input);
+  assert.ok(byId['impulse-0.2']!.psnr.input < byId['impulse-0.05']!.psnr.input);
+  assert.ok(byId['occlusion-13']!.psnr.input < byId['occlusion-8']!.psnr.input);
+  assert.equal(byId.clean!.psnr.input, 100);
+  assert.ok(byId['impulse-0.2']!.psnr.median > byId['impulse-0.2']!.psnr.input, 'the median filter removes impulse noise');
+  assert.equal(bench.referenceImages, 48, 'a disjoint set of 48 test images is the Fréchet reference');
+  assert.ok(byId.clean!.frechet.input > 0, 'x̃ = x is not its own reference');
+  assert.equal(bench.conventions, null, 'the tiny card declares no conventions');
+  for (const f of bench.families) {
+    for (const metric of [f.accuracy, f.frechet, f.psnr]) for (const v of Object.values(metric)) assert.ok(Number.isFinite(v), `${f.id}: ${JSON.stringify(metric)}`);
+    assert.equal(f.user !== undefined, f.kind === 'user');
+  }
+  // Targets: 2 clean, one accuracy target per other family, FD for the 5 noise families, 4 user-style, 4 generation.
+  assert.equal(saved.targets.length, 2 + 12 + 5 + 4 + 4);
+  assert.equal(saved.benchmarkImage?.rows.length, 13);
+  const benchPng = await sharp(first.files.benchmarkPng!).metadata();
+  assert.equal(benchPng.width, 2 * (16 * 30 + 2));
   const card = await loadModelCard(contraction);
   assert.deepEqual(card.card.evaluation, JSON.parse(JSON.stringify(first.summary)));
   assert.equal(card.card.name, 'tiny');
@@ -53,6 +77,16 @@ void test('evaluate writes the report, picture and card summary for a tiny model
   assert.ok('frechet' in r.classifier);
   assert.equal(r.classifier.frechet.k1, r.classifier.frechet.k3);
   assert.equal(r.projection.noise!.f1, r.projection.noise!.corrupted);
+  // Identity f: f(x̃) = f²(x̃) = x̃ in every family and every metric, and f is idempotent on data.
+  for (const f of r.benchmark!.families) {
+    for (const metric of [f.accuracy, f.frechet, f.psnr]) {
+      assert.equal(metric.f1, metric.input, `${f.id}`);
+      assert.equal(metric.f2, metric.input, `${f.id}`);
+    }
+  }
+  assert.equal(r.benchmark!.cleanIdempotencePsnr, 100);
+  assert.ok(r.targets.find((t) => t.target.startsWith('clean: PSNR'))!.pass);
+  assert.ok(r.targets.filter((t) => t.target.includes('FD f(x̃) < FD x̃')).every((t) => !t.pass), 'identity never lowers FD');
   // the saved classifier was reused (no retraining with steps: 1)
   assert.equal(r.classifier.testAccuracy, saved.classifier.testAccuracy);
 });

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+// POST /project with a card that declares input conventions: real PNGs decoded by sharp, the
+// normaliser, and the identity model, so the output is exactly what f received.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import sharp from 'sharp';
+import request from 'supertest';
+import { MNIST_CONVENTIONS } from '../../common/model-card.ts';
+import { assertError, assertSchema, startRealApp, type RealServer } from './helpers.ts';
+
+let server: RealServer;
+before(async () => { server = await startRealApp({ channels: 1, height: 28, width: 28, kind: 'identity', conventions: MNIST_CONVENTIONS }); });
+after(async () => { await server.close(); });
+
+const project = (png: Buffer, query = ''): request.Test =>
+  request(server.handle.app).post(`/project${query}`).set('Content-Type', 'image/png').set('Accept', 'application/json').send(png);
+
+/** A person's digit: a dark "7" (bar and diagonal, 6 px strokes) off-centre on a 120×90 white page. */
+async function darkSevenOnWhite(): Promise<Buffer> {
+  const width = 120;
+  const height = 90;
+  const pixels = new Uint8Array(width * height).fill(245);
+  for (let y = 10; y < 70; y++) {
+    for (let x = 70; x < 110; x++) {
+      const bar = y < 16;
+      const diagonal = Math.abs(x - (110 - (y - 10) * (40 / 60))) < 3;
+      if (bar || diagonal) pixels[y * width + x] = 20;
+    }
+  }
+  return sharp(pixels, { raw: { width, height, channels: 1 } }).png().toBuffer();
+}
+
+async function gray(pngBase64: string): Promise<{ data: Buffer; width: number; height: number }> {
+  const { data, info } = await sharp(Buffer.from(pngBase64, 'base64')).greyscale().raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}
+
+void test('normalize defaults to auto: a dark digit on a light page arrives light-on-dark, 20 px, mass-centred', async () => {
+  const res = await project(await darkSevenOnWhite());
+  assert.equal(res.status, 200, res.text.slice(0, 200));
+  assertSchema('ProjectResponse', res.body);
+  const body = res.body as { normalize: string; normalizedInput: string; input: string; output: string };
+  assert.equal(body.normalize, 'auto');
+  assert.equal(body.normalizedInput, body.input, 'no corruption: f received the normalised image');
+  const { data, width, height } = await gray(body.normalizedInput);
+  assert.deepEqual([width, height], [28, 28]);
+  assert.equal(data[0], 0, 'background is dark');
+  let total = 0;
+  let sx = 0;
+  let sy = 0;
+  let top = 28;
+  let bottom = -1;
+  for (let y = 0; y < 28; y++) {
+    for (let x = 0; x < 28; x++) {
+      const m = data[y * 28 + x]! / 255;
+      total += m;
+      sx += m * x;
+      sy += m * y;
+      if (m > 0.5) {
+        top = Math.min(top, y);
+        bottom = Math.max(bottom, y);
+      }
+    }
+  }
+  assert.ok(Math.abs(sx / total - 14) <= 0.5 && Math.abs(sy / total - 14) <= 0.5, `centre of mass (${sx / total}, ${sy / total})`);
+  assert.ok(bottom - top + 1 >= 19, `the taller side fills the 20 px box (${bottom - top + 1})`);
+  assert.equal(body.output, body.input, 'identity f');
+});
+
+void test('normalize=none only resizes: the light page stays light', async () => {
+  const res = await project(await darkSevenOnWhite(), '?normalize=none');
+  assert.equal(res.status, 200);
+  assertSchema('ProjectResponse', res.body);
+  const body = res.body as { normalize: string; normalizedInput?: string; input: string };
+  assert.equal(body.normalize, 'none');
+  assert.equal(body.normalizedInput, undefined);
+  const { data } = await gray(body.input);
+  assert.ok(data[0]! > 200, `corner ${data[0]}`);
+});
+
+void test('a blank page or a uniform image → 422 empty_content; a bad normalize value → 400', async () => {
+  for (const level of [255, 0, 128]) {
+    const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: level, g: level, b: level } } }).png().toBuffer();
+    assertError(await project(png), 422, 'empty_content');
+    const plain = await project(png, '?normalize=none');
+    assert.equal(plain.status, 200, 'without normalisation a uniform image is projected as before');
+  }
+  assertError(await project(await darkSevenOnWhite(), '?normalize=yes'), 400, 'invalid_normalize');
+});
