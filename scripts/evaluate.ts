@@ -1,40 +1,42 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file npm run evaluate -- models/<name> [--n 1000] [--seed 0] [--dataset mnist|fashion-mnist|folder:<path>]
- *   [--classifier-dir <dir>] [--classifier-steps <k>] [--no-card]
+ * @file npm run evaluate -- models/<name> [--n 1000] [--seed 0] [--dataset mnist|fashion-mnist|folder --data-path DIR …]
+ *   [--classifier-dir <dir>] [--classifier-steps <k>] [--no-card] [--debug]
  * Writes models/<name>/evaluation.{json,png,md}, stores the summary in model.json and prints it.
  * The evaluation classifier (models/<dataset>-classifier) is trained first when missing.
  */
-import { parseArgs } from 'node:util';
+import { ConfigError } from '../training/config.ts';
+import { DATASET_OPTIONS, DATASET_USAGE, datasetSpecFromFlags } from '../training/data/dataset-args.ts';
 import { evaluateModel } from '../training/eval/evaluate.ts';
-import { intOption, parseDatasetArg } from '../training/eval/cli-args.ts';
+import { intOption } from '../training/eval/cli-args.ts';
+import { parseFlags, runCli } from './cli.ts';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
+const USAGE = `usage: npm run evaluate -- models/<name> [--n 1000] [--seed 0] ${DATASET_USAGE} [--classifier-dir …] [--classifier-steps k] [--no-card] [--debug]`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(argv, {
+    ...DATASET_OPTIONS,
     n: { type: 'string' },
     seed: { type: 'string' },
-    dataset: { type: 'string' },
     'classifier-dir': { type: 'string' },
     'classifier-steps': { type: 'string' },
     'no-card': { type: 'boolean', default: false },
-  },
-});
-
-const modelDir = positionals[0];
-if (positionals.length !== 1 || modelDir === undefined) {
-  console.error('usage: npm run evaluate -- models/<name> [--n 1000] [--seed 0] [--dataset …] [--classifier-dir …] [--classifier-steps k] [--no-card]');
-  process.exit(2);
-}
-
-try {
+    help: { type: 'boolean' },
+  }, true);
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const modelDir = positionals[0];
+  if (positionals.length !== 1 || modelDir === undefined) throw new ConfigError(`expected one model folder (see --help)\n${USAGE}`);
   const n = intOption('n', values.n);
   const seed = intOption('seed', values.seed);
   const classifierSteps = intOption('classifier-steps', values['classifier-steps']);
+  const dataset = datasetSpecFromFlags(values);
   const result = await evaluateModel(modelDir, {
     ...(n !== undefined && { n }),
     ...(seed !== undefined && { seed }),
-    ...(values.dataset !== undefined && { dataset: parseDatasetArg(values.dataset) }),
+    ...(dataset !== undefined && { dataset }),
     ...(values['classifier-dir'] !== undefined && { classifierDir: values['classifier-dir'] }),
     ...(classifierSteps !== undefined && { classifier: { steps: classifierSteps } }),
     updateCard: !values['no-card'],
@@ -44,7 +46,7 @@ try {
   });
   console.log(JSON.stringify(result.summary, null, 2));
   console.error(`wrote ${result.files.json}, ${result.files.png}, ${result.files.markdown}`);
-} catch (err) {
-  console.error(`evaluate: ${(err as Error).message}`);
-  process.exit(1);
+  return 0;
 }
+
+runCli('evaluate', main);

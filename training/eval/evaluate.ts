@@ -13,6 +13,7 @@ import { sampleNoise } from '../../common/noise.ts';
 import { Rng } from '../../common/rng.ts';
 import { shapeSize, type ImageShape } from '../../common/fft.ts';
 import { loadDataset, type Dataset, type DatasetSpec } from '../data/dataset.ts';
+import { skippedFilesLine } from '../data/dataset-args.ts';
 import { assertClassifierFits, defaultClassifierDir, ensureClassifier, type EnsureClassifierOptions } from './classifier-store.ts';
 import { ModelRunner } from './model-runner.ts';
 import { composeCanvas, writeCanvasPng, type Canvas, type PanelRow } from './panels.ts';
@@ -84,6 +85,8 @@ export async function evaluateModel(modelDir: string, options: EvaluateOptions =
   const spec = options.dataset ?? datasetSpecOf(card);
   const rng = new Rng(seed);
   const test = await loadDataset(spec, 'test');
+  const skipped = skippedFilesLine(test.skipped);
+  if (skipped !== null) log(`${test.name}: ${skipped}`);
   const n = Math.min(options.n ?? 1000, test.n);
   const real = pick(test, n, rng.fork('test-images'));
   const noise = (count: number, label: string): Float32Array => sampleNoise(card.noise, noiseStats, shape, rng.fork(label), count);
