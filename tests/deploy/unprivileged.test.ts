@@ -12,16 +12,17 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { freePort } from '../../scripts/bench-serve-server.ts';
 import { writeTinyModelDir } from '../support/tiny-model.ts';
+import { skipUnlessAvailable } from '../support/required-tool.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const NOBODY = 65534;
 const DROP = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
 
-function skipReason(): string | false {
-  if (process.platform !== 'linux') return 'needs Linux';
-  if (process.getuid?.() !== 0) return 'needs root to drop to uid 65534';
+function missingPrerequisite(): string | null {
+  if (process.platform !== 'linux') return 'the test needs Linux';
+  if (process.getuid?.() !== 0) return 'the test needs root to drop to uid 65534';
   if (spawnSync('setpriv', ['--version']).status !== 0) return 'setpriv (util-linux) is not installed';
-  return false;
+  return null;
 }
 
 interface Probe { httpGet: { path: string } }
@@ -48,7 +49,7 @@ async function waitReady(url: string, exited: () => boolean): Promise<void> {
   throw new Error('server did not become ready as uid 65534');
 }
 
-void test('serves as uid 65534 from a read-only model dir and an unwritable cwd', { skip: skipReason(), timeout: 60_000 }, async () => {
+void test('serves as uid 65534 from a read-only model dir and an unwritable cwd', { skip: skipUnlessAvailable(missingPrerequisite()), timeout: 60_000 }, async () => {
   const base = mkdtempSync(join(tmpdir(), 'ign-unpriv-'));
   const modelDir = join(base, 'models');
   // The repository root is root-owned 0755: readable, not writable, for uid 65534.
