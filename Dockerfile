@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1.7
 # SPDX-License-Identifier: MIT
 #
-# IGN inference server image (server-hardening.md §12, §14).
+# IGN inference server image (docs/serving.md, "Container").
 #
 #   CPU (default):  docker build -t ign-server .
 #   CUDA:           docker build --build-arg VARIANT=cuda -t ign-server:cuda .
@@ -19,7 +19,7 @@ ARG VARIANT=cpu
 ARG NODE_IMAGE=node:20-bookworm-slim
 # onnxruntime-node 1.30's Linux CUDA provider comes from the NuGet package its manifest calls `cuda12`
 # (cuDNN 9). Confirm the CUDA major with `ldd libonnxruntime_providers_cuda.so` on a GPU host and
-# move this to a 13.x base if it links libcudart.so.13 (§12). Driver floor: CUDA 12 ≥ 525.
+# move this to a 13.x base if it links libcudart.so.13. Driver floor: CUDA 12 ≥ 525.
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04
 
 # ---------------------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ COPY --from=prod-deps-cuda /app/node_modules ./node_modules
 COPY package.json openapi.yaml ./
 COPY --from=build /app/dist ./dist
 COPY models ./models
-# IGN_EP=cuda makes a missing GPU a startup failure instead of a silent CPU fallback (§6).
+# IGN_EP=cuda makes a missing GPU a startup failure instead of a silent CPU fallback (docs/serving.md, "Execution provider").
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \

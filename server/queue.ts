@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file Bounded FIFO with dynamic batching in front of the Generator (server-hardening.md §5).
+ * @file Bounded FIFO with dynamic batching in front of the Generator (docs/serving.md, "Overload").
  * Requests with equal `steps` are merged up to MAX_BATCH_SIZE images, waiting at most
  * MAX_QUEUE_DELAY_MS for company. Overflow is refused at once (503 queue_full); a request still
  * queued at its deadline gets 503 queue_timeout, one already running 504 deadline_exceeded; a client

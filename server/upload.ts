@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /**
  * @file Upload admission and parsing for /project. A semaphore admits MAX_UPLOADS bodies at once
- * BEFORE multer reads a byte (memoryStorage has no global bound, finding 9). multer runs with every
- * limit set — no text fields at all, so crafted names like `a[4294967294]` fail in microseconds
- * (finding 1) — and every failure of the multipart step maps to a 4xx by its code, never its text.
+ * BEFORE multer reads a byte (memoryStorage has no global bound on buffered bodies). multer runs
+ * with every limit set — no text fields at all, so crafted names like `a[4294967294]` fail at once
+ * instead of building a 4-billion-slot array — and every failure of the multipart step maps to a
+ * 4xx by its code, never its text (docs/serving.md, "Bad-input catalogue").
  */
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import multer, { MulterError } from 'multer';

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Static checks of the Dockerfile (CI has no Docker engine, server-hardening.md §14), plus two
+// Static checks of the Dockerfile (CI has no Docker engine; docs/serving.md, "Container"), plus two
 // pieces that can run without one: the HEALTHCHECK one-liner and the ORT pruning script.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

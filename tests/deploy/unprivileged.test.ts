@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The container's runtime conditions without a Docker engine (server-hardening.md §14): the real
+// The container's runtime conditions without a Docker engine (docs/serving.md, "Container"): the real
 // server (`npm start`'s entry) as uid/gid 65534 with no groups, a root-owned read-only model
 // directory and an unwritable working directory. It must serve, answer the probe routes the
 // manifests use, and drain to exit 0 on SIGTERM.

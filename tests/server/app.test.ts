@@ -146,7 +146,7 @@ void test('readiness flips to 503 while draining and new work is refused with sh
   }
 });
 
-void test('GET /metrics exposes the §9 metric set with bounded labels', async () => {
+void test('GET /metrics exposes the documented metric set with bounded labels', async () => {
   await generate({ count: 1, steps: 1, seed: 1 });
   await request(app()).get('/no/such/path/12345');
   const res = await request(app()).get('/metrics');

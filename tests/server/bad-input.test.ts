@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// One case per row of the bad-input catalogue (server-hardening.md §4) against the real app.
+// One case per row of the bad-input catalogue (docs/serving.md, "Bad-input catalogue") against the real app.
 // Rows 24-26 need a listening server: see connection-limits.test.ts and main.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
