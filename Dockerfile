@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1.7
 # SPDX-License-Identifier: MIT
 #
-# IGN inference server image.
+# IGN inference server image (docs/serving.md, "Container").
 #
 #   CPU (default):  docker build -t ign-server .
 #   CUDA:           docker build --build-arg VARIANT=cuda -t ign-server:cuda .
@@ -112,7 +112,7 @@ COPY package.json openapi.yaml ./
 COPY --from=build /app/dist/common ./dist/common
 COPY --from=build /app/dist/server ./dist/server
 COPY models ./models
-# IGN_EP=cuda makes a missing GPU a startup failure instead of a silent CPU fallback.
+# IGN_EP=cuda makes a missing GPU a startup failure instead of a silent CPU fallback (docs/serving.md, "Execution provider").
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \

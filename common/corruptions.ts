@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file Corruptions for the "global projector" demo (paper Fig. 5, notes §7): IGN never sees them
+ * @file Corruptions for the "global projector" demo (paper Fig. 5; docs/ign.md, "Corruptions"): IGN never sees them
  * in training, and f(corrupt(x)) should land back on the data manifold. One image C×H×W, values in
  * [-1, 1]; every function returns a new array and is deterministic given the rng.
  *

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file Source noise z for IGN (paper notes §6), shared by training and the server so both draw
+ * @file Source noise z for IGN (docs/ign.md, "Noise"), shared by training and the server so both draw
  * from the same distribution. `gaussian`: z ~ N(0, I). `fourier`: per-frequency statistics of the
  * real and imaginary parts of fft2 of real training images, sampled independently per element and
  * mapped back with z = Re(ifft2(F̃)), as the public reproductions do. The statistics are computed

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Rng } from '../common/rng.ts';
 import { sessionOptions } from '../server/inference/ort-runtime.ts';
+import { ConfigError } from '../training/config.ts';
+import { runCli } from './cli.ts';
 
 interface Card { input: { name: string; shape: number[] }; output: { name: string } }
 
@@ -53,9 +55,9 @@ async function measure(session: ort.InferenceSession, card: Card, batch: number,
   };
 }
 
-async function main(): Promise<void> {
-  const [modelDir, secondsArg = '3', threadsArg = '1', batchesArg = '1,8,32'] = process.argv.slice(2);
-  if (modelDir === undefined) throw new Error('usage: bench-serve-raw.ts <modelDir> [seconds] [threads] [batches]');
+async function main(argv: string[]): Promise<undefined> {
+  const [modelDir, secondsArg = '3', threadsArg = '1', batchesArg = '1,8,32'] = argv;
+  if (modelDir === undefined) throw new ConfigError('usage: bench-serve-raw.ts <modelDir> [seconds] [threads] [batches]');
   const card = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8')) as Card;
   const session = await ort.InferenceSession.create(join(modelDir, 'model.onnx'), sessionOptions(Number(threadsArg), ['cpu']));
   const results: RawResult[] = [];
@@ -64,4 +66,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(results)}\n`);
 }
 
-await main();
+runCli('bench-serve-raw', main);

@@ -18,11 +18,12 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { startBenchServer, type BenchServer } from './bench-serve-server.ts';
 import { runAutocannon } from './bench-serve-load.ts';
 import type { LoopResult, LoopSpec } from './bench-serve-closed-loop.ts';
 import type { RawResult } from './bench-serve-raw.ts';
+import { ConfigError } from '../training/config.ts';
+import { parseFlags, runCli } from './cli.ts';
 
 const CONCURRENCIES = [1, 8, 32] as const;
 const CEILING_CONCURRENCIES = [1, 32] as const;
@@ -190,10 +191,10 @@ async function runSoak(modelDir: string, label: string): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { soak: { type: 'boolean', default: false }, seconds: { type: 'string', default: '5' }, model: { type: 'string' } } });
+async function main(argv: string[]): Promise<undefined> {
+  const { values } = parseFlags(argv, { soak: { type: 'boolean', default: false }, seconds: { type: 'string', default: '5' }, model: { type: 'string' } });
   const seconds = Number(values.seconds);
-  if (!(seconds > 0)) throw new Error('--seconds must be positive');
+  if (!(seconds > 0)) throw new ConfigError('--seconds must be positive');
   const model = values.model === undefined ? undefined : resolve(values.model);
   // Child processes (server, raw ORT) and the bundled model are addressed from the repository root.
   process.chdir(fileURLToPath(new URL('..', import.meta.url)));
@@ -217,4 +218,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+runCli('bench:serve', main);

@@ -15,7 +15,7 @@ per line on stdout (so the two frameworks never run at the same time):
   {"cmd": "rss"}                                   -> {"peakMiB": VmHWM since setup}
   {"cmd": "quit"}
 
-One step (ign-paper-notes §2-3, `paper` preset): f_copy = deepcopy(f) (copy cost included, frozen,
+One step (docs/ign.md, "Objective"; `paper` preset): f_copy = deepcopy(f) (copy cost included, frozen,
 train-mode BN); fx = f(x); fz = f(z); f_z = fz.detach(); ff_z = f(f_z); f_fz = f_copy(fz);
 per-sample L1 means; L_tight clamped tanh(L/(a*N))*a*N with N = D(f_z, z) detached;
 total = l_r*rec + l_i*idem + l_t*tight; backward; Adam(lr, betas).

@@ -18,8 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { resolveConfig } from '../training/config.ts';
+import { ConfigError, resolveConfig } from '../training/config.ts';
 import type { TrainConfig } from '../training/config.ts';
 import { countFlops, deadNodes, largestOutputs } from '../training/bench/flops.ts';
 import { MatMulCeiling } from '../training/bench/matmul-ceiling.ts';
@@ -30,6 +29,7 @@ import { flopSummary, markdownTable, spreadLine } from '../training/bench/report
 import type { BatchResult } from '../training/bench/report.ts';
 import { busyFraction } from '../training/bench/cpu-load.ts';
 import { TorchChild, torchAvailable } from '../training/bench/torch-child.ts';
+import { parseFlags, runCli } from './cli.ts';
 
 const IMAGE_SHAPE = [1, 28, 28] as const;
 const TORCH_SCRIPT = fileURLToPath(new URL('./bench-train-torch.py', import.meta.url));
@@ -49,22 +49,20 @@ interface Options {
 
 function positiveInt(name: string, text: string): number {
   const v = Number(text);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${text}`);
+  if (!Number.isInteger(v) || v < 1) throw new ConfigError(`--${name} must be a positive integer, got ${text}`);
   return v;
 }
 
-function parseOptions(): Options {
-  const { values } = parseArgs({
-    options: {
-      batches: { type: 'string', default: '64,256' }, rounds: { type: 'string', default: '3' },
-      steps: { type: 'string', default: '3' }, warmup: { type: 'string', default: '1' },
-      threads: { type: 'string', default: String(availableParallelism()) }, 'ceiling-n': { type: 'string', default: '2048' },
-      python: { type: 'string', default: '/usr/bin/python3' }, 'no-torch': { type: 'boolean', default: false },
-      'omp-wait': { type: 'string', default: 'passive' },
-    },
+function parseOptions(argv: readonly string[]): Options {
+  const { values } = parseFlags(argv, {
+    batches: { type: 'string', default: '64,256' }, rounds: { type: 'string', default: '3' },
+    steps: { type: 'string', default: '3' }, warmup: { type: 'string', default: '1' },
+    threads: { type: 'string', default: String(availableParallelism()) }, 'ceiling-n': { type: 'string', default: '2048' },
+    python: { type: 'string', default: '/usr/bin/python3' }, 'no-torch': { type: 'boolean', default: false },
+    'omp-wait': { type: 'string', default: 'passive' },
   });
   const ompWait = values['omp-wait'];
-  if (ompWait !== 'passive' && ompWait !== 'active') throw new Error(`--omp-wait must be passive or active, got ${ompWait}`);
+  if (ompWait !== 'passive' && ompWait !== 'active') throw new ConfigError(`--omp-wait must be passive or active, got ${ompWait}`);
   return {
     batches: values.batches.split(',').map((b) => positiveInt('batches', b.trim())),
     rounds: positiveInt('rounds', values.rounds), steps: positiveInt('steps', values.steps),
@@ -177,8 +175,8 @@ async function benchBatch(
   }
 }
 
-async function main(): Promise<void> {
-  const opts = parseOptions();
+async function main(argv: string[]): Promise<undefined> {
+  const opts = parseOptions(argv);
   const config = resolveConfig({ preset: 'paper' });
   const started = performance.now();
   console.log(loadLine('at start'));
@@ -211,4 +209,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+runCli('bench:train', main);

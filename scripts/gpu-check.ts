@@ -13,6 +13,7 @@ import { cudaUnavailableReason } from '../common/ort-options.ts';
 import { openSession } from '../server/inference/ort-runtime.ts';
 import type { OpenedSession } from '../server/inference/ort-runtime.ts';
 import type { SessionSpec } from '../server/inference/protocol.ts';
+import { runCli } from './cli.ts';
 
 const TOLERANCE = 1e-4;
 const BATCHES = [1, 8, 32, 256];
@@ -30,33 +31,37 @@ async function timeRuns(session: OpenedSession, input: Float32Array, count: numb
   return Number(process.hrtime.bigint() - start) / 1e6 / repeats;
 }
 
-const dir = process.argv[2] ?? 'models/mnist';
-const { card, modelPath } = await loadModelCard(dir);
-const { channels: c, height: h, width: w } = card.image;
-const spec = (ep: SessionSpec['ep']): SessionSpec => ({
-  modelPath, inputName: card.input.name, outputName: card.output.name, dims: [c, h, w], ep, cudaDeviceId: 0, threads: 2,
-});
-console.log(`model ${card.name} (${dir}); libcuda.so.1 + /dev/nvidia*: ${cudaUnavailableReason() ?? 'present'}`);
-let cuda: OpenedSession;
-try {
-  cuda = await openSession(spec('cuda'));
-} catch (err) {
-  console.error(`CUDA execution provider did not load: ${(err as Error).message}`);
-  process.exit(1);
+async function main(argv: string[]): Promise<number> {
+  const dir = argv[0] ?? 'models/mnist';
+  const { card, modelPath } = await loadModelCard(dir);
+  const { channels: c, height: h, width: w } = card.image;
+  const spec = (ep: SessionSpec['ep']): SessionSpec => ({
+    modelPath, inputName: card.input.name, outputName: card.output.name, dims: [c, h, w], ep, cudaDeviceId: 0, threads: 2,
+  });
+  console.log(`model ${card.name} (${dir}); libcuda.so.1 + /dev/nvidia*: ${cudaUnavailableReason() ?? 'present'}`);
+  let cuda: OpenedSession;
+  try {
+    cuda = await openSession(spec('cuda'));
+  } catch (err) {
+    console.error(`CUDA execution provider did not load: ${(err as Error).message}`);
+    return 1;
+  }
+  const cpu = await openSession(spec('cpu'));
+  let worst = 0;
+  console.log('| batch | CPU ms | CUDA ms | speed-up | max abs diff |\n|---:|---:|---:|---:|---:|');
+  for (const n of BATCHES) {
+    const x = new Rng(n).fillNormal(new Float32Array(n * c * h * w));
+    const [ya, yb] = [await forward(cpu, x, n), await forward(cuda, x, n)];
+    let diff = 0;
+    for (let i = 0; i < ya.length; i++) diff = Math.max(diff, Math.abs(ya[i]! - yb[i]!));
+    worst = Math.max(worst, diff);
+    const repeats = n >= 256 ? 5 : 20;
+    const [tc, tg] = [await timeRuns(cpu, x, n, repeats), await timeRuns(cuda, x, n, repeats)];
+    console.log(`| ${n} | ${tc.toFixed(3)} | ${tg.toFixed(3)} | ${(tc / tg).toFixed(1)}× | ${diff.toExponential(1)} |`);
+  }
+  await Promise.all([cpu.release(), cuda.release()]);
+  console.log(worst <= TOLERANCE ? `CUDA matches CPU (max |Δ| ${worst.toExponential(1)} ≤ ${TOLERANCE})` : `CUDA differs from CPU by ${worst}`);
+  return worst <= TOLERANCE ? 0 : 1;
 }
-const cpu = await openSession(spec('cpu'));
-let worst = 0;
-console.log('| batch | CPU ms | CUDA ms | speed-up | max abs diff |\n|---:|---:|---:|---:|---:|');
-for (const n of BATCHES) {
-  const x = new Rng(n).fillNormal(new Float32Array(n * c * h * w));
-  const [ya, yb] = [await forward(cpu, x, n), await forward(cuda, x, n)];
-  let diff = 0;
-  for (let i = 0; i < ya.length; i++) diff = Math.max(diff, Math.abs(ya[i]! - yb[i]!));
-  worst = Math.max(worst, diff);
-  const repeats = n >= 256 ? 5 : 20;
-  const [tc, tg] = [await timeRuns(cpu, x, n, repeats), await timeRuns(cuda, x, n, repeats)];
-  console.log(`| ${n} | ${tc.toFixed(3)} | ${tg.toFixed(3)} | ${(tc / tg).toFixed(1)}× | ${diff.toExponential(1)} |`);
-}
-await Promise.all([cpu.release(), cuda.release()]);
-console.log(worst <= TOLERANCE ? `CUDA matches CPU (max |Δ| ${worst.toExponential(1)} ≤ ${TOLERANCE})` : `CUDA differs from CPU by ${worst}`);
-process.exit(worst <= TOLERANCE ? 0 : 1);
+
+runCli('check:gpu', main);

@@ -2,19 +2,20 @@
 /**
  * @file `npm run project -- --model models/mnist --image digit.png [--corrupt sketch] --k 3 --out p.png`:
  * projects an image onto the model's manifold. The image is resized to the model's H×W (and turned
- * grey or RGB), optionally corrupted (noise σ 0.15, grayscale, sketch k 21, mask; ign-paper-notes
- * §7), then written as one row: input, [corrupted], f(·), f²(·), …, f^k(·).
+ * grey or RGB), optionally corrupted (noise σ 0.15, grayscale, sketch k 21, mask; docs/ign.md,
+ * "Corruptions"), then written as one row: input, [corrupted], f(·), f²(·), …, f^k(·).
  */
-import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { CORRUPTIONS, corrupt, isCorruptionKind } from '../common/corruptions.ts';
 import { Rng } from '../common/rng.ts';
 import { openExportedModel } from '../training/eval/model-runner.ts';
 import { writeGridPng } from '../training/trainer/image-grid.ts';
+import { ConfigError } from '../training/config.ts';
+import { parseFlags, runCli } from './cli.ts';
 
 const HELP = `Project an image with an exported IGN: input, [corrupted], f(x), …, f^k(x).
 
-usage: npm run project -- --model <dir> --image <file> [--corrupt ${CORRUPTIONS.join('|')}] [--k 3] [--seed 0] [--out projection.png]`;
+usage: npm run project -- --model <dir> --image <file> [--corrupt ${CORRUPTIONS.join('|')}] [--k 3] [--seed 0] [--out projection.png] [--debug]`;
 
 /** The image as C×H×W floats in [-1, 1]. */
 async function readImage(path: string, [c, h, w]: [number, number, number]): Promise<Float32Array> {
@@ -27,24 +28,27 @@ async function readImage(path: string, [c, h, w]: [number, number, number]): Pro
   return out;
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      model: { type: 'string' }, image: { type: 'string' }, corrupt: { type: 'string' }, k: { type: 'string' },
-      seed: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' },
-    },
-    strict: true,
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, {
+    model: { type: 'string' }, image: { type: 'string' }, corrupt: { type: 'string' }, k: { type: 'string' },
+    seed: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' },
   });
-  if (values.help || !values.model || !values.image) {
+  if (values.help) {
     process.stdout.write(`${HELP}\n`);
-    return values.help ? 0 : 2;
+    return 0;
   }
+  if (!values.model || !values.image) throw new ConfigError('--model and --image are required (see --help)');
   const k = Number(values.k ?? 3);
-  if (!Number.isInteger(k) || k < 1) throw new Error(`--k must be a positive integer, got ${values.k}`);
-  if (values.corrupt !== undefined && !isCorruptionKind(values.corrupt)) throw new Error(`--corrupt must be one of ${CORRUPTIONS.join(', ')}`);
+  if (!Number.isInteger(k) || k < 1) throw new ConfigError(`--k must be a positive integer, got ${values.k}`);
+  if (values.corrupt !== undefined && !isCorruptionKind(values.corrupt)) throw new ConfigError(`--corrupt must be one of ${CORRUPTIONS.join(', ')}`);
+  const seed = Number(values.seed ?? 0);
+  if (!Number.isInteger(seed) || seed < 0) throw new ConfigError(`--seed must be an integer ≥ 0, got ${values.seed}`);
   const model = await openExportedModel(values.model);
-  const x = await readImage(values.image, model.shape);
-  const input = values.corrupt ? corrupt(values.corrupt, x, model.shape, new Rng(Number(values.seed ?? 0))) : x;
+  const image = values.image;
+  const x = await readImage(image, model.shape).catch((err: unknown) => {
+    throw new ConfigError(`cannot read image ${image}: ${err instanceof Error ? err.message : String(err)}`);
+  });
+  const input = values.corrupt ? corrupt(values.corrupt, x, model.shape, new Rng(seed)) : x;
   const outs = await model.runner.iterate(input, k);
   const tiles = [x, ...(values.corrupt ? [input] : []), ...outs];
   const row = new Float32Array(tiles.length * x.length);
@@ -56,7 +60,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runCli('project', main);

@@ -4,35 +4,34 @@
  * the way the model was trained (gaussian or Fourier statistics), applies f k times and writes a
  * grid PNG whose rows are z, f(z), f²(z), …, f^k(z).
  */
-import { parseArgs } from 'node:util';
 import { sampleNoise } from '../common/noise.ts';
 import { Rng } from '../common/rng.ts';
 import { openExportedModel } from '../training/eval/model-runner.ts';
 import { writeGridPng } from '../training/trainer/image-grid.ts';
+import { ConfigError } from '../training/config.ts';
+import { parseFlags, runCli } from './cli.ts';
 
 const HELP = `Sample from an exported IGN: rows z, f(z), …, f^k(z).
 
-usage: npm run sample -- --model <dir> [--count 16] [--k 3] [--seed 0] [--out samples.png]`;
+usage: npm run sample -- --model <dir> [--count 16] [--k 3] [--seed 0] [--out samples.png] [--debug]`;
 
 function positiveInt(raw: string | undefined, fallback: number, name: string): number {
   const v = raw === undefined ? fallback : Number(raw);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
+  if (!Number.isInteger(v) || v < 1) throw new ConfigError(`--${name} must be a positive integer, got ${raw}`);
   return v;
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: { model: { type: 'string' }, count: { type: 'string' }, k: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } },
-    strict: true,
-  });
-  if (values.help || !values.model) {
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, { model: { type: 'string' }, count: { type: 'string' }, k: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } });
+  if (values.help) {
     process.stdout.write(`${HELP}\n`);
-    return values.help ? 0 : 2;
+    return 0;
   }
+  if (!values.model) throw new ConfigError('--model is required (see --help)');
   const count = positiveInt(values.count, 16, 'count');
   const k = positiveInt(values.k, 3, 'k');
   const seed = Number(values.seed ?? 0);
-  if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be an integer ≥ 0, got ${values.seed}`);
+  if (!Number.isInteger(seed) || seed < 0) throw new ConfigError(`--seed must be an integer ≥ 0, got ${values.seed}`);
   const model = await openExportedModel(values.model);
   const z = sampleNoise(model.card.noise, model.noiseStats, model.shape, new Rng(seed), count);
   const outs = await model.runner.iterate(z, k);
@@ -43,7 +42,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runCli('sample', main);

@@ -1,28 +1,33 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file npm run train:classifier -- [--dataset mnist] [--epochs 2 | --steps k] [--batch 128] [--lr 1e-3]
- *   [--seed 0] [--out models/<dataset>-classifier]
+ * @file npm run train:classifier -- [--dataset mnist|fashion-mnist|folder --data-path DIR …] [--epochs 2 | --steps k]
+ *   [--batch 128] [--lr 1e-3] [--seed 0] [--out models/<dataset>-classifier] [--debug]
  * Trains the evaluation classifier with our engine and saves classifier.onnx + classifier.json.
  */
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { DATASET_OPTIONS, DATASET_USAGE, datasetSpecFromFlags } from '../training/data/dataset-args.ts';
 import { datasetSlug, ensureClassifier } from '../training/eval/classifier-store.ts';
-import { intOption, numberOption, parseDatasetArg } from '../training/eval/cli-args.ts';
+import { intOption, numberOption } from '../training/eval/cli-args.ts';
+import { parseFlags, runCli } from './cli.ts';
 
-const { values } = parseArgs({
-  options: {
-    dataset: { type: 'string', default: 'mnist' },
+const USAGE = `usage: npm run train:classifier -- ${DATASET_USAGE} [--epochs 2 | --steps k] [--batch 128] [--lr 1e-3] [--seed 0] [--out dir] [--debug]`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, {
+    ...DATASET_OPTIONS,
     epochs: { type: 'string' },
     steps: { type: 'string' },
     batch: { type: 'string' },
     lr: { type: 'string' },
     seed: { type: 'string' },
     out: { type: 'string' },
-  },
-});
-
-try {
-  const spec = parseDatasetArg(values.dataset);
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const spec = datasetSpecFromFlags(values) ?? { kind: 'mnist' };
   const out = values.out ?? join('models', `${datasetSlug(spec)}-classifier`);
   const steps = intOption('steps', values.steps);
   const batchSize = intOption('batch', values.batch);
@@ -42,7 +47,7 @@ try {
   await loaded.runner.release();
   const { testAccuracy, steps: done, wallTimeSeconds } = loaded.card;
   console.log(`${out}: test accuracy ${(100 * testAccuracy).toFixed(2)} % after ${done} steps (${wallTimeSeconds.toFixed(1)} s)`);
-} catch (err) {
-  console.error(`train-classifier: ${(err as Error).message}`);
-  process.exit(1);
+  return 0;
 }
+
+runCli('train:classifier', main);

@@ -2,9 +2,12 @@
 /**
  * @file `npm run train -- [flags]`: trains f inside ONNX Runtime (training/trainer), optionally
  * exports it to models/<name>. `--help` lists every flag. Exit codes: 0 done or stopped by Ctrl-C
- * (checkpoint written), 2 bad flags or configuration, 1 any other failure.
+ * (checkpoint written), 2 a user error (bad flag or value, missing data, unreadable checkpoint),
+ * 1 any other failure (scripts/cli.ts).
  */
-import { ConfigError, resolveConfig, resumeConfig } from '../training/config.ts';
+import { resolveConfig, resumeConfig } from '../training/config.ts';
+import { skippedFilesLine } from '../training/data/dataset-args.ts';
+import { runCli } from './cli.ts';
 import { readCheckpoint } from '../training/trainer/checkpoint.ts';
 import { parseTrainArgs, trainHelp } from '../training/trainer/cli-args.ts';
 import { train } from '../training/trainer/trainer.ts';
@@ -36,11 +39,4 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const config = err instanceof ConfigError;
-    process.stderr.write(`${config ? '' : 'error: '}${err instanceof Error ? (config ? err.message : err.stack ?? err.message) : String(err)}\n`);
-    process.exit(config ? 2 : 1);
-  },
-);
+runCli('train', main);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file The one error path of the server (server-hardening.md §3). Handlers throw HttpError; the
+ * @file The one error path of the server (docs/serving.md, "Error contract"). Handlers throw HttpError; the
  * single error middleware maps HttpError, body-parser errors and anything unknown to
  * `{"error":{"code","message"},"requestId"}` (or `{"error": msg}` under /v2, the Open Inference
  * Protocol shape). Unknown errors become a generic 500: library text and stacks never reach clients.

@@ -3,7 +3,7 @@
  * @file Images ↔ model tensors. Decoding trusts only the bytes: the format is sniffed from magic
  * numbers, libvips may load only PNG/JPEG/WebP buffers, the pixel count is checked from the header
  * before any decode, and errors are classified by the step that failed, never by libvips' message
- * text, which varies between runs (server-hardening.md findings 4–5).
+ * text, which varies between runs and libvips versions.
  */
 import sharp from 'sharp';
 import { decodeImageToTensor, UndecodableImageError, type ValueRange } from '../common/image-input.ts';

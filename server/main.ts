@@ -2,7 +2,7 @@
 /**
  * @file Process entry: config → model card → worker pool loaded and warmed up → listen. Nothing
  * binds the port until inference works, so a bad model fails the deploy (exit 1) instead of the
- * first request. SIGTERM/SIGINT drain per server-hardening.md §8.
+ * first request. SIGTERM/SIGINT drain (docs/serving.md, "Shutdown").
  */
 import { createServer, type Server } from 'node:http';
 import { availableParallelism } from 'node:os';
@@ -34,7 +34,8 @@ function listen(config: ServerConfig, handle: IgnApp): Server {
     headersTimeout: config.headersTimeoutMs,
     requestTimeout: config.httpRequestTimeoutMs,
     keepAliveTimeout: 5_000,
-    // Node checks the two timeouts above only this often (default 30 s: finding 8).
+    // Node checks the two timeouts above only this often; its default of 30 s would let a slow
+    // client hold a connection 30 s past HEADERS_TIMEOUT_MS.
     connectionsCheckingInterval: 1_000,
     maxHeaderSize: 8192,
   }, (req, res) => {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file Prometheus metrics of one app instance (server-hardening.md §9). Everything lives in the
+ * @file Prometheus metrics of one app instance (docs/serving.md, "Metrics"). Everything lives in the
  * registry passed in, so two apps in one test process never collide; default process metrics are
  * added by main.ts only. Label values come from closed sets (route templates, codes, reasons).
  */

@@ -58,7 +58,7 @@ const fieldCodes: Readonly<Record<string, string>> = {
   interpolate: 'invalid_interpolate', returnSteps: 'invalid_body',
 };
 
-/** Turns the first ajv error into the catalogue's code (server-hardening.md §3). */
+/** Turns the first ajv error into the catalogue's code (docs/serving.md, "Bad-input catalogue"). */
 function toBadRequest(error: ErrorObject | undefined): HttpError {
   if (error === undefined) return badRequest('invalid_body', 'invalid request body');
   const field = error.instancePath.split('/')[1] ?? '';

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file Bounded FIFO with opportunistic batching in front of the Generator. A request that finds
+ * @file Bounded FIFO with opportunistic batching in front of the Generator (docs/serving.md, "Overload"). A request that finds
  * a worker idle is dispatched at once; requests that queue while every worker is busy are merged
  * (equal `steps`, up to MAX_BATCH_SIZE images) when one frees, as Triton's dynamic batcher does with
  * no queue delay. MAX_QUEUE_DELAY_MS > 0 opts into waiting that long for company even when idle. Overflow is refused at once (503 queue_full); a request still

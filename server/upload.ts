@@ -3,7 +3,7 @@
  * @file Upload parsing for /project. multer runs with every limit set: one file, a few short text
  * fields (the route's parameters), and field names without brackets, so a crafted name like
  * `a[4294967294]` (which append-field would expand into a sparse array of that length) is refused in
- * microseconds. Every failure of the multipart step maps to a 4xx by its code, never its text.
+ * microseconds. Every failure of the multipart step maps to a 4xx by its code, never its text (docs/serving.md, "Bad-input catalogue").
  */
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import multer, { MulterError } from 'multer';

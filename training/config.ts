@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file The training configuration: presets (ign-paper-notes §3), defaults, and validation that
+ * @file The training configuration: presets (docs/ign.md, "Presets"), defaults, and validation that
  * runs once at start. Everything the step needs is resolved here into plain numbers and strings, so
- * the hot loop never looks anything up or checks anything (style.md anti-pattern).
+ * the hot loop never looks anything up or checks anything.
  */
 import { availableParallelism } from 'node:os';
 import type { NoiseKind } from '../common/noise.ts';

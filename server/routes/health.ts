@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file Liveness and readiness, plain and Open Inference Protocol (server-hardening.md §7).
+ * @file Liveness and readiness, plain and Open Inference Protocol (docs/serving.md, "Health and readiness").
  * Liveness depends on nothing; readiness = workers loaded, warmed up and alive, and not draining.
  */
 import express, { type Router } from 'express';

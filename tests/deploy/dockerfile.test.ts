@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Static checks of the Dockerfile, plus two pieces that run without any image: the HEALTHCHECK
 // one-liner and the ORT pruning script. The CPU image itself is built and run by
-// scripts/container-smoke.sh (buildah); the CUDA variant is only checked here.
+// scripts/container-smoke.sh (buildah; docs/serving.md, "Container"); the CUDA variant is only checked here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';

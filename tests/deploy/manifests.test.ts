@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Kubernetes and KServe manifests against the server's real contract: the env names config.ts
-// reads, the routes the server answers, and the drain/security settings of server-hardening.md §8, §13.
+// reads, the routes the server answers, and the drain/security settings of docs/serving.md ("Shutdown", "KServe contract").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

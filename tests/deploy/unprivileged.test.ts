@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The container's runtime conditions without a Docker engine (server-hardening.md §14): the real
+// The container's runtime conditions without a Docker engine (docs/serving.md, "Container"): the real
 // server (`npm start`'s entry) as uid/gid 65534 with no groups, a root-owned read-only model
 // directory and an unwritable working directory. It must serve, answer the probe routes the
 // manifests use, and drain to exit 0 on SIGTERM.
@@ -12,16 +12,17 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { spawnServer } from '../support/server-child.ts';
 import { writeTinyModelDir } from '../support/tiny-model.ts';
+import { skipUnlessAvailable } from '../support/required-tool.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const NOBODY = 65534;
 const DROP = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
 
-function skipReason(): string | false {
-  if (process.platform !== 'linux') return 'needs Linux';
-  if (process.getuid?.() !== 0) return 'needs root to drop to uid 65534';
+function missingPrerequisite(): string | null {
+  if (process.platform !== 'linux') return 'the test needs Linux';
+  if (process.getuid?.() !== 0) return 'the test needs root to drop to uid 65534';
   if (spawnSync('setpriv', ['--version']).status !== 0) return 'setpriv (util-linux) is not installed';
-  return false;
+  return null;
 }
 
 interface Probe { httpGet: { path: string } }
@@ -37,7 +38,7 @@ function manifestProbePaths(): string[] {
   return [...new Set(paths)];
 }
 
-void test('serves as uid 65534 from a read-only model dir and an unwritable cwd', { skip: skipReason(), timeout: 60_000 }, async () => {
+void test('serves as uid 65534 from a read-only model dir and an unwritable cwd', { skip: skipUnlessAvailable(missingPrerequisite()), timeout: 60_000 }, async () => {
   const base = mkdtempSync(join(tmpdir(), 'ign-unpriv-'));
   const modelDir = join(base, 'models');
   // The repository root is root-owned 0755: readable, not writable, for uid 65534.

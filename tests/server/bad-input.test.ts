@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// One case per row of the bad-input catalogue (server-hardening.md §4) against the real app.
+// One case per row of the bad-input catalogue (docs/serving.md, "Bad-input catalogue") against the real app.
 // Rows 24-26 need a listening server: see connection-limits.test.ts and main.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -120,10 +120,11 @@ void test('#18 alpha channel → 200 with the model channel count', async () => 
 });
 
 void test('#19 huge dimensions → 413 image_too_large from the header alone', async () => {
-  const t0 = performance.now();
+  // The 50,000² PNG is a header without pixel data: decoding it would fail as a bad image, so
+  // image_too_large shows the size was judged from the header, before any pixel was read.
   assertError(await upload(headerOnlyPng(50_000, 50_000)), 413, 'image_too_large');
   assertError(await upload(await solidPng(1001, 1000)), 413, 'image_too_large');
-  assert.ok(performance.now() - t0 < 1000);
+  assert.equal((await request(app()).get('/healthz')).status, 200);
 });
 
 void test('#20 SVG (with an external entity) → 415', async () => {
@@ -144,13 +145,13 @@ void test('#21 EXIF orientation 6 is applied before resize and crop', async () =
 });
 
 void test('#22 multer field names a[4294967294] + a[x] → 400 fast, /healthz answers right after', async () => {
-  const t0 = performance.now();
+  // A parser that built a[4294967294] as an array would allocate gigabytes: the heap must not grow.
+  const heapBefore = process.memoryUsage().heapUsed;
   const res = await project(multipart([fieldPart('a[4294967294]', '1'), fieldPart('a[x]', '2')]));
-  assert.ok(performance.now() - t0 < 500);
   assertError(res, 400, 'malformed_multipart');
-  const t1 = performance.now();
   assert.equal((await request(app()).get('/healthz')).status, 200);
-  assert.ok(performance.now() - t1 < 100);
+  const grownMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
+  assert.ok(grownMb < 64, `heap grew ${grownMb.toFixed(1)} MB`);
 });
 
 void test('#23 empty field name, truncated form, missing boundary → 400 malformed_multipart', async () => {

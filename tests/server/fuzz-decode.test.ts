@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Decode mutation fuzz (server-hardening.md §15/§16 SHOULD): images generated with sharp, mutated
+// Decode mutation fuzz (docs/serving.md, "How it is tested"): images generated with sharp, mutated
 // (bit flips, truncation, chunk duplication, IHDR/SOF size edits with and without a fixed CRC) and
 // POSTed to /project of main.ts running as a child process, so a native libvips crash shows up as
-// the child's signal. Seeded: FUZZ_SEED reproduces a run, FUZZ_ITERATIONS / FUZZ_BUDGET_MS size it.
+// the child's signal. Seeded: FUZZ_SEED reproduces a run, FUZZ_ITERATIONS sizes it. No answer time
+// is asserted (a loaded machine is slow, not wrong); the abort below only turns a hang into a failure.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
@@ -14,10 +15,8 @@ import { tinyModelDir } from './helpers.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 1_337);
 const MAX_ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 1000);
-const BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 12_000);
-const MIN_ITERATIONS = 150;
 const CONCURRENCY = 4;
-const ANSWER_MS = 2_000;
+const HANG_GUARD_MS = 60_000;
 const ALLOWED = new Set([200, 400, 413, 415, 422]);
 const STACK_TEXT = /at .+\.(js|ts):\d+|node_modules/;
 
@@ -156,14 +155,13 @@ before(async () => {
 });
 after(async () => { await server.stop(); await cleanupModel(); });
 
-async function post(c: FuzzCase): Promise<{ status: number; text: string; ms: number; requestId: string | null }> {
-  const t0 = performance.now();
+async function post(c: FuzzCase): Promise<{ status: number; text: string; requestId: string | null }> {
   try {
     const res = await fetch(`${server.baseUrl}/project?steps=1`, {
-      method: 'POST', headers: { 'Content-Type': c.contentType, Accept: 'application/json' }, body: c.body, signal: AbortSignal.timeout(4 * ANSWER_MS),
+      method: 'POST', headers: { 'Content-Type': c.contentType, Accept: 'application/json' }, body: c.body, signal: AbortSignal.timeout(HANG_GUARD_MS),
     });
     const text = await res.text();
-    return { status: res.status, text, ms: performance.now() - t0, requestId: res.headers.get('x-request-id') };
+    return { status: res.status, text, requestId: res.headers.get('x-request-id') };
   } catch (err) {
     throw new Error(`${c.label}: request failed (${String(err)}); server ${server.exit() ?? 'still running'}\n${server.tail()}`);
   }
@@ -172,7 +170,6 @@ async function post(c: FuzzCase): Promise<{ status: number; text: string; ms: nu
 function checkAnswer(c: FuzzCase, r: Awaited<ReturnType<typeof post>>): void {
   const what = `${c.label} → ${r.status} ${r.text.slice(0, 160)}`;
   assert.ok(ALLOWED.has(r.status), `status not allowed: ${what}`);
-  assert.ok(r.ms < ANSWER_MS, `took ${r.ms.toFixed(0)} ms: ${what}`);
   assert.doesNotMatch(r.text, STACK_TEXT, what);
   if (r.status === 200) return;
   const body = JSON.parse(r.text) as { error?: { code?: unknown; message?: unknown }; requestId?: unknown };
@@ -182,23 +179,21 @@ function checkAnswer(c: FuzzCase, r: Awaited<ReturnType<typeof post>>): void {
 }
 
 async function assertHealthy(afterLabel: string): Promise<void> {
-  const t0 = performance.now();
-  const res = await fetch(`${server.baseUrl}/healthz`, { signal: AbortSignal.timeout(2_000) }).catch((err: unknown) => {
+  const res = await fetch(`${server.baseUrl}/healthz`, { signal: AbortSignal.timeout(HANG_GUARD_MS) }).catch((err: unknown) => {
     throw new Error(`/healthz failed after ${afterLabel}: ${String(err)}; server ${server.exit() ?? 'still running'}\n${server.tail()}`);
   });
   assert.equal(res.status, 200);
   await res.arrayBuffer();
-  assert.ok(performance.now() - t0 < 1_000, `/healthz took ${(performance.now() - t0).toFixed(0)} ms after ${afterLabel}`);
 }
 
-void test('mutated PNG/JPEG/WebP/GIF/TIFF uploads: every answer is 200/400/413/415/422 in < 2 s, server stays up', async (t) => {
+void test('mutated PNG/JPEG/WebP/GIF/TIFF uploads: every answer is 200/400/413/415/422, server stays up', async (t) => {
   const seeds = await seedImages();
   const rng = new Rng(SEED);
   t.diagnostic(`FUZZ_SEED=${SEED}`);
   const byStatus = new Map<number, number>();
   const started = performance.now();
   let done = 0;
-  while (done < MAX_ITERATIONS && performance.now() - started < BUDGET_MS) {
+  while (done < MAX_ITERATIONS) {
     const batch = Array.from({ length: CONCURRENCY }, () => makeCase(seeds, rng));
     const answers = await Promise.all(batch.map(post));
     batch.forEach((c, i) => {
@@ -212,7 +207,7 @@ void test('mutated PNG/JPEG/WebP/GIF/TIFF uploads: every answer is 200/400/413/4
   const seconds = (performance.now() - started) / 1000;
   t.diagnostic(`${done} inputs in ${seconds.toFixed(1)} s; by status ${JSON.stringify(Object.fromEntries([...byStatus].sort()))}`);
   assert.equal(server.exit(), null, 'the server process is still running');
-  assert.ok(done >= MIN_ITERATIONS, `only ${done} inputs ran within the budget`);
+  assert.ok(done >= MAX_ITERATIONS, `only ${done} of ${MAX_ITERATIONS} inputs ran`);
   // The fuzz must reach both sides of the decoder: some mutants still decode, some are rejected by it.
   assert.ok((byStatus.get(200) ?? 0) > 0 && (byStatus.get(422) ?? 0) > 0, 'mutations neither too mild nor too destructive');
 });

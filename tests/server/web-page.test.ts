@@ -17,13 +17,14 @@ import { createApp } from '../../server/app.ts';
 import { parseConfig } from '../../server/config.ts';
 import { WorkerPool } from '../../server/inference/pool.ts';
 import { writeTinyModelDir } from '../support/tiny-model.ts';
+import { skipUnlessAvailable } from '../support/required-tool.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SIDE = 28;
 
-const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (apt-get install -y chromium; CI installs it)`;
+const skip = skipUnlessAvailable(existsSync(CHROMIUM) ? null : `Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium)`);
 
 /** A 28×28 grey diagonal gradient PNG, the kind of file a user would upload. */
 async function gradientPng(): Promise<Buffer> {

@@ -8,6 +8,7 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { ImageShape } from '../../common/fft.ts';
 import { loadDataset, type DatasetSpec } from '../data/dataset.ts';
+import { skippedFilesLine } from '../data/dataset-args.ts';
 import { ClassifierRunner } from './classifier-runner.ts';
 import { trainClassifier, type ClassifierTrainOptions } from './classifier-train.ts';
 
@@ -76,6 +77,10 @@ export async function ensureClassifier(dir: string, spec: DatasetSpec, options: 
   if (!options.retrain && (await exists(join(dir, CLASSIFIER_CARD)))) return loadClassifier(dir, options.threads);
   const train = await loadDataset(spec, 'train');
   const test = await loadDataset(spec, 'test');
+  for (const split of train === test ? [train] : [train, test]) {
+    const skipped = skippedFilesLine(split.skipped);
+    if (skipped !== null) options.log?.(`${split.name}: ${skipped}`);
+  }
   const trained = await trainClassifier(train, test, options);
   const card: ClassifierCard = {
     format: 'ign-eval-classifier',

@@ -16,6 +16,7 @@ import { sampleNoise } from '../../common/noise.ts';
 import { Rng } from '../../common/rng.ts';
 import { shapeSize, type ImageShape } from '../../common/fft.ts';
 import { loadDataset, type Dataset, type DatasetSpec } from '../data/dataset.ts';
+import { skippedFilesLine } from '../data/dataset-args.ts';
 import { assertClassifierFits, defaultClassifierDir, ensureClassifier, type EnsureClassifierOptions } from './classifier-store.ts';
 import { openExportedModel, type ModelRunner } from './model-runner.ts';
 import { composeCanvas, writeCanvasPng, type Canvas, type PanelRow } from './panels.ts';
@@ -104,6 +105,8 @@ export async function evaluateModel(modelDir: string, options: EvaluateOptions =
     const spec = options.dataset ?? datasetSpecOf(card);
     const rng = new Rng(seed);
     const test = await loadDataset(spec, 'test');
+    const skipped = skippedFilesLine(test.skipped);
+    if (skipped !== null) log(`${test.name}: ${skipped}`);
     const n = Math.min(options.n ?? 1000, test.n);
     // The benchmark's Fréchet reference: other test images than the ones it corrupts, so that x̃ = x
     // does not score a distance of 0 by construction.

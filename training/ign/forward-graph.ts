@@ -4,7 +4,7 @@
  * training and for the export. Parameters are graph inputs here (the export bakes them into
  * initializers afterwards, trainer/export.ts). BN mode: 'eval' normalises with the running
  * statistics; 'train' with each batch's own statistics (buffers untouched), which is what the
- * training step's applications see (ign-paper-notes §11: the two differ).
+ * training step's applications see (the two differ: docs/ign.md, "BatchNorm: train and eval").
  */
 import { GraphBuilder } from '../onnx/builder.ts';
 import type { Graph } from '../onnx/ir.ts';

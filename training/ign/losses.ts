@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file The IGN objective (ign-paper-notes §2–3) as graph emitters. Where gradients flow is decided
+ * @file The IGN objective (docs/ign.md, "Objective") as graph emitters. Where gradients flow is decided
  * by which application of f produced each tensor, so the caller passes the applications in:
  *
  *   fx   = f_θ(x)            L_rec   = D(fx, x)

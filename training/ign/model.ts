@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 /**
  * @file The IGN network f = Decoder ∘ Encoder (DCGAN discriminator body emitting a latent×1×1 code,
- * then a DCGAN generator), ign-paper-notes §4, as a layer table that one emitter walks. The same
+ * then a DCGAN generator; docs/ign.md, "Architectures"), as a layer table that one emitter walks. The same
  * emitter builds the training applications (train-mode BN, through an NnContext) and the eval /
  * export graph (eval-mode BN), so the exported f is the trained f by construction.
  *
  * Bias: bias-free before a normalisation (BN/GN β makes a bias redundant) and on the latent conv,
- * as in the notes' compact variant; the last layer has a bias. With norm 'none' the would-be
+ * as in the compact DCGAN variant; the last layer has a bias. With norm 'none' the would-be
  * normalised layers get a bias instead.
  */
 import type { Value } from '../onnx/ir.ts';
@@ -47,7 +47,7 @@ function mnistLayers(c: number, w: number, latent: number): LayerSpec[] {
   ];
 }
 
-/** 64×64 DCGAN (notes §4 table): 64→32→16→8→4 →(k4) 1 and back. */
+/** 64×64 DCGAN (docs/ign.md, "Architectures"): 64→32→16→8→4 →(k4) 1 and back. */
 function celebaLayers(c: number, w: number, latent: number): LayerSpec[] {
   return [
     layer('enc.0', 'conv', w, 4, 2, 1, false, 'lrelu'),

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file The whole IGN training step as ONE graph (autodiff-notes §3): four applications of f (x, z,
+ * @file The whole IGN training step as ONE graph (docs/autodiff.md, "How a step is compiled"): four applications of f (x, z,
  * f_z with θ; fz with the frozen copy θ′), the objective, reverse-mode gradients w.r.t. every θ
  * parameter, and Adam. State (θ, Adam moments, BN running statistics) are inputs whose updated
  * values are `X.next` outputs (nn/next.ts); the frozen copy is the set of `frozen.X` inputs, declared

@@ -4,7 +4,7 @@
  *
  * Training: the native op runs with training_mode = 1 and ONNX momentum 0, so its outputs 1/2 are
  * the batch mean μ and the biased batch variance σ² (ORT runs training mode only when all three
- * outputs are wired; autodiff-notes §8.3). The running statistics are then updated as PyTorch does
+ * outputs are wired; docs/autodiff.md, "ORT traps"). The running statistics are then updated as PyTorch does
  * with momentum m and M = N·H·W elements per channel (PyTorch stores the *unbiased* variance):
  *   rm′ = (1−m)·rm + m·μ;  rv′ = (1−m)·rv + m·σ²·M/(M−1).
  * μ and σ² pass through stopGradient: the running statistics carry no gradient, and the backward

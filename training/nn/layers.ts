@@ -3,7 +3,7 @@
  * @file Layer emitters: `(ctx, name, x, options) → Value`. Parameters get PyTorch names and shapes
  * (`${name}.weight` [out,in,k,k] for Conv, [in,out,k,k] for ConvTranspose, [out,in] for Linear,
  * `${name}.bias`, `${name}.running_mean` / `.running_var`) and DCGAN init: weights N(0, 0.02),
- * biases 0, norm γ = 1 (ign-paper-notes §11: N(1, 0.02) was reported unstable), β = 0.
+ * biases 0, norm γ = 1 (N(1, 0.02) has been reported unstable for IGN), β = 0.
  * Activations are plain ops: ctx.o.leakyRelu / relu / tanh.
  *
  * API (bias defaults to true, as in PyTorch; DCGAN blocks pass bias: false):

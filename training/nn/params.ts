@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /**
  * @file Parameters and buffers of a model, declared as graph INPUTS (never initializers in a training
- * graph: ORT would constant-fold them, autodiff-notes §8.5), plus their seeded host-side init.
+ * graph: ORT would constant-fold them: docs/autodiff.md, "ORT traps"), plus their seeded host-side init.
  *
  * API:
  *   new ParamSet(b, { prefix?: string = '', trainable?: boolean = true })

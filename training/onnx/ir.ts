@@ -65,7 +65,7 @@ export function shapeStr(shape: Shape): string {
   return `[${shape.join(',')}]`;
 }
 
-/** Attribute helpers: attributes are typed explicitly (autodiff-notes §8.9: alpha 1 vs 0.2). */
+/** Attribute helpers: attributes are typed explicitly (a JS number cannot say INT vs FLOAT: alpha 1 vs 0.2). */
 export const attr = {
   f: (value: number): Attr => ({ type: 'float', value }),
   i: (value: number): Attr => ({ type: 'int', value }),

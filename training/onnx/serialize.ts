@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file Graph → ONNX ModelProto bytes. The only module importing protobufjs (style.md §2); the
+ * @file Graph → ONNX ModelProto bytes. The only module importing protobufjs; the
  * schema is the vendored subset in onnx-proto.ts, so any ONNX IR version can be targeted.
  */
 import protobuf from 'protobufjs';

@@ -174,7 +174,7 @@ function convTranspose(ctx: InferCtx): OutSpec[] {
   const w = inp(ctx, 1);
   const spatial = x.shape.length - 2;
   const { k, s, d, p, group } = convGeometry(ctx, w, spatial);
-  if (ctx.attrs.output_shape) fail(ctx, 'output_shape is unsafe (autodiff-notes §8.1): use pads + output_padding');
+  if (ctx.attrs.output_shape) fail(ctx, 'output_shape is unsafe (it shifts pixels at stride 3): use pads + output_padding');
   const op = intsAttr(ctx.attrs, 'output_padding', new Array<number>(spatial).fill(0));
   if (x.shape[1] !== w.shape[0]) fail(ctx, `input ${shapeStr(x.shape)} vs weight ${shapeStr(w.shape)}`);
   const out = x.shape.slice(2).map(

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /**
  * @file Adam and AdamW as graph emitters with torch.optim semantics, built from elementwise ops only
- * (ORT's AdamOptimizer is a com.microsoft op the stock build lacks, autodiff-notes §2). Moments are
+ * (ORT's AdamOptimizer is a com.microsoft op the stock build lacks: docs/autodiff.md). Moments are
  * graph inputs `${param input}.${ns}_m` / `_v` (zeros at start); step-dependent scalars are graph
  * inputs too, so a learning-rate schedule never rebuilds the graph.
  *

@@ -3,7 +3,7 @@
  * @file StepRunner: owns a training-step Session and the host copy of all state. One run() = one
  * session.run = one training step: it feeds state (parameters, optimizer moments, BN buffers) by
  * name, feeds aliased inputs (IGN's frozen copy: `frozen.X` ← `X`, the same tensor under a second
- * name, autodiff-notes §8.7), and swaps every `X.next` output into the next step's `X`.
+ * name; docs/autodiff.md, "ORT traps"), and swaps every `X.next` output into the next step's `X`.
  *
  * API:
  *   StepRunner.create(graph, { state, aliases?, session? }) → Promise<StepRunner>

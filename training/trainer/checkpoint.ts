@@ -113,19 +113,24 @@ export async function writeCheckpoint(dir: string, ckpt: Checkpoint): Promise<vo
   await rm(old, { recursive: true, force: true });
 }
 
+/** A checkpoint folder that cannot be read: missing, not a checkpoint, or truncated. */
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
 export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   let parsed: Partial<CheckpointJson>;
   try {
     parsed = JSON.parse(await readFile(join(dir, CHECKPOINT_JSON), 'utf8')) as Partial<CheckpointJson>;
   } catch (err) {
-    throw new Error(`cannot read checkpoint ${dir}: ${(err as Error).message}`);
+    throw new CheckpointError(`cannot read checkpoint ${dir}: ${(err as Error).message}`);
   }
-  if (parsed.format !== FORMAT || parsed.version !== VERSION) throw new Error(`${dir} is not a version-${VERSION} IGN checkpoint`);
+  if (parsed.format !== FORMAT || parsed.version !== VERSION) throw new CheckpointError(`${dir} is not a version-${VERSION} IGN checkpoint`);
   const json = parsed as CheckpointJson;
   const bytes = await readFile(join(dir, CHECKPOINT_TENSORS));
   const tensors: Record<string, Float32Array> = {};
   for (const e of json.tensors) {
-    if ((e.offset + e.length) * 4 > bytes.length) throw new Error(`checkpoint ${dir}: tensor ${e.name} runs past the end of ${CHECKPOINT_TENSORS}`);
+    if ((e.offset + e.length) * 4 > bytes.length) throw new CheckpointError(`checkpoint ${dir}: tensor ${e.name} runs past the end of ${CHECKPOINT_TENSORS}`);
     tensors[e.name] = fromLittleEndian(bytes, e.offset, e.length);
   }
   const noiseStats = json.noiseStatsFile ? parseFourierStats(await readFile(join(dir, json.noiseStatsFile))) : null;

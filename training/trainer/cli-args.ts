@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.ts';
 import type { ConfigOverrides, Preset } from '../config.ts';
-import type { DatasetKind, DatasetSpec } from '../data/dataset.ts';
+import { datasetSpecFromFlags } from '../data/dataset-args.ts';
 
 interface Flag {
   name: string;
@@ -111,13 +111,7 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
     throw new ConfigError(`${(err as Error).message}\n(see --help)`);
   }
   if (values.clamp === true && values['no-clamp'] === true) throw new ConfigError('--clamp and --no-clamp contradict each other');
-  const anyData = ['data-path', 'size', 'channels', 'limit'].some((k) => values[k] !== undefined);
-  const kind = str<DatasetKind>(values, 'dataset') ?? (values['data-path'] !== undefined ? 'folder' : anyData ? 'mnist' : undefined);
-  const channels = num(values, 'channels');
-  const data: DatasetSpec | undefined = kind === undefined ? undefined : {
-    kind,
-    ...defined({ path: str(values, 'data-path'), size: num(values, 'size'), limit: num(values, 'limit'), channels: channels as 1 | 3 | undefined }),
-  };
+  const data = datasetSpecFromFlags(values);
   const clamp = values.clamp === true ? true : values['no-clamp'] === true ? false : undefined;
   const overrides: ConfigOverrides = defined({
     preset: str<Preset>(values, 'preset'),

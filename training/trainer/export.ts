@@ -2,10 +2,10 @@
 /**
  * @file Export of f for serving: the forward graph with eval-mode BN (native BatchNormalization on
  * the running statistics, which ORT folds into the preceding Conv), weights baked in as
- * initializers (1.3–1.5× faster than weights as inputs, autodiff-notes §7.5) and a dynamic batch
+ * initializers (1.3–1.5× faster than weights as inputs; docs/autodiff.md, "ORT traps") and a dynamic batch
  * axis; written as models/<name>/model.onnx + model.json (+ noise-stats.bin for Fourier noise).
  *
- * BN train/eval gap (ign-paper-notes §11): every training application normalises with its own batch
+ * BN train/eval gap (docs/ign.md, "BatchNorm: train and eval"): every training application normalises with its own batch
  * statistics while the running statistics average three distributions (x, z, f(z)), so eval-mode
  * outputs can differ from what training saw. The card records mode 'eval'; compare both modes with
  * ForwardRunner (bnMode 'train') before shipping.

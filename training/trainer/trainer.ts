@@ -15,6 +15,7 @@ import { Rng } from '../../common/rng.ts';
 import { adamStepScalars } from '../optim/adam.ts';
 import type { HostTensor } from '../runtime/ort.ts';
 import type { Dataset } from '../data/dataset.ts';
+import { skippedFilesLine } from '../data/dataset-args.ts';
 import type { TrainConfig } from '../config.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import type { Checkpoint } from './checkpoint.ts';
@@ -131,6 +132,14 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   }
 }
 
+/** Undecodable files of a folder dataset: one line on stderr and one record in log.jsonl. */
+function reportSkippedFiles(dataset: Dataset, log: { write: (line: string) => unknown }): void {
+  const line = skippedFilesLine(dataset.skipped);
+  if (line === null) return;
+  process.stderr.write(`${dataset.name}: ${line}\n`);
+  log.write(`${JSON.stringify({ event: 'skipped_files', dataset: dataset.name, count: dataset.skipped.length, first: dataset.skipped.slice(0, 10) })}\n`);
+}
+
 /** Sample grids with fixed z and x, or null when sampling is off. */
 async function createSampler(run: RunState): Promise<{ write: (step: number) => Promise<void>; release: () => Promise<void> } | null> {
   const { config } = run;
@@ -180,6 +189,7 @@ async function loop(run: RunState, options: TrainOptions, commands: readonly str
   const { config } = run;
   const ckptDir = join(config.out, CHECKPOINT_DIR);
   const log = createWriteStream(join(config.out, LOG_FILE), { flags: 'a' });
+  reportSkippedFiles(run.dataset, log);
   const sampler = await createSampler(run);
   const end = Math.min(run.totalSteps, run.startStep + (options.maxSteps ?? Infinity));
   const progress = new Progress({ total: run.totalSteps, startStep: run.startStep, every: config.logEvery, ...(options.progressStream ? { stream: options.progressStream } : {}) });

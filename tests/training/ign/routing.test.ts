@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * Gradient routing of the IGN objective (ign-paper-notes §2, §13.7), checked against central finite
+ * Gradient routing of the IGN objective (docs/ign.md, "Objective"), checked against central finite
  * differences computed on the host. The analytic gradients come from the real training-step graph
  * (grad.* outputs). The finite differences come from loss-only graphs in which each application of
  * f reads its own parameter set, so perturbing one set moves exactly one application:

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// GraphBuilder behaviour (style.md §3.7): op-type lists, connectivity, deterministic scoped names,
+// GraphBuilder behaviour: op-type lists, connectivity, deterministic scoped names,
 // constant caching, build-time ShapeErrors naming both shapes, stop-gradient flags.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

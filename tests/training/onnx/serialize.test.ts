@@ -13,6 +13,7 @@ import { decodeModel, serialize } from '../../../training/onnx/serialize.ts';
 import { gradients } from '../../../training/autodiff/backward.ts';
 import { createSession } from '../../../training/runtime/ort.ts';
 import { feed } from '../../support/gradcheck.ts';
+import { skipUnlessAvailable } from '../../support/required-tool.ts';
 
 /** y = LeakyRelu(Gemm(x, W, b, transB), 0.2); with `train`, also L = mean(y²) and dL/dW, dL/db. */
 function gemmGraph(train: boolean): GraphBuilder {
@@ -100,7 +101,7 @@ void test('decoded bytes carry opset 17, the op types, metadata and the dynamic 
 
 const pythonHasOnnx = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0;
 
-void test('onnx.checker (full_check) accepts forward and training graphs', { skip: !pythonHasOnnx && 'python3-onnx not importable' }, () => {
+void test('onnx.checker (full_check) accepts forward and training graphs', { skip: skipUnlessAvailable(pythonHasOnnx ? null : 'python3-onnx is not importable by /usr/bin/python3 (apt-get install -y python3-onnx)') }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'onnx-check-'));
   try {
     const graphs = { forward: gemmGraph(false), train: gemmGraph(true), zoo: zooGraph() };

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // End to end: conv → BN → LeakyReLU → convT → tanh, trained with Adam by StepRunner on 64 seeded
-// synthetic images. The L1 reconstruction loss must fall by more than half within a few seconds.
+// synthetic images. The L1 reconstruction loss must fall by more than half within 60 steps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../../common/rng.ts';
@@ -49,7 +49,7 @@ function buildStep() {
   return { graph: b.build(), state, cfg };
 }
 
-void test('a small conv net trained by StepRunner + Adam halves its loss within a few seconds', async () => {
+void test('a small conv net trained by StepRunner + Adam halves its loss within 60 steps', async (t) => {
   const started = performance.now();
   const { graph, state, cfg } = buildStep();
   const runner = await StepRunner.create(graph, { state });
@@ -70,6 +70,6 @@ void test('a small conv net trained by StepRunner + Adam halves its loss within 
   assert.ok(last < 0.5 * first, `loss ${first.toFixed(4)} → ${last.toFixed(4)} did not halve`);
   const rm = runner.state()['bn.running_mean']!;
   assert.ok(rm.some((v) => v !== 0), 'BN running mean was updated through the .next swap');
-  assert.ok(seconds < 20, `took ${seconds.toFixed(1)} s`);
-  console.log(`# smoke: loss ${first.toFixed(4)} → ${last.toFixed(4)} in 60 steps, ${seconds.toFixed(2)} s`);
+  assert.equal(losses.length, 60, 'one loss per step');
+  t.diagnostic(`smoke: loss ${first.toFixed(4)} → ${last.toFixed(4)} in 60 steps, ${seconds.toFixed(2)} s`);
 });

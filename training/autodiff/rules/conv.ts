@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /**
  * @file Gradient rules of Conv and ConvTranspose (group = 1, any spatial rank, explicit pads) in
- * standard opset-17 ops (autodiff-notes §4, §7.3, §8.1–8.2). Notation per spatial axis: k kernel,
+ * standard opset-17 ops (docs/autodiff.md, "Formulations per op" and "ORT traps"). Notation per spatial axis: k kernel,
  * s stride, d dilation, p = (p_begin, p_end), r = (H + p_begin + p_end − d(k−1) − 1) mod s, the
  * trailing rows the forward Conv never reads. Xᵀ swaps the first two axes ([N,C,…] → [C,N,…]).
  *
@@ -29,7 +29,7 @@ export interface ConvGeometry {
 
 export type WeightGradKind = 'dilated' | 'im2col';
 
-/** Below this many im2col elements both formulations are within noise (§7.3): keep the single Conv. */
+/** Below this many im2col elements both formulations are within measurement noise: keep the single Conv. */
 const IM2COL_MIN_ELEMENTS = 1 << 15;
 /** Above this (256 MiB of float32) the im2col buffer costs more memory than the speed is worth. */
 const IM2COL_MAX_ELEMENTS = 1 << 26;
@@ -155,7 +155,7 @@ const biasGrad = (c: GradContext, dy: Value): Value =>
   c.o.reduceSum(dy, dy.shape.map((_, i) => i).filter((i) => i !== 1), false);
 
 export const convRules: Readonly<Record<string, GradRule>> = {
-  // dX = ConvTranspose(dY, W, s, p, d, output_padding = r)  (never output_shape: notes §8.1)
+  // dX = ConvTranspose(dY, W, s, p, d, output_padding = r)  (never output_shape: docs/autodiff.md, "ORT traps")
   // dW[m,c,i] = Σ_n,o dY[n,m,o]·Xpad[n,c,o·s + i·d]  (A or B2, see file header)
   // dB = Σ_{n,spatial} dY
   Conv: (c) => {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file Gradient rule of the native BatchNormalization-15 op (autodiff-notes §5, §8.3).
+ * @file Gradient rule of the native BatchNormalization-15 op (docs/autodiff.md, "Formulations per op" and "ORT traps").
  * Statistics are per channel (axis 1) over every other axis, M elements each.
  *
  * Training mode (training_mode = 1) is differentiated only with momentum = 0: ONNX's output 1/2
