@@ -74,7 +74,7 @@ export function oneHotKernels(graph: Graph): Set<Value> {
   for (const { value, tensor } of graph.initializers) {
     const [taps, one, ...kernel] = tensor.shape;
     if (tensor.dtype !== 'float32' || one !== 1 || kernel.length === 0 || taps !== numel(kernel)) continue;
-    const isOneHot = tensor.data.every((v, i) => Number(v) === (Math.floor(i / taps!) === i % taps! ? 1 : 0));
+    const isOneHot = tensor.data.every((v, i) => Number(v) === (Math.floor(i / taps) === i % taps ? 1 : 0));
     if (isOneHot) found.add(value);
   }
   return found;
