@@ -46,7 +46,7 @@ export async function startBenchServer(modelDir: string, env: Record<string, str
   const exitedPromise = new Promise<void>((resolve) => child.on('exit', (code, signal) => { exit = `code ${code}, signal ${signal}`; resolve(); }));
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitReady(url, () => exit, 60_000);
+    await waitReady(url, () => exit, 180_000);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;

@@ -60,7 +60,8 @@ export function readUpload({ maxUploadBytes, maxFields, maxFieldBytes }: UploadO
     if (typeof req.is('multipart/form-data') === 'string') {
       parseMultipart(req, res, (err: unknown) => {
         if (err !== undefined && err !== null) { next(mapMulterError(err, req)); return; }
-        const fields = req.body as Record<string, unknown>;
+        // multer leaves req.body unset when it does not recognise the type (e.g. "boundary=" empty).
+        const fields = (req.body ?? {}) as Record<string, unknown>;
         // busboy reports name="" as an empty name rather than a missing one.
         if (Object.hasOwn(fields, '')) { next(badRequest('malformed_multipart', 'a multipart text field has an empty name')); return; }
         if (req.file === undefined) { next(badRequest('missing_file', 'no file: send the image in the multipart field "image"')); return; }

@@ -80,3 +80,8 @@ void test('the multipart limits stay closed: bracketed names, too many fields, l
   assertError(await send([filePart('image', png), fieldPart('corrupt', 'x'.repeat(10_000))]), 400, 'field_too_long');
   assertError(await send([filePart('image', png), fieldPart('x'.repeat(200), '1')]), 400, 'malformed_multipart');
 });
+
+void test('a multipart type multer does not recognise (empty boundary) is a 4xx, not a 500', async () => {
+  const res = await request(server.handle.app).post('/project').set('Content-Type', 'multipart/form-data; boundary=').send(Buffer.alloc(0));
+  assertError(res, 400, 'missing_file');
+});
