@@ -111,7 +111,7 @@ void test('blank, uniform and too-faint images throw EmptyContentError (code emp
     ['faint mark', page(60, 60, { left: 20, top: 20, w: 10, h: 10 }, 0.95, 0.9)],
   ];
   for (const [label, pixels] of cases) {
-    assert.throws(() => normalizeInput(pixels, [1, 60, 60], options), (err: unknown) => err instanceof EmptyContentError && err.code === 'empty_content', label);
+    assert.throws(() => normalizeInput(pixels, [1, 60, 60], options), (err: unknown) => err instanceof EmptyContentError && (err as { code: string }).code === 'empty_content', label);
   }
 });
 

@@ -77,6 +77,7 @@ export function summarize(report: EvaluationReport): Record<string, unknown> {
     frechet: c ? c.frechet : null,
     coveredClasses: c ? { k1: c.histograms.k1.coveredClasses, k2: c.histograms.k2.coveredClasses, k3: c.histograms.k3.coveredClasses } : null,
     meanConfidence: c ? c.histograms.k1.meanConfidence : null,
+    smallestClassShare: c ? Math.min(...c.histograms.k1.fractions) : null,
     classifierTestAccuracy: c ? c.testAccuracy : null,
     projectionPsnr: report.projection,
     benchmarkAccuracyF1: report.benchmark ? Object.fromEntries(report.benchmark.families.map((f) => [f.id, f.accuracy.f1])) : null,
@@ -105,6 +106,7 @@ export function reportMarkdown(report: EvaluationReport): string {
       `| Fréchet distance (classifier features) k=1 / 2 / 3 | ${fmt(c.frechet.k1)} / ${fmt(c.frechet.k2)} / ${fmt(c.frechet.k3)} |`,
       `| Fréchet distance real train vs test (floor) | ${fmt(c.frechet.realTrainVsTest)} |`,
       `| classes covered (≥ 2 %) k=1 / 2 / 3 | ${c.histograms.k1.coveredClasses} / ${c.histograms.k2.coveredClasses} / ${c.histograms.k3.coveredClasses} |`,
+      `| smallest class share k=1 / 2 / 3 (%) | ${[c.histograms.k1, c.histograms.k2, c.histograms.k3].map((h) => pct(Math.min(...h.fractions))).join(' / ')} |`,
       `| mean max-softmax confidence k=1 (real test) | ${fmt(c.histograms.k1.meanConfidence)} (${fmt(c.histograms.realTest.meanConfidence)}) |`,
       `| classifier test accuracy | ${fmt(c.testAccuracy, 4)} |`,
     );

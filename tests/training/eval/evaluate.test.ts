@@ -80,8 +80,8 @@ void test('evaluate writes the report, picture and card summary for a tiny model
   // Identity f: f(x̃) = f²(x̃) = x̃ in every family and every metric, and f is idempotent on data.
   for (const f of r.benchmark!.families) {
     for (const metric of [f.accuracy, f.frechet, f.psnr]) {
-      assert.equal(metric.f1, metric.input, `${f.id}`);
-      assert.equal(metric.f2, metric.input, `${f.id}`);
+      assert.equal(metric.f1, metric.input, f.id);
+      assert.equal(metric.f2, metric.input, f.id);
     }
   }
   assert.equal(r.benchmark!.cleanIdempotencePsnr, 100);
