@@ -6,7 +6,6 @@
  * 1 any other failure (scripts/cli.ts).
  */
 import { resolveConfig, resumeConfig } from '../training/config.ts';
-import { skippedFilesLine } from '../training/data/dataset-args.ts';
 import { runCli } from './cli.ts';
 import { readCheckpoint } from '../training/trainer/checkpoint.ts';
 import { parseTrainArgs, trainHelp } from '../training/trainer/cli-args.ts';

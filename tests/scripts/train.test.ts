@@ -66,6 +66,11 @@ void test('SIGINT writes a checkpoint; resume, export, sample and project work f
     assert.equal(exported.status, 0, exported.stderr);
     const { card } = await loadModelCard(modelDir);
     assert.equal(card.training.steps, ckpt.meta.step + 2);
+    // The card lists the interrupted run, its resume and the export, in that order.
+    assert.equal(card.training.commands.length, 3, JSON.stringify(card.training.commands));
+    assert.match(card.training.commands[0]!, /^npm run train -- .*--steps 100000/);
+    assert.match(card.training.commands[1]!, /^npm run train -- --resume /);
+    assert.match(card.training.commands[2]!, /^npm run export -- --checkpoint /);
 
     const samplePng = join(dir, 'samples.png');
     assert.equal(run('sample.ts', ['--model', modelDir, '--count', '4', '--k', '2', '--out', samplePng]).status, 0);

@@ -70,6 +70,8 @@ export function trainHelp(): string {
     '',
     ...lines,
     '',
+    `${'  --debug'.padEnd(44)}print the stack trace of an error (every CLI accepts it)`,
+    '',
     'Ctrl-C finishes the current step, writes <out>/ckpt and exits; continue with --resume <out>/ckpt.',
   ].join('\n');
 }
