@@ -48,7 +48,9 @@ export interface Checkpoint {
   noiseStats: FourierStats | null;
 }
 
-interface CheckpointJson extends CheckpointMeta {
+interface CheckpointJson extends Omit<CheckpointMeta, 'commands'> {
+  /** Absent in checkpoints written before `commands` existed. */
+  commands?: string[];
   format: typeof FORMAT;
   version: number;
   tensors: TensorEntry[];
