@@ -5,9 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withTmpDir } from '../../support/tmp-dir.ts';
 import { ConfigError, RECIPE_OFF, resolveConfig, resumeConfig } from '../../../training/config.ts';
 import type { ConfigOverrides, TrainConfig } from '../../../training/config.ts';
 import { learningRate } from '../../../training/trainer/lr-schedule.ts';
@@ -21,14 +20,7 @@ import { rectangles } from '../ign/synthetic.ts';
 
 const quiet = { write: () => true, isTTY: false };
 
-async function withTmp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'ign-recipe-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withTmp = <T>(fn: (dir: string) => Promise<T>): Promise<T> => withTmpDir('ign-recipe-', fn);
 
 function tinyConfig(out: string, extra: ConfigOverrides = {}): TrainConfig {
   return resolveConfig({

@@ -6,9 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { withTmpDir } from '../../support/tmp-dir.ts';
 import { Rng } from '../../../common/rng.ts';
 import { resolveConfig } from '../../../training/config.ts';
 import type { ConfigOverrides, TrainConfig } from '../../../training/config.ts';
@@ -22,14 +22,7 @@ import { rectangles } from '../ign/synthetic.ts';
 
 const quiet = { write: () => true, isTTY: false };
 
-async function withTmp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'ign-trainer-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withTmp = <T>(fn: (dir: string) => Promise<T>): Promise<T> => withTmpDir('ign-trainer-', fn);
 
 function tinyConfig(out: string, extra: ConfigOverrides = {}) {
   return resolveConfig({
