@@ -44,12 +44,16 @@ export async function decodeImageToTensor(bytes: Uint8Array, options: DecodeOpti
     .toColourspace(channels === 1 ? 'b-w' : 'srgb');
   const { conventions } = options;
   const side = NORMALIZE_MAX_SIDE_FACTOR * Math.max(height, width);
-  const resized = conventions === null
-    ? base.resize(width, height, { fit: 'cover', position: 'centre' })
-    : base.resize(side, side, { fit: 'inside', withoutEnlargement: true });
-  const { data, info } = await resized.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }).catch(() => {
-    throw new UndecodableImageError('the image could not be decoded');
-  });
+  const resized =
+    conventions === null
+      ? base.resize(width, height, { fit: 'cover', position: 'centre' })
+      : base.resize(side, side, { fit: 'inside', withoutEnlargement: true });
+  const { data, info } = await resized
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true })
+    .catch(() => {
+      throw new UndecodableImageError('the image could not be decoded');
+    });
   if (info.channels !== channels) throw new UndecodableImageError(`decoded ${info.channels} channels, the model takes ${channels}`);
   if (conventions === null) {
     if (info.width !== width || info.height !== height) throw new UndecodableImageError('decoded size does not match the model');

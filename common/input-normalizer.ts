@@ -65,7 +65,8 @@ export function normalizeInput(pixels: Float32Array, shape: ImageShape, options:
   let peak = 0;
   for (let p = 0; p < plane; p++) peak = Math.max(peak, toInk(gray[p]!));
   const contrast = peak - backgroundInk;
-  if (!(contrast >= MIN_CONTRAST)) throw new EmptyContentError(`the image has no content (contrast ${contrast.toFixed(3)} < ${MIN_CONTRAST})`);
+  if (!(contrast >= MIN_CONTRAST))
+    throw new EmptyContentError(`the image has no content (contrast ${contrast.toFixed(3)} < ${MIN_CONTRAST})`);
   const levels = (v: number): number => Math.min(1, Math.max(0, (toInk(v) - backgroundInk) / contrast));
   const box = contentBox(gray.map(levels), height, width);
   const scale = Math.min(conventions.contentBox.width / box.width, conventions.contentBox.height / box.height);
@@ -81,7 +82,8 @@ export function normalizeInput(pixels: Float32Array, shape: ImageShape, options:
   }
   const { left, top } = placement(channelMean(concat(fitted), channels, fitW * fitH), fitW, fitH, tw, th, conventions.centring);
   const out = new Float32Array(tc * th * tw);
-  const inkToValue = conventions.polarity === 'light-on-dark' ? (ink: number) => lo + (hi - lo) * ink : (ink: number) => lo + (hi - lo) * (1 - ink);
+  const inkToValue =
+    conventions.polarity === 'light-on-dark' ? (ink: number) => lo + (hi - lo) * ink : (ink: number) => lo + (hi - lo) * (1 - ink);
   out.fill(inkToValue(0));
   for (let c = 0; c < tc; c++) {
     const f = fitted[c]!;
@@ -149,7 +151,14 @@ function contentBox(ink: Float32Array, height: number, width: number): Box {
   return { left: x0, top: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
 }
 
-function placement(ink: Float32Array, w: number, h: number, canvasW: number, canvasH: number, centring: InputConventions['centring']): { left: number; top: number } {
+function placement(
+  ink: Float32Array,
+  w: number,
+  h: number,
+  canvasW: number,
+  canvasH: number,
+  centring: InputConventions['centring'],
+): { left: number; top: number } {
   const clamp = (v: number, max: number): number => Math.min(max, Math.max(0, Math.round(v)));
   if (centring === 'box') return { left: clamp((canvasW - w) / 2, canvasW - w), top: clamp((canvasH - h) / 2, canvasH - h) };
   let total = 0;

@@ -91,19 +91,13 @@ function meanAndStd(sum: Float64Array, sumSq: Float64Array, n: number): [Float32
  * Draws `count` noise images (count×C×H×W). The same rng state gives the same noise. Fourier
  * sampling draws, per image and element, the real then the imaginary part.
  */
-export function sampleNoise(
-  spec: NoiseSpec,
-  stats: FourierStats | null,
-  shape: ImageShape,
-  rng: Rng,
-  count: number,
-): Float32Array {
+export function sampleNoise(spec: NoiseSpec, stats: FourierStats | null, shape: ImageShape, rng: Rng, count: number): Float32Array {
   assertImageShape(shape);
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`noise count must be a non-negative integer, got ${count}`);
   const size = shapeSize(shape);
   const out = new Float32Array(count * size);
   if (spec.kind === 'gaussian') return rng.fillNormal(out);
-  if (!stats) throw new Error("fourier noise needs Fourier statistics (noise-stats), got none");
+  if (!stats) throw new Error('fourier noise needs Fourier statistics (noise-stats), got none');
   if (!sameShape(stats.shape, shape)) {
     throw new RangeError(`Fourier statistics are for [${stats.shape.join(', ')}], noise asked for [${shape.join(', ')}]`);
   }
@@ -242,8 +236,6 @@ function parseHeader(text: string): { shape: ImageShape; count: number } {
 
 function isShape(value: unknown): value is [number, number, number] {
   return (
-    Array.isArray(value) &&
-    value.length === 3 &&
-    (value as unknown[]).every((d) => typeof d === 'number' && Number.isInteger(d) && d > 0)
+    Array.isArray(value) && value.length === 3 && (value as unknown[]).every((d) => typeof d === 'number' && Number.isInteger(d) && d > 0)
   );
 }

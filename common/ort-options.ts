@@ -35,8 +35,14 @@ export function baseSessionOptions(threads: number): BaseSessionOptions {
 }
 
 const LIBRARY_DIRS = [
-  '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib',
-  '/usr/local/nvidia/lib64', '/usr/local/cuda/lib64', '/usr/local/cuda/compat', '/usr/lib/wsl/lib',
+  '/usr/lib/x86_64-linux-gnu',
+  '/usr/lib/aarch64-linux-gnu',
+  '/usr/lib64',
+  '/usr/lib',
+  '/usr/local/nvidia/lib64',
+  '/usr/local/cuda/lib64',
+  '/usr/local/cuda/compat',
+  '/usr/lib/wsl/lib',
 ];
 
 /**
@@ -77,5 +83,5 @@ export function providerList(first: 'cuda' | 'cpu', deviceId: number): ({ readon
 
 /** One line for a failed CUDA session (ORT's messages run over many lines). */
 export function cudaFailureReason(err: unknown): string {
-  return `CUDA session failed: ${err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err)}`;
+  return `CUDA session failed: ${err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)}`;
 }

@@ -51,7 +51,10 @@ export function userStyle(style: UserStyle, x: Float32Array, shape: ImageShape, 
       const crop = cropContent(x, shape);
       const s = Math.min(p.minScale + (p.maxScale - p.minScale) * rng.uniform(), shape[2] / crop.width, shape[1] / crop.height);
       const scaled = scale(crop, s);
-      return { image: place(scaled, shape, Math.floor((shape[2] - scaled.width) / 2), Math.floor((shape[1] - scaled.height) / 2), -1), shape };
+      return {
+        image: place(scaled, shape, Math.floor((shape[2] - scaled.width) / 2), Math.floor((shape[1] - scaled.height) / 2), -1),
+        shape,
+      };
     }
     case 'light-canvas':
       return lightCanvas(x, shape, rng, p);
@@ -88,7 +91,8 @@ function cropContent(x: Float32Array, [channels, height, width]: ImageShape): Cr
   const h = y1 - y0 + 1;
   const data = new Float32Array(channels * w * h);
   for (let c = 0; c < channels; c++) {
-    for (let y = 0; y < h; y++) data.set(x.subarray(c * plane + (y0 + y) * width + x0, c * plane + (y0 + y) * width + x0 + w), (c * h + y) * w);
+    for (let y = 0; y < h; y++)
+      data.set(x.subarray(c * plane + (y0 + y) * width + x0, c * plane + (y0 + y) * width + x0 + w), (c * h + y) * w);
   }
   return { channels, width: w, height: h, data };
 }

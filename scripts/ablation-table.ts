@@ -30,10 +30,16 @@ function row(label: string, e: Evaluation): string {
   const h = e.classifier.histograms.k1;
   const cells = [
     label,
-    e.classifier.frechet.k1.toFixed(1), e.classifier.frechet.k2.toFixed(1), pct(Math.min(...h.fractions)), h.meanConfidence.toFixed(3),
-    pct(fam('clean').accuracy.f1), e.benchmark.cleanIdempotencePsnr.toFixed(1),
+    e.classifier.frechet.k1.toFixed(1),
+    e.classifier.frechet.k2.toFixed(1),
+    pct(Math.min(...h.fractions)),
+    h.meanConfidence.toFixed(3),
+    pct(fam('clean').accuracy.f1),
+    e.benchmark.cleanIdempotencePsnr.toFixed(1),
     `${pct(fam('noise-0.5').accuracy.f1)} (${fam('noise-0.5').frechet.f1.toFixed(0)})`,
-    pct(fam('impulse-0.2').accuracy.f1), pct(fam('occlusion-13').accuracy.f1), pct(fam('blur').accuracy.f1),
+    pct(fam('impulse-0.2').accuracy.f1),
+    pct(fam('occlusion-13').accuracy.f1),
+    pct(fam('blur').accuracy.f1),
     pct(Math.min(...user.map((f) => f.accuracy.f1))),
     `${e.targets.filter((t) => t.pass).length}/${e.targets.length}`,
   ];
@@ -45,7 +51,9 @@ if (args.length === 0 || args.some((a) => !a.includes('='))) {
   console.error('usage: npm run ablation-table -- <label>=<models dir> [<label>=<models dir> …]');
   process.exit(2);
 }
-console.log('| run | FD f¹ | FD f² | rarest class % | confidence | clean acc f(x) | PSNR(f²(x), f(x)) dB | σ = 0.5 acc f (FD f) | s&p 20 % acc f | occl. 13 acc f | blur acc f | user-style min acc f | targets |');
+console.log(
+  '| run | FD f¹ | FD f² | rarest class % | confidence | clean acc f(x) | PSNR(f²(x), f(x)) dB | σ = 0.5 acc f (FD f) | s&p 20 % acc f | occl. 13 acc f | blur acc f | user-style min acc f | targets |',
+);
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const arg of args) {
   const at = arg.indexOf('=');

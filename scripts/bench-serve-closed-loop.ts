@@ -29,11 +29,23 @@ const WARMUP_MS = 1000;
 
 function once(agent: Agent, url: URL, headers: Record<string, string>, body: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'POST', headers: { ...headers, 'Content-Length': String(body.length) } }, (res) => {
-      res.on('data', () => undefined);
-      res.on('end', () => { resolve(res.statusCode ?? 0); });
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: 'POST',
+        headers: { ...headers, 'Content-Length': String(body.length) },
+      },
+      (res) => {
+        res.on('data', () => undefined);
+        res.on('end', () => {
+          resolve(res.statusCode ?? 0);
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -49,20 +61,22 @@ async function run(spec: LoopSpec): Promise<LoopResult> {
   const start = performance.now();
   const countFrom = start + WARMUP_MS;
   const end = countFrom + spec.seconds * 1000;
-  await Promise.all(Array.from({ length: spec.connections }, async () => {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      try {
-        const status = await once(agent, url, spec.headers, body);
-        if (t0 >= countFrom) {
-          latencies.push(performance.now() - t0);
-          statusCounts[status] = (statusCounts[status] ?? 0) + 1;
+  await Promise.all(
+    Array.from({ length: spec.connections }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          const status = await once(agent, url, spec.headers, body);
+          if (t0 >= countFrom) {
+            latencies.push(performance.now() - t0);
+            statusCounts[status] = (statusCounts[status] ?? 0) + 1;
+          }
+        } catch {
+          errors++;
         }
-      } catch {
-        errors++;
       }
-    }
-  }));
+    }),
+  );
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;

@@ -55,11 +55,18 @@ export function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
   const child = spawn(process.execPath, [cli, ...cliArgs(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-  child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
   return new Promise((resolve, reject) => {
     child.on('exit', (code) => {
-      if (code !== 0) { reject(new Error(`autocannon exited with ${code}: ${err.slice(-500)}`)); return; }
+      if (code !== 0) {
+        reject(new Error(`autocannon exited with ${code}: ${err.slice(-500)}`));
+        return;
+      }
       const r = JSON.parse(out) as AutocannonJson;
       const statusCounts = Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([s, v]) => [s, v.count]));
       resolve({

@@ -33,7 +33,9 @@ async function generatePng(seed: number, steps: number): Promise<Buffer> {
   for (let ch = 0; ch < c; ch++) {
     for (let i = 0; i < h * w; i++) bytes[i * c + ch] = Math.round((Math.min(1, Math.max(-1, x[ch * h * w + i]!)) + 1) * 127.5);
   }
-  return sharp(bytes, { raw: { width: w, height: h, channels: c } }).png().toBuffer();
+  return sharp(bytes, { raw: { width: w, height: h, channels: c } })
+    .png()
+    .toBuffer();
 }
 
 const fixed = flag === '--ceiling' ? await generatePng(7, 1) : null;
@@ -41,10 +43,13 @@ const app = express();
 app.use(express.json());
 app.post('/generate', async (req, res) => {
   const { seed = 0, steps = 1 } = req.body as { seed?: number; steps?: number };
-  res.type('image/png').send(fixed ?? await generatePng(seed, steps));
+  res.type('image/png').send(fixed ?? (await generatePng(seed, steps)));
 });
 const server = app.listen(Number(port), '127.0.0.1', () => {
   const address = server.address();
   process.stdout.write(`listening ${typeof address === 'object' && address !== null ? address.port : port}\n`);
 });
-process.on('SIGTERM', () => { server.close(); void session.release().then(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  server.close();
+  void session.release().then(() => process.exit(0));
+});

@@ -15,7 +15,10 @@ import { sessionOptions } from '../server/inference/ort-runtime.ts';
 import { ConfigError } from '../training/config.ts';
 import { runCli } from './cli.ts';
 
-interface Card { input: { name: string; shape: number[] }; output: { name: string } }
+interface Card {
+  input: { name: string; shape: number[] };
+  output: { name: string };
+}
 
 export interface RawResult {
   batch: number;

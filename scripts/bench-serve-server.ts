@@ -19,7 +19,11 @@ async function freePort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => { resolve(); }));
+  await new Promise<void>((resolve) =>
+    probe.close(() => {
+      resolve();
+    }),
+  );
   return port;
 }
 
@@ -30,7 +34,9 @@ async function waitReady(url: string, exited: () => string | null, timeoutMs: nu
     if (exit !== null) throw new Error(`server exited during startup (${exit})`);
     try {
       if ((await fetch(`${url}/readyz`)).status === 200) return;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`server not ready within ${timeoutMs} ms`);
@@ -39,11 +45,25 @@ async function waitReady(url: string, exited: () => string | null, timeoutMs: nu
 export async function startBenchServer(modelDir: string, env: Record<string, string>): Promise<BenchServer> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), MODEL_DIR: modelDir, WORKERS: '1', ...env },
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      MODEL_DIR: modelDir,
+      WORKERS: '1',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   let exit: string | null = null;
-  const exitedPromise = new Promise<void>((resolve) => child.on('exit', (code, signal) => { exit = `code ${code}, signal ${signal}`; resolve(); }));
+  const exitedPromise = new Promise<void>((resolve) =>
+    child.on('exit', (code, signal) => {
+      exit = `code ${code}, signal ${signal}`;
+      resolve();
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitReady(url, () => exit, 180_000);

@@ -33,8 +33,18 @@ const BOUNDARY = 'benchBoundary';
 
 const TINY_MODEL_MODULE: string = '../tests/support/tiny-model.ts';
 
-interface Row { system: string; route: string; concurrency: number; load: LoopResult }
-interface Cell { route: string; url: string; headers: Record<string, string>; body: Buffer }
+interface Row {
+  system: string;
+  route: string;
+  concurrency: number;
+  load: LoopResult;
+}
+interface Cell {
+  route: string;
+  url: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}
 interface TinyModelModule {
   writeTinyModelDir: (dir: string, opts: { channels: number; height: number; width: number }) => Promise<void>;
 }
@@ -43,7 +53,7 @@ async function resolveModelDir(requested: string | undefined, scratch: string): 
   if (requested !== undefined) return { dir: requested, label: requested };
   if (existsSync('models/mnist/model.onnx')) return { dir: 'models/mnist', label: 'models/mnist' };
   // A computed specifier keeps tests/ out of `npm run build` (and so out of the Docker build context).
-  const { writeTinyModelDir } = await import(TINY_MODEL_MODULE) as TinyModelModule;
+  const { writeTinyModelDir } = (await import(TINY_MODEL_MODULE)) as TinyModelModule;
   const dir = join(scratch, 'tiny');
   await writeTinyModelDir(dir, { channels: 1, height: 28, width: 28 });
   return { dir, label: 'tiny tanh model 1×28×28 (models/mnist/model.onnx not found)' };
@@ -53,14 +63,21 @@ async function resolveModelDir(requested: string | undefined, scratch: string): 
 function runScript(script: string, args: string[]): Promise<string> {
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
   return new Promise((resolve, reject) => {
-    child.on('exit', (code) => { if (code === 0) resolve(out); else reject(new Error(`${script} exited with ${code}`)); });
+    child.on('exit', (code) => {
+      if (code === 0) resolve(out);
+      else reject(new Error(`${script} exited with ${code}`));
+    });
   });
 }
 
 async function rawOrt(modelDir: string, seconds: number, threads: number): Promise<RawResult[]> {
-  return JSON.parse(await runScript('scripts/bench-serve-raw.ts', [modelDir, String(seconds), String(threads), RAW_BATCHES.join(',')])) as RawResult[];
+  return JSON.parse(
+    await runScript('scripts/bench-serve-raw.ts', [modelDir, String(seconds), String(threads), RAW_BATCHES.join(',')]),
+  ) as RawResult[];
 }
 
 async function load(cell: Cell, connections: number, seconds: number): Promise<LoopResult> {
@@ -70,7 +87,11 @@ async function load(cell: Cell, connections: number, seconds: number): Promise<L
 
 /** The peer (or, with --ceiling, the fixed-PNG route) as a child process; resolves once it listens. */
 async function startPeer(modelDir: string, threads: number, ceiling: boolean): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench-serve-peer.ts', modelDir, '0', String(threads), ...(ceiling ? ['--ceiling'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/bench-serve-peer.ts', modelDir, '0', String(threads), ...(ceiling ? ['--ceiling'] : [])],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -78,23 +99,45 @@ async function startPeer(modelDir: string, threads: number, ceiling: boolean): P
       const match = /listening (\d+)/.exec(out);
       if (match) resolve(Number(match[1]));
     });
-    child.on('exit', (code) => { reject(new Error(`peer exited with ${code}`)); });
+    child.on('exit', (code) => {
+      reject(new Error(`peer exited with ${code}`));
+    });
   });
-  return { url: `http://127.0.0.1:${port}`, stop: () => { child.kill('SIGTERM'); } };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () => {
+      child.kill('SIGTERM');
+    },
+  };
 }
 
-const generateCell = (base: string): Cell => ({ route: '/generate', url: `${base}/generate`, headers: { 'content-type': 'application/json', accept: 'image/png' }, body: Buffer.from(GENERATE_BODY) });
+const generateCell = (base: string): Cell => ({
+  route: '/generate',
+  url: `${base}/generate`,
+  headers: { 'content-type': 'application/json', accept: 'image/png' },
+  body: Buffer.from(GENERATE_BODY),
+});
 
 /** /project with a PNG the model itself produced (exactly the model's size) and steps as a form field. */
 async function projectCell(server: BenchServer): Promise<Cell> {
-  const res = await fetch(`${server.url}/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: GENERATE_BODY });
+  const res = await fetch(`${server.url}/generate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: GENERATE_BODY,
+  });
   if (res.status !== 200) throw new Error(`seed image: /generate answered ${res.status}`);
   const png = Buffer.from(await res.arrayBuffer());
   const body = Buffer.concat([
-    Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n`), png,
+    Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n`),
+    png,
     Buffer.from(`\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="steps"\r\n\r\n1\r\n--${BOUNDARY}--\r\n`),
   ]);
-  return { route: '/project', url: `${server.url}/project`, headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, accept: 'image/png' }, body };
+  return {
+    route: '/project',
+    url: `${server.url}/project`,
+    headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, accept: 'image/png' },
+    body,
+  };
 }
 
 async function measureServer(modelDir: string, seconds: number): Promise<Row[]> {
@@ -127,28 +170,49 @@ async function measurePeer(system: 'peer' | 'HTTP ceiling', modelDir: string, th
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
 function printMatrix(rows: Row[], raw: RawResult[], label: string, seconds: number, threads: number): void {
-  console.log(`\n## bench:serve — model: ${label}; ${seconds} s per cell after 1 s warm-up; ${availableParallelism()} cores; ORT intra-op threads ${threads}\n`);
+  console.log(
+    `\n## bench:serve — model: ${label}; ${seconds} s per cell after 1 s warm-up; ${availableParallelism()} cores; ORT intra-op threads ${threads}\n`,
+  );
   console.log('| system | route | conc. | responses/s | p50 ms | p99 ms | statuses | errors |');
   console.log('|---|---|---:|---:|---:|---:|---|---:|');
   for (const r of rows) {
     const l = r.load;
-    const statuses = Object.entries(l.statusCounts).map(([s, n]) => `${s}×${n}`).join(' ');
-    console.log(`| ${r.system} | ${r.route} | ${r.concurrency} | ${fmt(l.requestsPerSecond)} | ${fmt(l.p50Ms, 2)} | ${fmt(l.p99Ms, 2)} | ${statuses} | ${l.errors} |`);
+    const statuses = Object.entries(l.statusCounts)
+      .map(([s, n]) => `${s}×${n}`)
+      .join(' ');
+    console.log(
+      `| ${r.system} | ${r.route} | ${r.concurrency} | ${fmt(l.requestsPerSecond)} | ${fmt(l.p50Ms, 2)} | ${fmt(l.p99Ms, 2)} | ${statuses} | ${l.errors} |`,
+    );
   }
   console.log('\n| raw session.run | runs/s | images/s | p50 ms | p99 ms |');
   console.log('|---|---:|---:|---:|---:|');
-  for (const r of raw) console.log(`| batch ${r.batch} | ${fmt(r.runsPerSecond)} | ${fmt(r.imagesPerSecond)} | ${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} |`);
-  const cell = (system: string, c: number): LoopResult | undefined => rows.find((r) => r.system === system && r.route === '/generate' && r.concurrency === c)?.load;
-  const [s1, p1, s32, p32, ceiling32] = [cell('server', 1), cell('peer', 1), cell('server', 32), cell('peer', 32), cell('HTTP ceiling', 32)];
+  for (const r of raw)
+    console.log(`| batch ${r.batch} | ${fmt(r.runsPerSecond)} | ${fmt(r.imagesPerSecond)} | ${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} |`);
+  const cell = (system: string, c: number): LoopResult | undefined =>
+    rows.find((r) => r.system === system && r.route === '/generate' && r.concurrency === c)?.load;
+  const [s1, p1, s32, p32, ceiling32] = [
+    cell('server', 1),
+    cell('peer', 1),
+    cell('server', 32),
+    cell('peer', 32),
+    cell('HTTP ceiling', 32),
+  ];
   const raw32 = raw.find((r) => r.batch === 32);
-  if (s1 === undefined || p1 === undefined || s32 === undefined || p32 === undefined || ceiling32 === undefined || raw32 === undefined) return;
+  if (s1 === undefined || p1 === undefined || s32 === undefined || p32 === undefined || ceiling32 === undefined || raw32 === undefined)
+    return;
   const combined = 1 / (1 / ceiling32.requestsPerSecond + 1 / raw32.imagesPerSecond);
   const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
   console.log('\nTargets (/generate, server vs peer measured above):');
-  console.log(`- c 1 req/s ratio: ${fmt(s1.requestsPerSecond)} ÷ ${fmt(p1.requestsPerSecond)} = ${fmt(s1.requestsPerSecond / p1.requestsPerSecond, 2)} (target ≥ 0.8: ${verdict(s1.requestsPerSecond >= 0.8 * p1.requestsPerSecond)})`);
+  console.log(
+    `- c 1 req/s ratio: ${fmt(s1.requestsPerSecond)} ÷ ${fmt(p1.requestsPerSecond)} = ${fmt(s1.requestsPerSecond / p1.requestsPerSecond, 2)} (target ≥ 0.8: ${verdict(s1.requestsPerSecond >= 0.8 * p1.requestsPerSecond)})`,
+  );
   console.log(`- c 1 p50: ${fmt(s1.p50Ms, 2)} ms vs peer ${fmt(p1.p50Ms, 2)} ms + 0.5 (target: ${verdict(s1.p50Ms <= p1.p50Ms + 0.5)})`);
-  console.log(`- c 32 req/s ratio: ${fmt(s32.requestsPerSecond)} ÷ ${fmt(p32.requestsPerSecond)} = ${fmt(s32.requestsPerSecond / p32.requestsPerSecond, 2)} (target ≥ 3: ${verdict(s32.requestsPerSecond >= 3 * p32.requestsPerSecond)})`);
-  console.log(`- c 32 vs combined ceiling 1/(1/${fmt(ceiling32.requestsPerSecond)} + 1/${fmt(raw32.imagesPerSecond)}) = ${fmt(combined)} req/s: ${fmt((100 * s32.requestsPerSecond) / combined)} % (target ≥ 50 %: ${verdict(s32.requestsPerSecond >= 0.5 * combined)})`);
+  console.log(
+    `- c 32 req/s ratio: ${fmt(s32.requestsPerSecond)} ÷ ${fmt(p32.requestsPerSecond)} = ${fmt(s32.requestsPerSecond / p32.requestsPerSecond, 2)} (target ≥ 3: ${verdict(s32.requestsPerSecond >= 3 * p32.requestsPerSecond)})`,
+  );
+  console.log(
+    `- c 32 vs combined ceiling 1/(1/${fmt(ceiling32.requestsPerSecond)} + 1/${fmt(raw32.imagesPerSecond)}) = ${fmt(combined)} req/s: ${fmt((100 * s32.requestsPerSecond) / combined)} % (target ≥ 50 %: ${verdict(s32.requestsPerSecond >= 0.5 * combined)})`,
+  );
 }
 
 /** `ign_rejected_requests_total{reason=…}` lines from the server's own /metrics. */
@@ -161,7 +225,9 @@ async function rejectionsByReason(server: BenchServer): Promise<string> {
 /** Samples the server's RSS once a second while `work` runs. */
 async function withRssSamples<T>(server: BenchServer, work: Promise<T>): Promise<{ result: T; rss: number[] }> {
   const rss = [server.rssMb()];
-  const sampler = setInterval(() => { rss.push(server.rssMb()); }, 1000);
+  const sampler = setInterval(() => {
+    rss.push(server.rssMb());
+  }, 1000);
   const result = await work;
   clearInterval(sampler);
   rss.push(server.rssMb());
@@ -171,28 +237,47 @@ async function withRssSamples<T>(server: BenchServer, work: Promise<T>): Promise
 async function runSoak(modelDir: string, label: string): Promise<void> {
   const server = await startBenchServer(modelDir, { MAX_BATCH_SIZE: '32', MAX_QUEUE: '32' });
   try {
-    const generate = { spec: { url: `${server.url}/generate`, seconds: 5, method: 'POST', body: GENERATE_BODY, headers: ['content-type=application/json'] } } as const;
+    const generate = {
+      spec: { url: `${server.url}/generate`, seconds: 5, method: 'POST', body: GENERATE_BODY, headers: ['content-type=application/json'] },
+    } as const;
     // Capacity with full batches: closed loop at 32 connections = MAX_BATCH_SIZE.
     const probe = await runAutocannon({ ...generate.spec, connections: 32 });
     const rate = Math.max(1, Math.round(4 * probe.requestsPerSecond));
     await new Promise((r) => setTimeout(r, 1000));
-    const { result: soak, rss } = await withRssSamples(server, runAutocannon({ ...generate.spec, seconds: 60, connections: 128, overallRate: rate }));
+    const { result: soak, rss } = await withRssSamples(
+      server,
+      runAutocannon({ ...generate.spec, seconds: 60, connections: 128, overallRate: rate }),
+    );
     const [start = NaN, mid = NaN, end = NaN] = [rss[0], rss[Math.floor(rss.length / 2)], rss.at(-1)];
     const fiveXx = Object.entries(soak.statusCounts).filter(([s]) => s.startsWith('5'));
     const count = (entries: [string, number][]): number => entries.reduce((a, [, n]) => a + n, 0);
     console.log(`\n## bench:serve --soak — model: ${label}; /generate count 1 steps 1; MAX_BATCH_SIZE 32, MAX_QUEUE 32`);
-    console.log(`capacity probe (closed loop, c 32, 5 s): ${fmt(probe.requestsPerSecond)} req/s → offered ${rate} req/s for 60 s over 128 connections`);
-    console.log(`answered ${fmt(soak.requestsPerSecond)} responses/s; 2xx ${soak.ok}; by status ${JSON.stringify(soak.statusCounts)}; socket errors ${soak.errors}; timeouts ${soak.timeouts}`);
-    console.log(`5xx total ${count(fiveXx)}: 503 rejections ${soak.statusCounts['503'] ?? 0}, other 5xx ${count(fiveXx.filter(([s]) => s !== '503'))}; server-side rejections: ${await rejectionsByReason(server)}`);
-    console.log(`latency over all responses p50 ${fmt(soak.p50Ms)} ms, p99 ${fmt(soak.p99Ms)} ms (fixed rate: autocannon corrects for coordinated omission)`);
-    console.log(`server RSS MB: start ${fmt(start)}, peak ${fmt(Math.max(...rss))}, mid-run ${fmt(mid)}, end ${fmt(end)}; growth ${fmt(end - start)} total, ${fmt(end - mid)} over the second half`);
+    console.log(
+      `capacity probe (closed loop, c 32, 5 s): ${fmt(probe.requestsPerSecond)} req/s → offered ${rate} req/s for 60 s over 128 connections`,
+    );
+    console.log(
+      `answered ${fmt(soak.requestsPerSecond)} responses/s; 2xx ${soak.ok}; by status ${JSON.stringify(soak.statusCounts)}; socket errors ${soak.errors}; timeouts ${soak.timeouts}`,
+    );
+    console.log(
+      `5xx total ${count(fiveXx)}: 503 rejections ${soak.statusCounts['503'] ?? 0}, other 5xx ${count(fiveXx.filter(([s]) => s !== '503'))}; server-side rejections: ${await rejectionsByReason(server)}`,
+    );
+    console.log(
+      `latency over all responses p50 ${fmt(soak.p50Ms)} ms, p99 ${fmt(soak.p99Ms)} ms (fixed rate: autocannon corrects for coordinated omission)`,
+    );
+    console.log(
+      `server RSS MB: start ${fmt(start)}, peak ${fmt(Math.max(...rss))}, mid-run ${fmt(mid)}, end ${fmt(end)}; growth ${fmt(end - start)} total, ${fmt(end - mid)} over the second half`,
+    );
   } finally {
     await server.stop();
   }
 }
 
 async function main(argv: string[]): Promise<undefined> {
-  const { values } = parseFlags(argv, { soak: { type: 'boolean', default: false }, seconds: { type: 'string', default: '5' }, model: { type: 'string' } });
+  const { values } = parseFlags(argv, {
+    soak: { type: 'boolean', default: false },
+    seconds: { type: 'string', default: '5' },
+    model: { type: 'string' },
+  });
   const seconds = Number(values.seconds);
   if (!(seconds > 0)) throw new ConfigError('--seconds must be positive');
   const model = values.model === undefined ? undefined : resolve(values.model);
@@ -207,9 +292,9 @@ async function main(argv: string[]): Promise<undefined> {
     }
     const threads = availableParallelism();
     const rows = [
-      ...await measureServer(dir, seconds),
-      ...await measurePeer('peer', dir, threads, seconds),
-      ...await measurePeer('HTTP ceiling', dir, threads, seconds),
+      ...(await measureServer(dir, seconds)),
+      ...(await measurePeer('peer', dir, threads, seconds)),
+      ...(await measurePeer('HTTP ceiling', dir, threads, seconds)),
     ];
     const raw = await rawOrt(dir, Math.min(seconds, 3), threads);
     printMatrix(rows, raw, label, seconds, threads);

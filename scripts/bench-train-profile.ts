@@ -23,8 +23,10 @@ const LEVELS: readonly OptimizationLevel[] = ['disabled', 'basic', 'extended', '
 function parse(): { batch: number; steps: number; threads: number; optimization: OptimizationLevel; memPattern: boolean } {
   const { values } = parseArgs({
     options: {
-      batch: { type: 'string', default: '256' }, steps: { type: 'string', default: '2' },
-      threads: { type: 'string' }, optimization: { type: 'string', default: 'all' },
+      batch: { type: 'string', default: '256' },
+      steps: { type: 'string', default: '2' },
+      threads: { type: 'string' },
+      optimization: { type: 'string', default: 'all' },
       'no-mem-pattern': { type: 'boolean', default: false },
     },
   });
@@ -36,9 +38,11 @@ function parse(): { batch: number; steps: number; threads: number; optimization:
   const optimization = values.optimization as OptimizationLevel;
   if (!LEVELS.includes(optimization)) throw new Error(`--optimization must be one of ${LEVELS.join(', ')}, got ${values.optimization}`);
   return {
-    batch: int('batch', values.batch), steps: int('steps', values.steps),
+    batch: int('batch', values.batch),
+    steps: int('steps', values.steps),
     threads: values.threads === undefined ? defaultThreads() : int('threads', values.threads),
-    optimization, memPattern: !values['no-mem-pattern'],
+    optimization,
+    memPattern: !values['no-mem-pattern'],
   };
 }
 
@@ -52,7 +56,9 @@ async function main(): Promise<void> {
     const warm = await OrtStepBench.create(spec, { threads: opts.threads, seed: config.seed, lr: config.optim.lr });
     await warm.release();
     const bench = await OrtStepBench.create(spec, {
-      threads: opts.threads, seed: config.seed, lr: config.optim.lr,
+      threads: opts.threads,
+      seed: config.seed,
+      lr: config.optim.lr,
       session: { optimization: opts.optimization, memPattern: opts.memPattern, profilePrefix: join(dir, 'step') },
     });
     await bench.run(1);
@@ -71,11 +77,14 @@ async function main(): Promise<void> {
     await ceiling.release();
     const kernelMs = rows.reduce((a, r) => a + r.msPerStep, 0);
     const wallMs = (1000 * seconds.reduce((a, s) => a + s, 0)) / seconds.length;
-    console.log(`batch ${opts.batch}, ${opts.threads} threads, optimization ${opts.optimization}, mem pattern ${opts.memPattern}: ` +
-      `${opts.steps} profiled steps, ${wallMs.toFixed(0)} ms/step wall, ${kernelMs.toFixed(0)} ms/step in kernels; MatMul ceiling ${gflops.toFixed(1)} GFLOP/s`);
+    console.log(
+      `batch ${opts.batch}, ${opts.threads} threads, optimization ${opts.optimization}, mem pattern ${opts.memPattern}: ` +
+        `${opts.steps} profiled steps, ${wallMs.toFixed(0)} ms/step wall, ${kernelMs.toFixed(0)} ms/step in kernels; MatMul ceiling ${gflops.toFixed(1)} GFLOP/s`,
+    );
     console.log(profileTable(rows, gflops));
   } finally {
-    if (process.env.KEEP_PROFILE) console.log(`profile kept in ${dir}`); else rmSync(dir, { recursive: true, force: true });
+    if (process.env.KEEP_PROFILE) console.log(`profile kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 

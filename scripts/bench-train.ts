@@ -55,19 +55,28 @@ function positiveInt(name: string, text: string): number {
 
 function parseOptions(argv: readonly string[]): Options {
   const { values } = parseFlags(argv, {
-    batches: { type: 'string', default: '64,256' }, rounds: { type: 'string', default: '3' },
-    steps: { type: 'string', default: '3' }, warmup: { type: 'string', default: '1' },
-    threads: { type: 'string', default: String(availableParallelism()) }, 'ceiling-n': { type: 'string', default: '2048' },
-    python: { type: 'string', default: '/usr/bin/python3' }, 'no-torch': { type: 'boolean', default: false },
+    batches: { type: 'string', default: '64,256' },
+    rounds: { type: 'string', default: '3' },
+    steps: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    threads: { type: 'string', default: String(availableParallelism()) },
+    'ceiling-n': { type: 'string', default: '2048' },
+    python: { type: 'string', default: '/usr/bin/python3' },
+    'no-torch': { type: 'boolean', default: false },
     'omp-wait': { type: 'string', default: 'passive' },
   });
   const ompWait = values['omp-wait'];
   if (ompWait !== 'passive' && ompWait !== 'active') throw new ConfigError(`--omp-wait must be passive or active, got ${ompWait}`);
   return {
     batches: values.batches.split(',').map((b) => positiveInt('batches', b.trim())),
-    rounds: positiveInt('rounds', values.rounds), steps: positiveInt('steps', values.steps),
-    warmup: Number(values.warmup), threads: positiveInt('threads', values.threads),
-    ceilingN: positiveInt('ceiling-n', values['ceiling-n']), python: values.python, torch: !values['no-torch'], ompWait,
+    rounds: positiveInt('rounds', values.rounds),
+    steps: positiveInt('steps', values.steps),
+    warmup: Number(values.warmup),
+    threads: positiveInt('threads', values.threads),
+    ceilingN: positiveInt('ceiling-n', values['ceiling-n']),
+    python: values.python,
+    torch: !values['no-torch'],
+    ompWait,
   };
 }
 
@@ -85,10 +94,16 @@ async function startTorch(opts: Options): Promise<TorchChild | null> {
   // libgomp's default spin-wait collapses when other processes hold the cores (measured 2–28 s per
   // batch-64 step vs 1.2 s passive on a loaded 2-core machine); passive waiting costs little when idle.
   const child = TorchChild.start(opts.python, TORCH_SCRIPT, opts.threads, { OMP_WAIT_POLICY: opts.ompWait.toUpperCase() });
-  const info = await child.request<{ torch: string; threads: number; blas: { mapped: string[]; alternative: string | null; config: string[] } }>({ cmd: 'info' });
+  const info = await child.request<{
+    torch: string;
+    threads: number;
+    blas: { mapped: string[]; alternative: string | null; config: string[] };
+  }>({ cmd: 'info' });
   console.log(`PyTorch ${info.torch}, ${info.threads} threads; BLAS mapped: ${info.blas.mapped.join(', ') || '(none found)'}`);
   console.log(`  OMP_WAIT_POLICY=${opts.ompWait.toUpperCase()}`);
-  console.log(`  update-alternatives libblas.so.3-x86_64-linux-gnu = ${info.blas.alternative ?? '(unknown)'}; torch build: ${info.blas.config.join(', ')}`);
+  console.log(
+    `  update-alternatives libblas.so.3-x86_64-linux-gnu = ${info.blas.alternative ?? '(unknown)'}; torch build: ${info.blas.config.join(', ')}`,
+  );
   return child;
 }
 
@@ -96,8 +111,19 @@ function describeGraph(bench: OrtStepBench, batch: number): { dense: number; tot
   const report = countFlops(bench.graph);
   for (const line of flopSummary(report, batch)) console.log(line);
   const dead = deadNodes(bench.graph);
-  console.log(`  dead nodes (reach no output, ORT runs them anyway): ${dead.length}${dead.length > 0 ? ` e.g. ${dead.slice(0, 3).map((n) => n.name).join(', ')}` : ''}`);
-  const big = largestOutputs(bench.graph, 3).map((o) => `${o.node.name} [${o.value.shape.join(',')}] ${(o.elements * 4 / 2 ** 20).toFixed(0)} MiB`);
+  console.log(
+    `  dead nodes (reach no output, ORT runs them anyway): ${dead.length}${
+      dead.length > 0
+        ? ` e.g. ${dead
+            .slice(0, 3)
+            .map((n) => n.name)
+            .join(', ')}`
+        : ''
+    }`,
+  );
+  const big = largestOutputs(bench.graph, 3).map(
+    (o) => `${o.node.name} [${o.value.shape.join(',')}] ${((o.elements * 4) / 2 ** 20).toFixed(0)} MiB`,
+  );
   console.log(`  largest intermediates: ${big.join('; ')}`);
   console.log(`  graph build ${bench.buildMs.toFixed(0)} ms, session create ${bench.createMs.toFixed(0)} ms`);
   return { dense: report.dense, total: report.total };
@@ -133,13 +159,20 @@ function compareFirstLosses(batch: number, ours: Record<string, number>, theirs:
     return `${k} ${a.toPrecision(7)} / ${b.toPrecision(7)}`;
   });
   const ok = worst <= LOSS_TOLERANCE;
-  console.log(`  step-1 losses ORT / PyTorch (same weights and batch): ${parts.join(', ')}; worst relative difference ` +
-    `${worst.toExponential(2)} ${ok ? `≤ ${LOSS_TOLERANCE}` : `> ${LOSS_TOLERANCE}: THE TWO SIDES DO NOT COMPUTE THE SAME STEP`}`);
+  console.log(
+    `  step-1 losses ORT / PyTorch (same weights and batch): ${parts.join(', ')}; worst relative difference ` +
+      `${worst.toExponential(2)} ${ok ? `≤ ${LOSS_TOLERANCE}` : `> ${LOSS_TOLERANCE}: THE TWO SIDES DO NOT COMPUTE THE SAME STEP`}`,
+  );
   return ok;
 }
 
 async function benchBatch(
-  config: TrainConfig, batch: number, opts: Options, torch: TorchChild | null, ceiling: MatMulCeiling, dir: string,
+  config: TrainConfig,
+  batch: number,
+  opts: Options,
+  torch: TorchChild | null,
+  ceiling: MatMulCeiling,
+  dir: string,
 ): Promise<BatchResult> {
   const spec = stepSpec(config, IMAGE_SHAPE, batch);
   resetPeakRss();
@@ -150,19 +183,37 @@ async function benchBatch(
     let lossesAgree: boolean | null = null;
     if (torch) {
       const tensors = writeReference(dir, batch, ort.referenceTensors());
-      const setup = { cmd: 'setup', batch, imageShape: IMAGE_SHAPE, layers: spec.arch.layers, norm: config.model.norm, loss: config.loss, optim: config.optim, seed: config.seed, tensors };
+      const setup = {
+        cmd: 'setup',
+        batch,
+        imageShape: IMAGE_SHAPE,
+        layers: spec.arch.layers,
+        norm: config.model.norm,
+        loss: config.loss,
+        optim: config.optim,
+        seed: config.seed,
+        tensors,
+      };
       await torch.request(setup);
       const first = await torch.request<{ losses: Record<string, number>[] }>({ cmd: 'run', steps: Math.max(1, opts.warmup) });
       lossesAgree = compareFirstLosses(batch, ort.firstLosses!, first.losses[0]!);
     }
     const result: BatchResult = {
-      batch, ort: [], torch: torch ? [] : null, denseFlops: flops.dense, totalFlops: flops.total, ceilings: [], background: [],
-      lossesAgree, ortPeakMiB: null, torchPeakMiB: null,
+      batch,
+      ort: [],
+      torch: torch ? [] : null,
+      denseFlops: flops.dense,
+      totalFlops: flops.total,
+      ceilings: [],
+      background: [],
+      lossesAgree,
+      ortPeakMiB: null,
+      torchPeakMiB: null,
     };
     for (let round = 1; round <= opts.rounds; round++) {
       const busy = await busyFraction(1000);
       if (busy !== null) result.background.push(busy);
-      result.ort.push(...await ort.run(opts.steps));
+      result.ort.push(...(await ort.run(opts.steps)));
       if (torch) result.torch!.push(...(await torch.request<{ seconds: number[] }>({ cmd: 'run', steps: opts.steps })).seconds);
       result.ceilings.push(await ceiling.measure(2));
       process.stderr.write(`  batch ${batch} round ${round}/${opts.rounds} done\n`);
@@ -184,9 +235,11 @@ async function main(argv: string[]): Promise<undefined> {
     console.log('NOTE: the machine is busy (1-min load above half the cores): absolute times are inflated and noisy; ratios hold better.');
   }
   const { model } = config;
-  console.log(`model: ${model.arch} latent ${model.latent} width ${model.width} norm ${model.norm}; preset ${config.preset} ` +
-    `(${config.loss.distance}, λ ${config.loss.weights.rec}/${config.loss.weights.idem}/${config.loss.weights.tight}, clamp ${config.loss.clamp}); ` +
-    `Adam lr ${config.optim.lr} β (${config.optim.beta1}, ${config.optim.beta2}); ${opts.threads} intra-op threads`);
+  console.log(
+    `model: ${model.arch} latent ${model.latent} width ${model.width} norm ${model.norm}; preset ${config.preset} ` +
+      `(${config.loss.distance}, λ ${config.loss.weights.rec}/${config.loss.weights.idem}/${config.loss.weights.tight}, clamp ${config.loss.clamp}); ` +
+      `Adam lr ${config.optim.lr} β (${config.optim.beta1}, ${config.optim.beta2}); ${opts.threads} intra-op threads`,
+  );
   console.log(`timing: ${opts.warmup} warm-up step(s), then ${opts.rounds} rounds × ${opts.steps} steps per framework, alternating`);
   const torch = await startTorch(opts);
   const ceiling = await MatMulCeiling.create(opts.ceilingN, opts.threads);

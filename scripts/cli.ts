@@ -17,14 +17,17 @@ import { CheckpointError } from '../training/trainer/checkpoint.ts';
 const USER_FS_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM']);
 
 export function isUserError(err: unknown): boolean {
-  if (err instanceof ConfigError || err instanceof DatasetError || err instanceof ModelCardError || err instanceof CheckpointError) return true;
+  if (err instanceof ConfigError || err instanceof DatasetError || err instanceof ModelCardError || err instanceof CheckpointError)
+    return true;
   const code = (err as NodeJS.ErrnoException | null)?.code;
   return typeof code === 'string' && USER_FS_CODES.has(code);
 }
 
 /** Strict parseArgs: unknown flags and missing values become a ConfigError with a --help hint. */
 export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(
-  argv: readonly string[], options: T, allowPositionals = false,
+  argv: readonly string[],
+  options: T,
+  allowPositionals = false,
 ): { values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: boolean; strict: true }>>['values']; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args: [...argv], options, strict: true, allowPositionals });

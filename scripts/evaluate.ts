@@ -15,16 +15,20 @@ import { parseFlags, runCli } from './cli.ts';
 const USAGE = `usage: npm run evaluate -- models/<name> [--n 1000] [--seed 0] [--threads N] ${DATASET_USAGE} [--classifier-dir …] [--classifier-steps k] [--no-card] [--debug]`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(argv, {
-    ...DATASET_OPTIONS,
-    n: { type: 'string' },
-    seed: { type: 'string' },
-    threads: { type: 'string' },
-    'classifier-dir': { type: 'string' },
-    'classifier-steps': { type: 'string' },
-    'no-card': { type: 'boolean', default: false },
-    help: { type: 'boolean' },
-  }, true);
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      ...DATASET_OPTIONS,
+      n: { type: 'string' },
+      seed: { type: 'string' },
+      threads: { type: 'string' },
+      'classifier-dir': { type: 'string' },
+      'classifier-steps': { type: 'string' },
+      'no-card': { type: 'boolean', default: false },
+      help: { type: 'boolean' },
+    },
+    true,
+  );
   if (values.help) {
     console.log(USAGE);
     return 0;
@@ -50,7 +54,9 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   console.log(JSON.stringify(result.summary, null, 2));
-  console.error(`wrote ${[result.files.json, result.files.png, result.files.benchmarkPng, result.files.markdown].filter((f) => f !== null).join(', ')}`);
+  console.error(
+    `wrote ${[result.files.json, result.files.png, result.files.benchmarkPng, result.files.markdown].filter((f) => f !== null).join(', ')}`,
+  );
   return 0;
 }
 

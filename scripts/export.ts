@@ -19,7 +19,12 @@ usage: npm run export -- --checkpoint <dir> --out <models/name> [--name <card na
   --help               show this help`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { checkpoint: { type: 'string' }, out: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean' } });
+  const { values } = parseFlags(argv, {
+    checkpoint: { type: 'string' },
+    out: { type: 'string' },
+    name: { type: 'string' },
+    help: { type: 'boolean' },
+  });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
@@ -28,9 +33,16 @@ async function main(argv: string[]): Promise<number> {
   const { meta, tensors, noiseStats } = await readCheckpoint(values.checkpoint);
   const perEpoch = Math.max(1, Math.floor(meta.batcher.n / meta.config.batch));
   const card = await exportModel(values.out, {
-    config: meta.config, imageShape: meta.imageShape, tensors: withEmaApplied(tensors), noiseStats, steps: meta.step,
-    epochs: Number((meta.step / perEpoch).toFixed(3)), wallTimeSeconds: meta.wallTimeSeconds,
-    commands: [...meta.commands, ['npm run export --', ...argv].join(' ')], dataset: meta.dataset, ...(values.name ? { name: values.name } : {}),
+    config: meta.config,
+    imageShape: meta.imageShape,
+    tensors: withEmaApplied(tensors),
+    noiseStats,
+    steps: meta.step,
+    epochs: Number((meta.step / perEpoch).toFixed(3)),
+    wallTimeSeconds: meta.wallTimeSeconds,
+    commands: [...meta.commands, ['npm run export --', ...argv].join(' ')],
+    dataset: meta.dataset,
+    ...(values.name ? { name: values.name } : {}),
   });
   process.stderr.write(`exported ${card.name} (step ${meta.step}) to ${values.out}\n`);
   return 0;

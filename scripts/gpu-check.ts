@@ -36,7 +36,13 @@ async function main(argv: string[]): Promise<number> {
   const { card, modelPath } = await loadModelCard(dir);
   const { channels: c, height: h, width: w } = card.image;
   const spec = (ep: SessionSpec['ep']): SessionSpec => ({
-    modelPath, inputName: card.input.name, outputName: card.output.name, dims: [c, h, w], ep, cudaDeviceId: 0, threads: 2,
+    modelPath,
+    inputName: card.input.name,
+    outputName: card.output.name,
+    dims: [c, h, w],
+    ep,
+    cudaDeviceId: 0,
+    threads: 2,
   });
   console.log(`model ${card.name} (${dir}); libcuda.so.1 + /dev/nvidia*: ${cudaUnavailableReason() ?? 'present'}`);
   let cuda: OpenedSession;
@@ -60,7 +66,9 @@ async function main(argv: string[]): Promise<number> {
     console.log(`| ${n} | ${tc.toFixed(3)} | ${tg.toFixed(3)} | ${(tc / tg).toFixed(1)}× | ${diff.toExponential(1)} |`);
   }
   await Promise.all([cpu.release(), cuda.release()]);
-  console.log(worst <= TOLERANCE ? `CUDA matches CPU (max |Δ| ${worst.toExponential(1)} ≤ ${TOLERANCE})` : `CUDA differs from CPU by ${worst}`);
+  console.log(
+    worst <= TOLERANCE ? `CUDA matches CPU (max |Δ| ${worst.toExponential(1)} ≤ ${TOLERANCE})` : `CUDA differs from CPU by ${worst}`,
+  );
   return worst <= TOLERANCE ? 0 : 1;
 }
 

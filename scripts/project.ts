@@ -30,8 +30,13 @@ async function readImage(path: string, [c, h, w]: [number, number, number]): Pro
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
-    model: { type: 'string' }, image: { type: 'string' }, corrupt: { type: 'string' }, k: { type: 'string' },
-    seed: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' },
+    model: { type: 'string' },
+    image: { type: 'string' },
+    corrupt: { type: 'string' },
+    k: { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    help: { type: 'boolean' },
   });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
@@ -40,7 +45,8 @@ async function main(argv: string[]): Promise<number> {
   if (!values.model || !values.image) throw new ConfigError('--model and --image are required (see --help)');
   const k = Number(values.k ?? 3);
   if (!Number.isInteger(k) || k < 1) throw new ConfigError(`--k must be a positive integer, got ${values.k}`);
-  if (values.corrupt !== undefined && !isCorruptionKind(values.corrupt)) throw new ConfigError(`--corrupt must be one of ${CORRUPTIONS.join(', ')}`);
+  if (values.corrupt !== undefined && !isCorruptionKind(values.corrupt))
+    throw new ConfigError(`--corrupt must be one of ${CORRUPTIONS.join(', ')}`);
   const seed = Number(values.seed ?? 0);
   if (!Number.isInteger(seed) || seed < 0) throw new ConfigError(`--seed must be an integer ≥ 0, got ${values.seed}`);
   const model = await openExportedModel(values.model);
@@ -52,7 +58,9 @@ async function main(argv: string[]): Promise<number> {
   const outs = await model.runner.iterate(input, k);
   const tiles = [x, ...(values.corrupt ? [input] : []), ...outs];
   const row = new Float32Array(tiles.length * x.length);
-  tiles.forEach((t, i) => { row.set(t, i * x.length); });
+  tiles.forEach((t, i) => {
+    row.set(t, i * x.length);
+  });
   const out = values.out ?? 'projection.png';
   await writeGridPng(out, [{ images: row, count: tiles.length }], model.shape);
   await model.runner.release();

@@ -23,7 +23,9 @@ export function keptPackages(dependencies, packages, drop) {
   const unknown = drop.filter((name) => !(name in dependencies));
   if (unknown.length > 0) throw new Error(`not dependencies in package.json: ${unknown.join(', ')}`);
   const keep = new Set();
-  const pending = Object.keys(dependencies).filter((name) => !drop.includes(name)).map((name) => resolve(packages, '', name));
+  const pending = Object.keys(dependencies)
+    .filter((name) => !drop.includes(name))
+    .map((name) => resolve(packages, '', name));
   while (pending.length > 0) {
     const path = pending.pop();
     if (path === null || keep.has(path)) continue;

@@ -12,7 +12,9 @@ function collect(dir) {
   });
 }
 const filter = process.argv[2];
-const files = collect('tests').filter((f) => !filter || f.includes(filter)).sort();
+const files = collect('tests')
+  .filter((f) => !filter || f.includes(filter))
+  .sort();
 if (files.length === 0) {
   console.error(`no test files match ${filter ?? 'tests/**/*.test.ts'}`);
   process.exit(1);

@@ -22,7 +22,14 @@ function positiveInt(raw: string | undefined, fallback: number, name: string): n
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { model: { type: 'string' }, count: { type: 'string' }, k: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } });
+  const { values } = parseFlags(argv, {
+    model: { type: 'string' },
+    count: { type: 'string' },
+    k: { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    help: { type: 'boolean' },
+  });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
@@ -36,7 +43,11 @@ async function main(argv: string[]): Promise<number> {
   const z = sampleNoise(model.card.noise, model.noiseStats, model.shape, new Rng(seed), count);
   const outs = await model.runner.iterate(z, k);
   const out = values.out ?? 'samples.png';
-  await writeGridPng(out, [z, ...outs].map((images) => ({ images, count })), model.shape);
+  await writeGridPng(
+    out,
+    [z, ...outs].map((images) => ({ images, count })),
+    model.shape,
+  );
   await model.runner.release();
   process.stderr.write(`wrote ${out}: ${count} samples, rows z, f(z) … f^${k}(z)\n`);
   return 0;

@@ -22,16 +22,23 @@ async function main(argv: readonly string[]): Promise<number> {
   const config = saved ? resumeConfig(saved, args.overrides) : resolveConfig(args.overrides);
   const command = ['npm run train --', ...argv].join(' ');
   const result = await train(config, { ...(args.resume ? { resume: args.resume } : {}), handleSigint: true, command });
-  const done = `${result.interrupted ? 'stopped' : 'finished'} at step ${result.step}/${result.totalSteps} `
-    + `(${result.wallTimeSeconds.toFixed(1)} s); checkpoint ${result.checkpointDir}`;
+  const done =
+    `${result.interrupted ? 'stopped' : 'finished'} at step ${result.step}/${result.totalSteps} ` +
+    `(${result.wallTimeSeconds.toFixed(1)} s); checkpoint ${result.checkpointDir}`;
   process.stderr.write(`${done}\n`);
   const exportDir = result.run.config.exportDir;
   if (exportDir && !result.interrupted) {
     const { config: c, imageShape, noiseStats, dataset } = result.run;
     await exportModel(exportDir, {
-      config: c, imageShape, tensors: result.tensors, noiseStats, steps: result.step,
+      config: c,
+      imageShape,
+      tensors: result.tensors,
+      noiseStats,
+      steps: result.step,
       epochs: Number((result.step / Math.floor(dataset.n / c.batch)).toFixed(3)),
-      wallTimeSeconds: result.wallTimeSeconds, commands: result.commands, dataset: dataset.name,
+      wallTimeSeconds: result.wallTimeSeconds,
+      commands: result.commands,
+      dataset: dataset.name,
     });
     process.stderr.write(`exported f to ${exportDir}\n`);
   }

@@ -56,8 +56,16 @@ function securityHeaders(): RequestHandler {
 
 function publicRoutes(publicDir: string, openApiText: string): express.Router {
   const router = express.Router();
-  router.get('/openapi.yaml', (_req, res) => { res.type('application/yaml').send(openApiText); });
-  router.use((_req, res, next) => { res.locals.staticFile = true; next(); }, express.static(publicDir, { index: 'index.html', fallthrough: true }));
+  router.get('/openapi.yaml', (_req, res) => {
+    res.type('application/yaml').send(openApiText);
+  });
+  router.use(
+    (_req, res, next) => {
+      res.locals.staticFile = true;
+      next();
+    },
+    express.static(publicDir, { index: 'index.html', fallthrough: true }),
+  );
   return router;
 }
 
@@ -67,14 +75,29 @@ export function createApp(deps: AppDeps): IgnApp {
   const metrics = deps.metrics ?? createMetrics(config.maxBatchSize);
   const openApi = deps.openApi ?? loadOpenApi();
   const queue = new BatchQueue({
-    generator, metrics, maxBatchSize: config.maxBatchSize, maxDelayMs: config.maxQueueDelayMs, maxQueue: config.maxQueue, concurrency: config.workers,
+    generator,
+    metrics,
+    maxBatchSize: config.maxBatchSize,
+    maxDelayMs: config.maxQueueDelayMs,
+    maxQueue: config.maxQueue,
+    concurrency: config.workers,
   });
   const uploads = new UploadAdmission({ maxUploads: config.maxUploads, maxWaiting: config.maxUploadQueue, maxWaitMs: config.uploadWaitMs });
   const lifecycle: Lifecycle = { draining: false };
   const info = generator.info();
   metrics.modelInfo.set({ model: model.card.name, version: model.card.version, ep: info.provider, ort_version: info.ortVersion }, 1);
   if (info.fallback) metrics.epFallback.inc();
-  const ctx: RouteContext = { config, model, generator, queue, uploads, metrics, lifecycle, dims: imageDims(model), auth: apiKeyAuth(config.apiKeys) };
+  const ctx: RouteContext = {
+    config,
+    model,
+    generator,
+    queue,
+    uploads,
+    metrics,
+    lifecycle,
+    dims: imageDims(model),
+    auth: apiKeyAuth(config.apiKeys),
+  };
 
   const app = express();
   app.disable('x-powered-by');

@@ -19,12 +19,18 @@ function presentedKey(authorization: string | undefined, headerKey: string | und
 export function apiKeyAuth(keys: readonly string[]): RequestHandler {
   const digests = keys.map(sha256);
   return (req, res, next) => {
-    if (digests.length === 0) { next(); return; }
+    if (digests.length === 0) {
+      next();
+      return;
+    }
     const key = presentedKey(req.get('authorization'), req.get('x-api-key'));
     const presented = key === null ? null : sha256(key);
     let ok = false;
     for (const digest of digests) ok = (presented !== null && timingSafeEqual(digest, presented)) || ok;
-    if (ok) { next(); return; }
+    if (ok) {
+      next();
+      return;
+    }
     res.setHeader('WWW-Authenticate', 'Bearer realm="ign"');
     next(new HttpError(401, 'unauthorized', 'missing or invalid API key', { rejectReason: 'unauthorized' }));
   };

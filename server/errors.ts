@@ -17,8 +17,7 @@ export interface HttpErrorOptions {
 }
 
 export type RejectReason =
-  | 'queue_full' | 'queue_timeout' | 'deadline' | 'too_large' | 'bad_image' | 'invalid' | 'client_gone'
-  | 'unauthorized' | 'not_ready';
+  'queue_full' | 'queue_timeout' | 'deadline' | 'too_large' | 'bad_image' | 'invalid' | 'client_gone' | 'unauthorized' | 'not_ready';
 
 export class HttpError extends Error {
   override readonly name = 'HttpError';
@@ -37,8 +36,7 @@ export class ClientGoneError extends Error {
   override readonly name = 'ClientGoneError';
 }
 
-export const badRequest = (code: string, message: string): HttpError =>
-  new HttpError(400, code, message, { rejectReason: 'invalid' });
+export const badRequest = (code: string, message: string): HttpError => new HttpError(400, code, message, { rejectReason: 'invalid' });
 
 /** body-parser (express.json / express.raw) failures, keyed by its stable `type` field. */
 const bodyParserErrors: Readonly<Record<string, [number, string, string, RejectReason]>> = {

@@ -12,7 +12,6 @@ import type { InputConventions } from '../common/model-card.ts';
 import { HttpError } from './errors.ts';
 import type { ImageDims } from './inference/generator.ts';
 
-
 let sharpConfigured = false;
 
 /** Process-wide libvips settings: loader allow-list, no cache, one libvips thread per op. */
@@ -35,7 +34,8 @@ export function sniffImageFormat(bytes: Uint8Array): SniffedFormat | null {
   return null;
 }
 
-const undecodable = (): HttpError => new HttpError(422, 'undecodable_image', 'the image could not be decoded', { rejectReason: 'bad_image' });
+const undecodable = (): HttpError =>
+  new HttpError(422, 'undecodable_image', 'the image could not be decoded', { rejectReason: 'bad_image' });
 
 /**
  * Decodes any PNG/JPEG/WebP into the model's C×H×W layout in `range` (common/image-input.ts: EXIF
@@ -44,23 +44,34 @@ const undecodable = (): HttpError => new HttpError(422, 'undecodable_image', 'th
  * when there is nothing to normalise).
  */
 export async function decodeToTensor(
-  bytes: Buffer, dims: ImageDims, range: ValueRange, maxInputPixels: number, conventions: InputConventions | null = null,
+  bytes: Buffer,
+  dims: ImageDims,
+  range: ValueRange,
+  maxInputPixels: number,
+  conventions: InputConventions | null = null,
 ): Promise<Float32Array> {
   if (bytes.length === 0) throw new HttpError(400, 'empty_file', 'the uploaded file is empty', { rejectReason: 'invalid' });
   if (sniffImageFormat(bytes) === null) {
     throw new HttpError(415, 'unsupported_image_type', 'only PNG, JPEG and WebP images are accepted', { rejectReason: 'bad_image' });
   }
-  const header = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => { throw undecodable(); });
+  const header = await sharp(bytes, { limitInputPixels: false })
+    .metadata()
+    .catch(() => {
+      throw undecodable();
+    });
   const { width, height } = header;
   if (!(width > 0 && height > 0)) throw undecodable();
   if (width * height > maxInputPixels) {
-    throw new HttpError(413, 'image_too_large', `image has ${width}×${height} pixels, more than ${maxInputPixels}`, { rejectReason: 'too_large' });
+    throw new HttpError(413, 'image_too_large', `image has ${width}×${height} pixels, more than ${maxInputPixels}`, {
+      rejectReason: 'too_large',
+    });
   }
   const target = [dims.channels, dims.height, dims.width] as const;
   try {
     return await decodeImageToTensor(bytes, { target, range, maxInputPixels, conventions });
   } catch (err) {
-    if (err instanceof EmptyContentError) throw new HttpError(422, 'empty_content', 'the image has no content to project (blank or uniform)', { rejectReason: 'bad_image' });
+    if (err instanceof EmptyContentError)
+      throw new HttpError(422, 'empty_content', 'the image has no content to project (blank or uniform)', { rejectReason: 'bad_image' });
     if (err instanceof UndecodableImageError) throw undecodable();
     throw err;
   }
@@ -71,7 +82,16 @@ function toByte(value: number, [lo, hi]: ValueRange): number {
 }
 
 /** Writes image `index` of an N×C×H×W tensor, interleaved, into `out` at pixel (x0, y0) of a canvas `stride` pixels wide. */
-function blit(tensor: Float32Array, index: number, dims: ImageDims, range: ValueRange, out: Uint8Array, stride: number, x0: number, y0: number): void {
+function blit(
+  tensor: Float32Array,
+  index: number,
+  dims: ImageDims,
+  range: ValueRange,
+  out: Uint8Array,
+  stride: number,
+  x0: number,
+  y0: number,
+): void {
   const { channels, height, width } = dims;
   const plane = height * width;
   const base = index * channels * plane;

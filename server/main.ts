@@ -30,18 +30,21 @@ function readConfig(): ServerConfig {
 }
 
 function listen(config: ServerConfig, handle: IgnApp): Server {
-  const server = createServer({
-    headersTimeout: config.headersTimeoutMs,
-    requestTimeout: config.httpRequestTimeoutMs,
-    keepAliveTimeout: 5_000,
-    // Node checks the two timeouts above only this often; its default of 30 s would let a slow
-    // client hold a connection 30 s past HEADERS_TIMEOUT_MS.
-    connectionsCheckingInterval: 1_000,
-    maxHeaderSize: 8192,
-  }, (req, res) => {
-    if (handle.lifecycle.draining) res.shouldKeepAlive = false;
-    handle.app(req, res);
-  });
+  const server = createServer(
+    {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.httpRequestTimeoutMs,
+      keepAliveTimeout: 5_000,
+      // Node checks the two timeouts above only this often; its default of 30 s would let a slow
+      // client hold a connection 30 s past HEADERS_TIMEOUT_MS.
+      connectionsCheckingInterval: 1_000,
+      maxHeaderSize: 8192,
+    },
+    (req, res) => {
+      if (handle.lifecycle.draining) res.shouldKeepAlive = false;
+      handle.app(req, res);
+    },
+  );
   server.listen(config.port, config.host);
   return server;
 }
@@ -51,9 +54,18 @@ function installDrain(server: Server, handle: IgnApp, pool: WorkerPool, config: 
     if (handle.lifecycle.draining) return;
     handle.lifecycle.draining = true;
     logger.info({ signal, drainMs: config.drainMs }, 'draining');
-    const deadline = setTimeout(() => { logger.error('drain timed out'); process.exit(1); }, config.drainMs);
-    const idleCloser = setInterval(() => { server.closeIdleConnections(); }, 250);
-    const closed = new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    const deadline = setTimeout(() => {
+      logger.error('drain timed out');
+      process.exit(1);
+    }, config.drainMs);
+    const idleCloser = setInterval(() => {
+      server.closeIdleConnections();
+    }, 250);
+    const closed = new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
     server.closeIdleConnections();
     void Promise.all([closed, handle.queue.idle()])
       .then(() => pool.close())
@@ -64,31 +76,54 @@ function installDrain(server: Server, handle: IgnApp, pool: WorkerPool, config: 
         process.exit(0);
       });
   };
-  process.on('SIGTERM', () => { drain('SIGTERM'); });
-  process.on('SIGINT', () => { drain('SIGINT'); });
+  process.on('SIGTERM', () => {
+    drain('SIGTERM');
+  });
+  process.on('SIGINT', () => {
+    drain('SIGINT');
+  });
 }
 
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = pino({ level: config.logLevel, base: { service: 'ign-server' } });
-  process.on('uncaughtException', (err) => { logger.fatal({ err }, 'uncaught exception'); process.exit(1); });
-  process.on('unhandledRejection', (err) => { logger.fatal({ err }, 'unhandled rejection'); process.exit(1); });
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) => {
+    logger.fatal({ err }, 'unhandled rejection');
+    process.exit(1);
+  });
   logger.info({ config: redactConfig(config), cores: availableParallelism() }, 'configuration');
 
   const model = await loadModelCard(config.modelDir).catch((err: unknown) =>
-    fail(logger, 'cannot load the model card', { modelDir: config.modelDir, error: err instanceof Error ? err.message : String(err) }));
+    fail(logger, 'cannot load the model card', { modelDir: config.modelDir, error: err instanceof Error ? err.message : String(err) }),
+  );
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createMetrics(config.maxBatchSize, registry);
   const { card } = model;
-  const pool = new WorkerPool(poolOptionsFor(config, model, logger, {
-    onRestart: () => { metrics.workerRestarts.inc(); },
-    // Respawning with backoff did not help: exit non-zero and let the orchestrator restart us.
-    onGiveUp: (reason) => { fail(logger, 'inference workers keep failing', { error: reason }); },
-  }));
-  const info = await pool.start().catch((err: unknown) =>
-    fail(logger, 'cannot start inference', { modelPath: model.modelPath, error: err instanceof Error ? err.message : String(err) }));
-  logger.info({ model: card.name, version: card.version, provider: info.provider, ortVersion: info.ortVersion, workers: config.workers }, 'model loaded and warmed up');
+  const pool = new WorkerPool(
+    poolOptionsFor(config, model, logger, {
+      onRestart: () => {
+        metrics.workerRestarts.inc();
+      },
+      // Respawning with backoff did not help: exit non-zero and let the orchestrator restart us.
+      onGiveUp: (reason) => {
+        fail(logger, 'inference workers keep failing', { error: reason });
+      },
+    }),
+  );
+  const info = await pool
+    .start()
+    .catch((err: unknown) =>
+      fail(logger, 'cannot start inference', { modelPath: model.modelPath, error: err instanceof Error ? err.message : String(err) }),
+    );
+  logger.info(
+    { model: card.name, version: card.version, provider: info.provider, ortVersion: info.ortVersion, workers: config.workers },
+    'model loaded and warmed up',
+  );
 
   const handle = createApp({ config, model, generator: pool, logger, metrics });
   const server = listen(config, handle);
@@ -96,7 +131,9 @@ async function main(): Promise<void> {
     const address = server.address();
     logger.info({ host: config.host, port: typeof address === 'object' && address !== null ? address.port : config.port }, 'listening');
   });
-  server.on('error', (err) => { fail(logger, 'cannot listen', { port: config.port, error: err.message }); });
+  server.on('error', (err) => {
+    fail(logger, 'cannot listen', { port: config.port, error: err.message });
+  });
   installDrain(server, handle, pool, config, logger);
 }
 

@@ -35,20 +35,61 @@ export function createMetrics(maxBatchSize: number, registry: Registry = new Reg
   const registers = [registry];
   return {
     registry,
-    requests: new Counter({ name: 'ign_requests_total', help: 'HTTP requests by route template and status code', labelNames: ['route', 'code'], registers }),
-    requestDuration: new Histogram({ name: 'ign_request_duration_seconds', help: 'HTTP request duration', labelNames: ['route'], buckets: exponentialBuckets(0.005, 2, 14), registers }),
-    queueDuration: new Histogram({ name: 'ign_queue_duration_seconds', help: 'Time a request waited in the batching queue', buckets: exponentialBuckets(0.001, 2, 16), registers }),
-    inferenceDuration: new Histogram({ name: 'ign_inference_duration_seconds', help: 'Compute time of one batch (all steps)', labelNames: ['ep'], buckets: exponentialBuckets(0.001, 2, 16), registers }),
-    batchSize: new Histogram({ name: 'ign_batch_size', help: 'Images per dispatched batch', buckets: powersOfTwoUpTo(maxBatchSize), registers }),
+    requests: new Counter({
+      name: 'ign_requests_total',
+      help: 'HTTP requests by route template and status code',
+      labelNames: ['route', 'code'],
+      registers,
+    }),
+    requestDuration: new Histogram({
+      name: 'ign_request_duration_seconds',
+      help: 'HTTP request duration',
+      labelNames: ['route'],
+      buckets: exponentialBuckets(0.005, 2, 14),
+      registers,
+    }),
+    queueDuration: new Histogram({
+      name: 'ign_queue_duration_seconds',
+      help: 'Time a request waited in the batching queue',
+      buckets: exponentialBuckets(0.001, 2, 16),
+      registers,
+    }),
+    inferenceDuration: new Histogram({
+      name: 'ign_inference_duration_seconds',
+      help: 'Compute time of one batch (all steps)',
+      labelNames: ['ep'],
+      buckets: exponentialBuckets(0.001, 2, 16),
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'ign_batch_size',
+      help: 'Images per dispatched batch',
+      buckets: powersOfTwoUpTo(maxBatchSize),
+      registers,
+    }),
     queueDepth: new Gauge({ name: 'ign_queue_depth', help: 'Requests waiting in the batching queue', registers }),
     inflight: new Gauge({ name: 'ign_inflight_requests', help: 'Requests being handled', registers }),
     rejected: new Counter({ name: 'ign_rejected_requests_total', help: 'Requests rejected, by reason', labelNames: ['reason'], registers }),
     imagesGenerated: new Counter({ name: 'ign_images_generated_total', help: 'Images produced by /generate and /project', registers }),
     refinementSteps: new Counter({ name: 'ign_refinement_steps_total', help: 'Applications of f, summed over images', registers }),
-    epFallback: new Counter({ name: 'ign_ep_fallback_total', help: 'Times the CUDA execution provider was wanted but CPU was used', registers }),
+    epFallback: new Counter({
+      name: 'ign_ep_fallback_total',
+      help: 'Times the CUDA execution provider was wanted but CPU was used',
+      registers,
+    }),
     workerRestarts: new Counter({ name: 'ign_worker_restarts_total', help: 'Inference workers respawned after dying', registers }),
-    modelInfo: new Gauge({ name: 'ign_model_info', help: 'Served model (value 1)', labelNames: ['model', 'version', 'ep', 'ort_version'], registers }),
-    idempotenceResidual: new Histogram({ name: 'ign_idempotence_residual', help: 'RMS per pixel of f^k - f^(k-1), per image', buckets: exponentialBuckets(0.0001, 4, 10), registers }),
+    modelInfo: new Gauge({
+      name: 'ign_model_info',
+      help: 'Served model (value 1)',
+      labelNames: ['model', 'version', 'ep', 'ort_version'],
+      registers,
+    }),
+    idempotenceResidual: new Histogram({
+      name: 'ign_idempotence_residual',
+      help: 'RMS per pixel of f^k - f^(k-1), per image',
+      buckets: exponentialBuckets(0.0001, 4, 10),
+      registers,
+    }),
   };
 }
 

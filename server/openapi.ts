@@ -54,8 +54,12 @@ export function compileComponents(components: OpenApiDocument['components']): (n
 }
 
 const fieldCodes: Readonly<Record<string, string>> = {
-  count: 'invalid_count', steps: 'invalid_steps', seed: 'invalid_seed', noise: 'invalid_noise',
-  interpolate: 'invalid_interpolate', returnSteps: 'invalid_body',
+  count: 'invalid_count',
+  steps: 'invalid_steps',
+  seed: 'invalid_seed',
+  noise: 'invalid_noise',
+  interpolate: 'invalid_interpolate',
+  returnSteps: 'invalid_body',
 };
 
 /** Turns the first ajv error into the catalogue's code (docs/serving.md, "Bad-input catalogue"). */

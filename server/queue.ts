@@ -73,8 +73,19 @@ export class BatchQueue {
     }
     return new Promise<GeneratorResult>((resolve, reject) => {
       const entry: Entry = { request, enqueuedAt: Date.now(), resolve, reject, state: 'queued', batch: null, timer: null };
-      entry.timer = setTimeout(() => { this.onDeadline(entry); }, Math.max(0, request.deadlineAt - Date.now()));
-      request.signal.addEventListener('abort', () => { this.drop(entry, new ClientGoneError('client disconnected')); }, { once: true });
+      entry.timer = setTimeout(
+        () => {
+          this.onDeadline(entry);
+        },
+        Math.max(0, request.deadlineAt - Date.now()),
+      );
+      request.signal.addEventListener(
+        'abort',
+        () => {
+          this.drop(entry, new ClientGoneError('client disconnected'));
+        },
+        { once: true },
+      );
       this.waiting.push(entry);
       metrics.queueDepth.set(this.waiting.length);
       this.pump();
@@ -135,7 +146,10 @@ export class BatchQueue {
     }
     const waitedMs = Date.now() - head.enqueuedAt;
     if (images < maxBatchSize && waitedMs < maxDelayMs) {
-      this.delayTimer ??= setTimeout(() => { this.delayTimer = null; this.pump(); }, maxDelayMs - waitedMs);
+      this.delayTimer ??= setTimeout(() => {
+        this.delayTimer = null;
+        this.pump();
+      }, maxDelayMs - waitedMs);
       return null;
     }
     for (const entry of chosen) this.waiting.splice(this.waiting.indexOf(entry), 1);
@@ -163,8 +177,12 @@ export class BatchQueue {
       metrics.inferenceDuration.observe({ ep: generator.info().provider }, result.computeSeconds);
       this.distribute(entries, result, count);
     } catch (err) {
-      const error = err instanceof CancelledError ? new ClientGoneError('batch cancelled') : err as Error;
-      for (const entry of entries) if (entry.state === 'running') { this.settle(entry); entry.reject(error); }
+      const error = err instanceof CancelledError ? new ClientGoneError('batch cancelled') : (err as Error);
+      for (const entry of entries)
+        if (entry.state === 'running') {
+          this.settle(entry);
+          entry.reject(error);
+        }
     } finally {
       this.running--;
       this.pump();
@@ -183,8 +201,9 @@ export class BatchQueue {
       offset += count;
       // A request that left (or timed out) while its batch ran gets nothing: skip the copies.
       if (entry.state !== 'running') continue;
-      const outputs = (keepSteps ? result.outputs : result.outputs.slice(-1))
-        .map((o) => o.slice(start * imageSize, (start + count) * imageSize));
+      const outputs = (keepSteps ? result.outputs : result.outputs.slice(-1)).map((o) =>
+        o.slice(start * imageSize, (start + count) * imageSize),
+      );
       const residuals = new Float32Array(stepCount * count);
       for (let s = 0; s < stepCount; s++) {
         residuals.set(result.residuals.subarray(s * total + start, s * total + start + count), s * count);
@@ -203,6 +222,9 @@ export class BatchQueue {
 function concat(parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
-  for (const part of parts) { out.set(part, offset); offset += part.length; }
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
   return out;
 }

@@ -36,9 +36,14 @@ export function requestContext(logger: Logger, metrics: ServerMetrics): RequestH
       metrics.requests.inc({ route, code: finished ? String(res.statusCode) : 'aborted' });
       metrics.requestDuration.observe({ route }, seconds);
       const line = {
-        requestId, method: req.method, route, status: finished ? res.statusCode : null,
-        ms: Math.round(seconds * 1000), bytesIn: Number(req.get('content-length') ?? 0),
-        bytesOut: Number(res.getHeader('content-length') ?? 0), errorCode: res.locals.errorCode as string | undefined,
+        requestId,
+        method: req.method,
+        route,
+        status: finished ? res.statusCode : null,
+        ms: Math.round(seconds * 1000),
+        bytesIn: Number(req.get('content-length') ?? 0),
+        bytesOut: Number(res.getHeader('content-length') ?? 0),
+        errorCode: res.locals.errorCode as string | undefined,
       };
       if (!finished) logger.info(line, 'client gone');
       else if (res.statusCode >= 500) logger.warn(line, 'request failed');

@@ -67,9 +67,21 @@ export class UploadAdmission {
       const index = this.waiting.indexOf(waiter);
       if (index >= 0) this.waiting.splice(index, 1);
     };
-    const waiter: Waiter = { grant: () => { leave(); this.occupy(res); next(); } };
-    const timer = setTimeout(() => { leave(); next(tooMany(`no upload slot freed within ${this.options.maxWaitMs} ms, retry later`)); }, this.options.maxWaitMs);
-    const onClose = (): void => { leave(); next(new ClientGoneError('client left while waiting for an upload slot')); };
+    const waiter: Waiter = {
+      grant: () => {
+        leave();
+        this.occupy(res);
+        next();
+      },
+    };
+    const timer = setTimeout(() => {
+      leave();
+      next(tooMany(`no upload slot freed within ${this.options.maxWaitMs} ms, retry later`));
+    }, this.options.maxWaitMs);
+    const onClose = (): void => {
+      leave();
+      next(new ClientGoneError('client left while waiting for an upload slot'));
+    };
     res.once('close', onClose);
     this.waiting.push(waiter);
     this.peakWaiting = Math.max(this.peakWaiting, this.waiting.length);
@@ -90,4 +102,3 @@ export class UploadAdmission {
     res.once('close', release);
   }
 }
-

@@ -36,7 +36,10 @@ function mapMulterError(err: unknown, req: Request): Error {
     const make = multerCodes[err.code];
     if (make !== undefined) return make();
     // LIMIT_FIELD_KEY / _NESTING / _ARRAY_INDEX, MISSING_FIELD_NAME, INVALID_FIELD_NAME.
-    return badRequest('malformed_multipart', 'multipart body rejected: field names must be plain words (no brackets), of at most 100 characters');
+    return badRequest(
+      'malformed_multipart',
+      'multipart body rejected: field names must be plain words (no brackets), of at most 100 characters',
+    );
   }
   // busboy parse errors (missing boundary, truncated form, bad part headers).
   return badRequest('malformed_multipart', 'the multipart body could not be parsed');
@@ -51,20 +54,36 @@ export function readUpload({ maxUploadBytes, maxFields, maxFieldBytes }: UploadO
   const parseMultipart = multer({
     storage: multer.memoryStorage(),
     limits: {
-      fileSize: maxUploadBytes, files: 1, fields: maxFields, parts: maxFields + 1, fieldSize: maxFieldBytes,
-      fieldNestingDepth: 0, fieldArrayIndexLimit: 0, fieldNameSize: 100, headerPairs: 20,
+      fileSize: maxUploadBytes,
+      files: 1,
+      fields: maxFields,
+      parts: maxFields + 1,
+      fieldSize: maxFieldBytes,
+      fieldNestingDepth: 0,
+      fieldArrayIndexLimit: 0,
+      fieldNameSize: 100,
+      headerPairs: 20,
     },
   }).single('image');
   const parseRaw = express.raw({ type: RAW_TYPE_LIST, limit: maxUploadBytes });
   return (req: Request, res: Response, next) => {
     if (typeof req.is('multipart/form-data') === 'string') {
       parseMultipart(req, res, (err: unknown) => {
-        if (err !== undefined && err !== null) { next(mapMulterError(err, req)); return; }
+        if (err !== undefined && err !== null) {
+          next(mapMulterError(err, req));
+          return;
+        }
         // multer leaves req.body unset when it does not recognise the type (e.g. "boundary=" empty).
         const fields = (req.body ?? {}) as Record<string, unknown>;
         // busboy reports name="" as an empty name rather than a missing one.
-        if (Object.hasOwn(fields, '')) { next(badRequest('malformed_multipart', 'a multipart text field has an empty name')); return; }
-        if (req.file === undefined) { next(badRequest('missing_file', 'no file: send the image in the multipart field "image"')); return; }
+        if (Object.hasOwn(fields, '')) {
+          next(badRequest('malformed_multipart', 'a multipart text field has an empty name'));
+          return;
+        }
+        if (req.file === undefined) {
+          next(badRequest('missing_file', 'no file: send the image in the multipart field "image"'));
+          return;
+        }
         res.locals.upload = req.file.buffer;
         res.locals.fields = fields;
         next();
@@ -72,12 +91,22 @@ export function readUpload({ maxUploadBytes, maxFields, maxFieldBytes }: UploadO
       return;
     }
     if (typeof req.is(RAW_TYPE_LIST) !== 'string') {
-      next(new HttpError(415, 'unsupported_media_type', 'send multipart/form-data with field "image", or a raw image/png, image/jpeg or image/webp body', { rejectReason: 'invalid' }));
+      next(
+        new HttpError(
+          415,
+          'unsupported_media_type',
+          'send multipart/form-data with field "image", or a raw image/png, image/jpeg or image/webp body',
+          { rejectReason: 'invalid' },
+        ),
+      );
       return;
     }
     // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Express's Request is the IncomingMessage body-parser expects
     parseRaw(req, res, (err: unknown) => {
-      if (err !== undefined && err !== null) { next(err); return; }
+      if (err !== undefined && err !== null) {
+        next(err);
+        return;
+      }
       const body: unknown = req.body;
       res.locals.upload = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
       res.locals.fields = {};

@@ -35,12 +35,20 @@ const FORBIDDEN: readonly [RegExp, string][] = [
 
 /** `#`-headings of a markdown file, without the hashes. */
 function headings(path: string): Set<string> {
-  return new Set(readFileSync(path, 'utf8').split('\n').filter((l) => /^#{1,6} /.test(l)).map((l) => l.replace(/^#+ /, '').trim()));
+  return new Set(
+    readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => /^#{1,6} /.test(l))
+      .map((l) => l.replace(/^#+ /, '').trim()),
+  );
 }
 
 void test('the patterns catch the citations this test exists to keep out', () => {
   for (const bad of ['server-hardening.md §12', 'see finding 9', 'autodiff-notes §8.3', 'per notes §7', 'ign-paper-notes']) {
-    assert.ok(FORBIDDEN.some(([pattern]) => pattern.test(bad)), bad);
+    assert.ok(
+      FORBIDDEN.some(([pattern]) => pattern.test(bad)),
+      bad,
+    );
   }
   assert.ok(!names.has('style.md'), 'a file name that is not in the repository is reported');
 });
@@ -50,13 +58,15 @@ void test('no tracked file cites a document outside the repository', () => {
   for (const file of files) {
     const rel = relative(root, file);
     if (rel === 'tests/docs-references.test.ts') continue;
-    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-      for (const [pattern, what] of FORBIDDEN) if (pattern.test(line)) problems.push(`${rel}:${i + 1}: ${what}: ${line.trim()}`);
-      for (const match of line.matchAll(/(?<![\w<>*{}-])([\w.-]+)\.md\b/g)) {
-        const name = `${match[1]}.md`;
-        if (!names.has(name.toLowerCase())) problems.push(`${rel}:${i + 1}: ${name} is not in the repository: ${line.trim()}`);
-      }
-    });
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        for (const [pattern, what] of FORBIDDEN) if (pattern.test(line)) problems.push(`${rel}:${i + 1}: ${what}: ${line.trim()}`);
+        for (const match of line.matchAll(/(?<![\w<>*{}-])([\w.-]+)\.md\b/g)) {
+          const name = `${match[1]}.md`;
+          if (!names.has(name.toLowerCase())) problems.push(`${rel}:${i + 1}: ${name} is not in the repository: ${line.trim()}`);
+        }
+      });
   }
   assert.deepEqual(problems, []);
 });
@@ -66,20 +76,22 @@ void test('every docs/<file>.md "Heading" pointer names a heading that exists', 
   let pointers = 0;
   for (const file of files) {
     const rel = relative(root, file);
-    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-      for (const match of line.matchAll(/docs\/([\w-]+)\.md([^)]*)/g)) {
-        const doc = join(root, 'docs', `${match[1]}.md`);
-        if (!names.has(`${match[1]}.md`)) {
-          problems.push(`${rel}:${i + 1}: docs/${match[1]}.md does not exist`);
-          continue;
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        for (const match of line.matchAll(/docs\/([\w-]+)\.md([^)]*)/g)) {
+          const doc = join(root, 'docs', `${match[1]}.md`);
+          if (!names.has(`${match[1]}.md`)) {
+            problems.push(`${rel}:${i + 1}: docs/${match[1]}.md does not exist`);
+            continue;
+          }
+          const known = headings(doc);
+          for (const quoted of (match[2] ?? '').matchAll(/"([^"]+)"/g)) {
+            pointers += 1;
+            if (!known.has(quoted[1]!)) problems.push(`${rel}:${i + 1}: docs/${match[1]}.md has no heading "${quoted[1]}"`);
+          }
         }
-        const known = headings(doc);
-        for (const quoted of (match[2] ?? '').matchAll(/"([^"]+)"/g)) {
-          pointers += 1;
-          if (!known.has(quoted[1]!)) problems.push(`${rel}:${i + 1}: docs/${match[1]}.md has no heading "${quoted[1]}"`);
-        }
-      }
-    });
+      });
   }
   assert.deepEqual(problems, []);
   assert.ok(pointers > 20, `only ${pointers} heading pointers found: the pattern no longer matches the comments`);

@@ -18,8 +18,19 @@ const HEADING = '### Try every endpoint';
 const README = process.env.README_PATH ?? 'README.md';
 const readmePath = isAbsolute(README) ? README : repoFile(README);
 /** Every route a reader should be able to try; `{model}` is the served model's name. */
-const ENDPOINTS = ['/generate', '/project', '/healthz', '/readyz', '/metrics', '/openapi.yaml', '/v2', '/v2/health/live',
-  '/v2/health/ready', '/v2/models/{model}', '/v2/models/{model}/ready'];
+const ENDPOINTS = [
+  '/generate',
+  '/project',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/openapi.yaml',
+  '/v2',
+  '/v2/health/live',
+  '/v2/health/ready',
+  '/v2/models/{model}',
+  '/v2/models/{model}/ready',
+];
 
 /** The lines of the first ```sh fence after HEADING (continuations joined, comments and blanks dropped). */
 function tryBlockLines(markdown: string): string[] {
@@ -27,11 +38,20 @@ function tryBlockLines(markdown: string): string[] {
   const at = lines.findIndex((l) => l.trim() === HEADING);
   assert.ok(at >= 0, `${readmePath} has no "${HEADING}" heading (followed by a \`\`\`sh block of curl commands)`);
   const open = lines.findIndex((l, i) => i > at && (/^```/.test(l) || /^#{1,6} /.test(l)));
-  assert.ok(open > at && /^```sh\s*$/.test(lines[open]!), `${readmePath}: "${HEADING}" must be followed by a \`\`\`sh block before the next heading`);
+  assert.ok(
+    open > at && /^```sh\s*$/.test(lines[open]!),
+    `${readmePath}: "${HEADING}" must be followed by a \`\`\`sh block before the next heading`,
+  );
   const close = lines.findIndex((l, i) => i > open && /^```\s*$/.test(l));
   assert.ok(close > open, `${readmePath}: the \`\`\`sh block after "${HEADING}" is not closed`);
-  const joined = lines.slice(open + 1, close).join('\n').replace(/\\\n/g, ' ');
-  return joined.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const joined = lines
+    .slice(open + 1, close)
+    .join('\n')
+    .replace(/\\\n/g, ' ');
+  return joined
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
 /** POSIX-ish word splitting: '…', "…" (with \ escapes), backslash escapes, # comments; refuses operators. */
@@ -40,7 +60,11 @@ function shellWords(line: string): string[] {
   let word: string | null = null;
   for (let i = 0; i < line.length; i++) {
     const ch = line[i]!;
-    if (ch === ' ' || ch === '\t') { if (word !== null) words.push(word); word = null; continue; }
+    if (ch === ' ' || ch === '\t') {
+      if (word !== null) words.push(word);
+      word = null;
+      continue;
+    }
     if (ch === '#' && word === null) break;
     if ('|&;<>()`$'.includes(ch)) throw new Error(`shell operator "${ch}" in: ${line} (one plain curl command per line)`);
     word ??= '';
@@ -81,9 +105,18 @@ function runCurl(args: readonly string[], cwd: string): Promise<{ code: number; 
 /** A 28×28 grey "7" with a little anti-aliasing, written as digit.png where the commands run. */
 async function writeDigit(dir: string): Promise<void> {
   const px = Buffer.alloc(28 * 28);
-  for (let x = 6; x < 22; x++) { px[6 * 28 + x] = 255; px[7 * 28 + x] = 200; }
-  for (let y = 8; y < 23; y++) { const x = 21 - Math.floor((y - 8) / 2); px[y * 28 + x] = 255; px[y * 28 + x - 1] = 160; }
-  await sharp(px, { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(join(dir, 'digit.png'));
+  for (let x = 6; x < 22; x++) {
+    px[6 * 28 + x] = 255;
+    px[7 * 28 + x] = 200;
+  }
+  for (let y = 8; y < 23; y++) {
+    const x = 21 - Math.floor((y - 8) / 2);
+    px[y * 28 + x] = 255;
+    px[y * 28 + x - 1] = 160;
+  }
+  await sharp(px, { raw: { width: 28, height: 28, channels: 1 } })
+    .png()
+    .toFile(join(dir, 'digit.png'));
 }
 
 let work: string;
@@ -115,7 +148,10 @@ void test(`every curl line under "${HEADING}" in the README succeeds against the
     const words = shellWords(line);
     assert.equal(words[0], 'curl', `only curl commands belong in the block: ${line}`);
     assert.ok(failsOnHttpError(words), `use curl -fsS so an HTTP error fails the command: ${line}`);
-    assert.ok(words.some((w) => w.includes('localhost:8080')), `the command must target localhost:8080: ${line}`);
+    assert.ok(
+      words.some((w) => w.includes('localhost:8080')),
+      `the command must target localhost:8080: ${line}`,
+    );
     const args = words.slice(1).map((w) => w.replaceAll('localhost:8080', `127.0.0.1:${server!.port}`));
     for (const w of words) {
       const path = /localhost:8080(\/[^?\s]*)/.exec(w)?.[1];

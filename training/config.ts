@@ -93,7 +93,13 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const PAPER_LOSS: LossConfig = { distance: 'l1', weights: { rec: 20, idem: 20, tight: 2.5 }, clamp: true, clampA: 1.5, clampNormalizer: 'rec_z_detached' };
+const PAPER_LOSS: LossConfig = {
+  distance: 'l1',
+  weights: { rec: 20, idem: 20, tight: 2.5 },
+  clamp: true,
+  clampA: 1.5,
+  clampNormalizer: 'rec_z_detached',
+};
 
 export const PRESETS: Readonly<Record<Preset, LossConfig>> = {
   paper: PAPER_LOSS,
@@ -103,7 +109,14 @@ export const PRESETS: Readonly<Record<Preset, LossConfig>> = {
 };
 
 /** Recipe defaults: everything off, so the paper presets train exactly as before. */
-export const RECIPE_OFF: Readonly<RecipeConfig> = { sourceMix: 0, ema: 0, lrSchedule: 'constant', lrFinal: 0, hermitian: false, initFrom: null };
+export const RECIPE_OFF: Readonly<RecipeConfig> = {
+  sourceMix: 0,
+  ema: 0,
+  lrSchedule: 'constant',
+  lrFinal: 0,
+  hermitian: false,
+  initFrom: null,
+};
 
 const PRESET_RECIPES: Readonly<Record<Preset, Readonly<RecipeConfig>>> = {
   paper: RECIPE_OFF,
@@ -191,15 +204,24 @@ function check(issues: string[], ok: boolean, message: string): void {
 function validateConfig(c: TrainConfig): string[] {
   const issues: string[] = [];
   oneOf(issues, 'preset', c.preset, ['paper', 'algorithm1', 'projector']);
-  check(issues, isFinite(c.recipe.sourceMix) && c.recipe.sourceMix >= 0 && c.recipe.sourceMix <= 1, `sourceMix must be in [0, 1], got ${c.recipe.sourceMix}`);
+  check(
+    issues,
+    isFinite(c.recipe.sourceMix) && c.recipe.sourceMix >= 0 && c.recipe.sourceMix <= 1,
+    `sourceMix must be in [0, 1], got ${c.recipe.sourceMix}`,
+  );
   check(issues, isFinite(c.recipe.ema) && c.recipe.ema >= 0 && c.recipe.ema < 1, `ema must be in [0, 1), got ${c.recipe.ema}`);
   oneOf(issues, 'lrSchedule', c.recipe.lrSchedule, ['constant', 'cosine']);
-  check(issues, isFinite(c.recipe.lrFinal) && c.recipe.lrFinal >= 0 && c.recipe.lrFinal <= 1, `lrFinal must be in [0, 1], got ${c.recipe.lrFinal}`);
+  check(
+    issues,
+    isFinite(c.recipe.lrFinal) && c.recipe.lrFinal >= 0 && c.recipe.lrFinal <= 1,
+    `lrFinal must be in [0, 1], got ${c.recipe.lrFinal}`,
+  );
   check(issues, !c.recipe.hermitian || c.noise === 'fourier', 'hermitian needs Fourier noise');
   check(issues, c.recipe.initFrom === null || c.recipe.initFrom !== '', 'initFrom must be a models/<name> folder');
   oneOf(issues, 'distance', c.loss.distance, ['l1', 'l2']);
   oneOf(issues, 'clampNormalizer', c.loss.clampNormalizer, ['rec_z_detached', 'rec_x']);
-  for (const [k, w] of Object.entries(c.loss.weights)) check(issues, isFinite(w) && w >= 0, `weight ${k} must be a finite number ≥ 0, got ${w}`);
+  for (const [k, w] of Object.entries(c.loss.weights))
+    check(issues, isFinite(w) && w >= 0, `weight ${k} must be a finite number ≥ 0, got ${w}`);
   check(issues, isFinite(c.loss.clampA) && c.loss.clampA > 0, `clampA must be > 0, got ${c.loss.clampA}`);
   oneOf(issues, 'arch', c.model.arch, ['mnist', 'celeba64', 'tiny']);
   oneOf(issues, 'norm', c.model.norm, ['batch', 'group', 'none']);
@@ -211,12 +233,17 @@ function validateConfig(c: TrainConfig): string[] {
     check(issues, bad.length === 0, `groups ${c.model.groups} must divide the normalised channel counts (${bad.join(', ')})`);
   }
   check(issues, isFinite(c.optim.lr) && c.optim.lr > 0, `lr must be > 0, got ${c.optim.lr}`);
-  for (const k of ['beta1', 'beta2'] as const) check(issues, c.optim[k] >= 0 && c.optim[k] < 1, `${k} must be in [0, 1), got ${c.optim[k]}`);
+  for (const k of ['beta1', 'beta2'] as const)
+    check(issues, c.optim[k] >= 0 && c.optim[k] < 1, `${k} must be in [0, 1), got ${c.optim[k]}`);
   check(issues, isFinite(c.optim.eps) && c.optim.eps > 0, `eps must be > 0, got ${c.optim.eps}`);
   oneOf(issues, 'dataset', c.data.kind, ['mnist', 'fashion-mnist', 'folder']);
   check(issues, c.data.kind !== 'folder' || (c.data.path ?? '') !== '', 'a folder dataset needs a path');
   check(issues, c.data.kind === 'folder' || c.model.arch !== 'celeba64', 'celeba64 needs 64×64 images: use a folder dataset');
-  check(issues, c.model.arch !== 'mnist' || c.data.kind !== 'folder' || c.data.size === 28, 'the mnist architecture needs 28×28 images (--size 28)');
+  check(
+    issues,
+    c.model.arch !== 'mnist' || c.data.kind !== 'folder' || c.data.size === 28,
+    'the mnist architecture needs 28×28 images (--size 28)',
+  );
   check(issues, c.model.arch !== 'celeba64' || (c.data.size ?? 64) === 64, 'the celeba64 architecture needs --size 64');
   oneOf(issues, 'noise', c.noise, ['gaussian', 'fourier']);
   check(issues, isPosInt(c.batch), `batch must be a positive integer, got ${c.batch}`);

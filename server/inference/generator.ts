@@ -54,7 +54,10 @@ export type InferenceFailure = 'inference_failed' | 'invalid_model_output';
 
 export class InferenceError extends Error {
   override readonly name = 'InferenceError';
-  constructor(readonly code: InferenceFailure, message: string) {
+  constructor(
+    readonly code: InferenceFailure,
+    message: string,
+  ) {
     super(message);
   }
 }

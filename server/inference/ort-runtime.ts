@@ -30,17 +30,27 @@ export type StepResult =
   | { readonly kind: 'non_finite'; readonly step: number };
 
 /** The workers' session options; bench-serve-raw.ts and check:gpu reuse them so their figures match the server. */
-export function sessionOptions(threads: number, providers: ort.InferenceSession.ExecutionProviderConfig[]): ort.InferenceSession.SessionOptions {
+export function sessionOptions(
+  threads: number,
+  providers: ort.InferenceSession.ExecutionProviderConfig[],
+): ort.InferenceSession.SessionOptions {
   return { ...baseSessionOptions(threads), executionProviders: providers };
 }
 
-async function createWithProvider(spec: SessionSpec): Promise<{ session: ort.InferenceSession; provider: 'cuda' | 'cpu'; fallbackReason: string | null }> {
-  const cpu = async (): Promise<ort.InferenceSession> => ort.InferenceSession.create(spec.modelPath, sessionOptions(spec.threads, providerList('cpu', 0)));
+async function createWithProvider(
+  spec: SessionSpec,
+): Promise<{ session: ort.InferenceSession; provider: 'cuda' | 'cpu'; fallbackReason: string | null }> {
+  const cpu = async (): Promise<ort.InferenceSession> =>
+    ort.InferenceSession.create(spec.modelPath, sessionOptions(spec.threads, providerList('cpu', 0)));
   const plan = planProvider(spec.ep);
   if (plan.first === 'cpu') return { session: await cpu(), provider: 'cpu', fallbackReason: plan.fallbackReason };
   try {
     const providers = providerList('cuda', spec.cudaDeviceId);
-    return { session: await ort.InferenceSession.create(spec.modelPath, sessionOptions(spec.threads, providers)), provider: 'cuda', fallbackReason: null };
+    return {
+      session: await ort.InferenceSession.create(spec.modelPath, sessionOptions(spec.threads, providers)),
+      provider: 'cuda',
+      fallbackReason: null,
+    };
   } catch (err) {
     const reason = cudaFailureReason(err);
     if (spec.ep === 'cuda') throw new Error(reason);
@@ -82,7 +92,9 @@ export async function openSession(spec: SessionSpec): Promise<OpenedSession> {
     const result = await session.run(feeds);
     const y = result[spec.outputName];
     if (y?.type !== 'float32' || y.size !== count * expected) {
-      throw new Error(`output "${spec.outputName}" has ${y?.size ?? 0} ${y?.type ?? 'missing'} values, expected ${count * expected} float32`);
+      throw new Error(
+        `output "${spec.outputName}" has ${y?.size ?? 0} ${y?.type ?? 'missing'} values, expected ${count * expected} float32`,
+      );
     }
     return new Float32Array(y.data as Float32Array);
   };

@@ -13,8 +13,12 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import {
-  CancelledError, InferenceError,
-  type Generator, type GeneratorInfo, type GeneratorJob, type GeneratorResult,
+  CancelledError,
+  InferenceError,
+  type Generator,
+  type GeneratorInfo,
+  type GeneratorJob,
+  type GeneratorResult,
 } from './generator.ts';
 import type { LoadedModel } from '../../common/model-card.ts';
 import type { ServerConfig } from '../config.ts';
@@ -42,15 +46,26 @@ export interface PoolOptions {
 }
 
 /** The pool main.ts (and the tests that mirror it) builds from the config and the model card. */
-export function poolOptionsFor(config: ServerConfig, model: LoadedModel, logger: Logger, hooks: Pick<PoolOptions, 'onRestart' | 'onGiveUp'> = {}): PoolOptions {
+export function poolOptionsFor(
+  config: ServerConfig,
+  model: LoadedModel,
+  logger: Logger,
+  hooks: Pick<PoolOptions, 'onRestart' | 'onGiveUp'> = {},
+): PoolOptions {
   const { card } = model;
   return {
-    logger, workers: config.workers, ...hooks,
+    logger,
+    workers: config.workers,
+    ...hooks,
     restart: { baseMs: config.workerRestartBaseMs, maxMs: config.workerRestartMaxMs, maxFailures: config.workerMaxFailures },
     spec: {
-      modelPath: model.modelPath, inputName: card.input.name, outputName: card.output.name,
+      modelPath: model.modelPath,
+      inputName: card.input.name,
+      outputName: card.output.name,
       dims: [card.image.channels, card.image.height, card.image.width],
-      ep: config.requireGpu ? 'cuda' : config.ep, cudaDeviceId: config.cudaDeviceId, threads: config.threadsPerWorker,
+      ep: config.requireGpu ? 'cuda' : config.ep,
+      cudaDeviceId: config.cudaDeviceId,
+      threads: config.threadsPerWorker,
     },
   };
 }
@@ -112,7 +127,13 @@ export class WorkerPool implements Generator {
     if (this.closing) return Promise.reject(new InferenceError('inference_failed', 'worker pool is closed'));
     return new Promise<GeneratorResult>((resolve, reject) => {
       const pending: PendingJob = { id: this.nextId++, job, cancelFlag: new Int32Array(new SharedArrayBuffer(4)), resolve, reject };
-      signal.addEventListener('abort', () => { this.cancel(pending); }, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          this.cancel(pending);
+        },
+        { once: true },
+      );
       this.waiting.push(pending);
       this.dispatch();
     });
@@ -122,14 +143,22 @@ export class WorkerPool implements Generator {
     this.closing = true;
     for (const slot of this.slots) if (slot.respawnTimer !== null) clearTimeout(slot.respawnTimer);
     for (const pending of this.waiting.splice(0)) pending.reject(new InferenceError('inference_failed', 'worker pool closed'));
-    await Promise.all(this.slots.map(async (slot) => {
-      if (slot.exited) return;
-      const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => { resolve(); }));
-      slot.worker.postMessage({ type: 'close' } satisfies ToWorker);
-      const timer = setTimeout(() => { void slot.worker.terminate(); }, 2_000);
-      await exited;
-      clearTimeout(timer);
-    }));
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        if (slot.exited) return;
+        const exited = new Promise<void>((resolve) =>
+          slot.worker.once('exit', () => {
+            resolve();
+          }),
+        );
+        slot.worker.postMessage({ type: 'close' } satisfies ToWorker);
+        const timer = setTimeout(() => {
+          void slot.worker.terminate();
+        }, 2_000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
   }
 
   private cancel(pending: PendingJob): void {
@@ -149,7 +178,15 @@ export class WorkerPool implements Generator {
       if (pending === undefined) return;
       slot.current = pending;
       const { input, count, steps, keepSteps } = pending.job;
-      slot.worker.postMessage({ type: 'run', id: pending.id, input, count, steps, keepSteps, cancelFlag: pending.cancelFlag } satisfies ToWorker);
+      slot.worker.postMessage({
+        type: 'run',
+        id: pending.id,
+        input,
+        count,
+        steps,
+        keepSteps,
+        cancelFlag: pending.cancelFlag,
+      } satisfies ToWorker);
     }
   }
 
@@ -158,7 +195,15 @@ export class WorkerPool implements Generator {
       workerData: this.options.spec,
       resourceLimits: { maxOldGenerationSizeMb: this.options.heapLimitMb ?? 512 },
     });
-    const slot: Slot = replacing ?? { index: this.slots.length, worker, ready: false, current: null, failures: 0, respawnTimer: null, exited: false };
+    const slot: Slot = replacing ?? {
+      index: this.slots.length,
+      worker,
+      ready: false,
+      current: null,
+      failures: 0,
+      respawnTimer: null,
+      exited: false,
+    };
     slot.worker = worker;
     slot.ready = false;
     slot.exited = false;
@@ -184,7 +229,9 @@ export class WorkerPool implements Generator {
         this.options.logger.error({ err: err.message }, 'inference worker error');
         reject(new Error(`inference worker crashed during load: ${err.message}`));
       });
-      worker.on('exit', (code) => { this.onExit(slot, worker, code); });
+      worker.on('exit', (code) => {
+        this.onExit(slot, worker, code);
+      });
     });
   }
 
@@ -221,7 +268,10 @@ export class WorkerPool implements Generator {
       return;
     }
     const delayMs = Math.min(baseMs * 2 ** slot.failures, maxMs);
-    this.options.logger.error({ ...log, attempt: slot.failures + 1, delayMs }, wasReady ? 'inference worker died; respawning' : 'inference worker failed to start; respawning after backoff');
+    this.options.logger.error(
+      { ...log, attempt: slot.failures + 1, delayMs },
+      wasReady ? 'inference worker died; respawning' : 'inference worker failed to start; respawning after backoff',
+    );
     slot.respawnTimer = setTimeout(() => {
       slot.respawnTimer = null;
       if (this.closing) return;

@@ -25,6 +25,12 @@ export type ToWorker = RunRequest | { readonly type: 'close' };
 export type FromWorker =
   | { readonly type: 'ready'; readonly provider: 'cuda' | 'cpu'; readonly fallbackReason: string | null; readonly ortVersion: string }
   | { readonly type: 'fatal'; readonly message: string }
-  | { readonly type: 'result'; readonly id: number; readonly outputs: Float32Array[]; readonly residuals: Float32Array; readonly computeSeconds: number }
+  | {
+      readonly type: 'result';
+      readonly id: number;
+      readonly outputs: Float32Array[];
+      readonly residuals: Float32Array;
+      readonly computeSeconds: number;
+    }
   | { readonly type: 'cancelled'; readonly id: number }
   | { readonly type: 'failed'; readonly id: number; readonly code: InferenceFailure; readonly message: string };

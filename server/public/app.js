@@ -21,7 +21,9 @@ async function busy(button, work) {
 function bindRangeOutput(rangeId, outputId) {
   const range = /** @type {HTMLInputElement} */ (byId(rangeId));
   const output = byId(outputId);
-  const update = () => { output.textContent = range.value; };
+  const update = () => {
+    output.textContent = range.value;
+  };
   range.addEventListener('input', update);
   update();
 }
@@ -54,7 +56,10 @@ async function generate(event) {
       headers: { 'content-type': 'application/json', accept: 'image/png' },
       body: JSON.stringify({ count, steps, seed }),
     });
-    if (!res.ok) { setError(error, await describeError(res)); return; }
+    if (!res.ok) {
+      setError(error, await describeError(res));
+      return;
+    }
     const img = /** @type {HTMLImageElement} */ (byId('generate-image'));
     showBlob(img, await res.blob());
     const usedSeed = res.headers.get('x-seed') ?? String(seed);
@@ -92,7 +97,11 @@ function renderProjection(file, body) {
   const corrupted = body.corruption ? `corrupted (${body.corruption.kind})` : 'model input';
   const figures = [
     stripFigure('upload', file, 'The uploaded image'),
-    stripFigure(corrupted, base64Png(body.input), body.corruption ? `The input after ${body.corruption.kind} corruption` : 'The input resized to the model'),
+    stripFigure(
+      corrupted,
+      base64Png(body.input),
+      body.corruption ? `The input after ${body.corruption.kind} corruption` : 'The input resized to the model',
+    ),
   ];
   body.stepImages.forEach((b64, i) => {
     const name = i === 0 ? 'f(x)' : i === 1 ? 'f²(x)' : `f^${i + 1}(x)`;
@@ -107,7 +116,10 @@ async function project(event) {
   event.preventDefault();
   const file = /** @type {HTMLInputElement} */ (byId('proj-file')).files?.[0];
   const error = byId('project-error');
-  if (file === undefined) { setError(error, 'Choose an image first.'); return; }
+  if (file === undefined) {
+    setError(error, 'Choose an image first.');
+    return;
+  }
   // Parameters travel as form fields next to the file, as an HTML form or curl -F sends them.
   const form = new FormData();
   form.append('image', file);
@@ -117,7 +129,10 @@ async function project(event) {
   await busy(byId('project-button'), async () => {
     setError(error, '');
     const res = await fetch('/project', { method: 'POST', headers: { accept: 'application/json' }, body: form });
-    if (!res.ok) { setError(error, await describeError(res)); return; }
+    if (!res.ok) {
+      setError(error, await describeError(res));
+      return;
+    }
     renderProjection(file, await res.json());
   }).catch((err) => setError(error, `request failed: ${err.message}`));
 }
@@ -129,4 +144,6 @@ byId('generate-form').addEventListener('submit', generate);
 byId('project-form').addEventListener('submit', project);
 startDrawPad();
 // The page opens with a grid already generated from the form's defaults.
-void checkModel().then((ready) => { if (ready) void generate(); });
+void checkModel().then((ready) => {
+  if (ready) void generate();
+});

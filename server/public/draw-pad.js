@@ -69,9 +69,18 @@ export function startDrawPad() {
       const form = new FormData();
       form.append('image', png, 'drawing.png');
       form.append('steps', '2');
-      const res = await fetch('/project', { method: 'POST', headers: { accept: 'application/json' }, body: form, signal: controller.signal });
+      const res = await fetch('/project', {
+        method: 'POST',
+        headers: { accept: 'application/json' },
+        body: form,
+        signal: controller.signal,
+      });
       if (id !== latest) return;
-      if (!res.ok) { setError(error, await describeError(res)); status.textContent = 'Projection failed.'; return; }
+      if (!res.ok) {
+        setError(error, await describeError(res));
+        status.textContent = 'Projection failed.';
+        return;
+      }
       const body = await res.json();
       if (id !== latest) return; // a newer drawing was sent while this answer was read
       setError(error, '');
@@ -90,7 +99,9 @@ export function startDrawPad() {
 
   const changed = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => { void project(); }, DEBOUNCE_MS);
+    timer = setTimeout(() => {
+      void project();
+    }, DEBOUNCE_MS);
   };
 
   canvas.addEventListener('pointerdown', (event) => {
@@ -109,7 +120,9 @@ export function startDrawPad() {
     }
     changed();
   });
-  const end = () => { last = null; };
+  const end = () => {
+    last = null;
+  };
   canvas.addEventListener('pointerup', end);
   canvas.addEventListener('pointercancel', end);
 

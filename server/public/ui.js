@@ -25,7 +25,9 @@ export async function describeError(res) {
     if (body && body.error && typeof body.error.message === 'string') {
       return `${body.error.message} (${res.status} ${body.error.code})`;
     }
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return `request failed with HTTP ${res.status}`;
 }
 
@@ -33,4 +35,3 @@ export function setError(el, text) {
   el.textContent = text;
   el.hidden = text === '';
 }
-

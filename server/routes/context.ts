@@ -4,7 +4,14 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { LoadedModel } from '../../common/model-card.ts';
 import type { ServerConfig } from '../config.ts';
 import { ClientGoneError, HttpError } from '../errors.ts';
-import { CancelledError, InferenceError, type Generator, type GeneratorJob, type GeneratorResult, type ImageDims } from '../inference/generator.ts';
+import {
+  CancelledError,
+  InferenceError,
+  type Generator,
+  type GeneratorJob,
+  type GeneratorResult,
+  type ImageDims,
+} from '../inference/generator.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { BatchQueue } from '../queue.ts';
 import type { UploadAdmission } from '../upload-admission.ts';
@@ -33,8 +40,10 @@ export function imageDims(model: LoadedModel): ImageDims {
 /** New inference work is refused while draining or before the workers are ready. */
 export function admitWork(ctx: RouteContext): RequestHandler {
   return (_req, _res, next) => {
-    if (ctx.lifecycle.draining) next(new HttpError(503, 'shutting_down', 'server is shutting down', { retryAfterSeconds: 1, rejectReason: 'not_ready' }));
-    else if (!ctx.generator.ready()) next(new HttpError(503, 'not_ready', 'model is not ready', { retryAfterSeconds: 1, rejectReason: 'not_ready' }));
+    if (ctx.lifecycle.draining)
+      next(new HttpError(503, 'shutting_down', 'server is shutting down', { retryAfterSeconds: 1, rejectReason: 'not_ready' }));
+    else if (!ctx.generator.ready())
+      next(new HttpError(503, 'not_ready', 'model is not ready', { retryAfterSeconds: 1, rejectReason: 'not_ready' }));
     else next();
   };
 }
@@ -43,14 +52,17 @@ export type ResponseKind = 'png' | 'json';
 
 export function negotiate(req: Request): ResponseKind {
   const chosen = req.accepts(['image/png', 'application/json']);
-  if (chosen === false) throw new HttpError(406, 'not_acceptable', 'Accept must allow image/png or application/json', { rejectReason: 'invalid' });
+  if (chosen === false)
+    throw new HttpError(406, 'not_acceptable', 'Accept must allow image/png or application/json', { rejectReason: 'invalid' });
   return chosen === 'application/json' ? 'json' : 'png';
 }
 
 /** Queues f^k for this request, cancelled when the client leaves; maps failures to HTTP errors. */
 export async function runInference(ctx: RouteContext, res: Response, call: GeneratorJob): Promise<GeneratorResult> {
   const controller = new AbortController();
-  const onClose = (): void => { if (!res.writableFinished) controller.abort(); };
+  const onClose = (): void => {
+    if (!res.writableFinished) controller.abort();
+  };
   res.once('close', onClose);
   try {
     const result = await ctx.queue.submit({ ...call, signal: controller.signal, deadlineAt: Date.now() + ctx.config.requestTimeoutMs });

@@ -42,7 +42,7 @@ function plan(body: GenerateBody, ctx: RouteContext): GeneratePlan {
   }
   const interpolate = body.interpolate ?? null;
   return {
-    seed: interpolate === null ? body.seed ?? randomInt(0, 2 ** 32) : null,
+    seed: interpolate === null ? (body.seed ?? randomInt(0, 2 ** 32)) : null,
     count: interpolate?.points ?? body.count ?? 1,
     steps: body.steps ?? 1,
     noise,
@@ -54,7 +54,13 @@ function plan(body: GenerateBody, ctx: RouteContext): GeneratePlan {
 function noiseFor(p: GeneratePlan, ctx: RouteContext): Float32Array {
   const { channels, height, width } = ctx.dims;
   const draw = (seed: number, count: number): Float32Array =>
-    sampleNoise({ kind: p.noise, hermitian: p.noise === 'fourier' && ctx.model.card.noise.hermitian === true }, ctx.model.noiseStats, [channels, height, width], new Rng(seed), count);
+    sampleNoise(
+      { kind: p.noise, hermitian: p.noise === 'fourier' && ctx.model.card.noise.hermitian === true },
+      ctx.model.noiseStats,
+      [channels, height, width],
+      new Rng(seed),
+      count,
+    );
   if (p.interpolate === null) return draw(p.seed!, p.count);
   const from = draw(p.interpolate.from, 1);
   const to = draw(p.interpolate.to, 1);
@@ -106,14 +112,21 @@ export function generateRouter(ctx: RouteContext, validators: RequestValidators)
     const images = [];
     for (let n = 0; n < p.count; n++) {
       const residuals = residualsOf(result.residuals, p.count, n);
-      const steps = keepSteps ? await Promise.all(result.outputs.map(async (o) => (await encodePng(o, n, ctx.dims, range)).toString('base64'))) : undefined;
+      const steps = keepSteps
+        ? await Promise.all(result.outputs.map(async (o) => (await encodePng(o, n, ctx.dims, range)).toString('base64')))
+        : undefined;
       // With steps kept, the last step is f^k itself: reuse its encoding.
       const png = steps?.at(-1) ?? (await encodePng(final, n, ctx.dims, range)).toString('base64');
       images.push({ png, residual: residuals[residuals.length - 1]!, residuals, ...(steps === undefined ? {} : { steps }) });
     }
     res.json({
-      seed: p.seed, ...(p.interpolate === null ? {} : { interpolate: p.interpolate }), steps: p.steps, noise: p.noise,
-      model: { name: ctx.model.card.name, version: ctx.model.card.version }, provider: ctx.generator.info().provider, images,
+      seed: p.seed,
+      ...(p.interpolate === null ? {} : { interpolate: p.interpolate }),
+      steps: p.steps,
+      noise: p.noise,
+      model: { name: ctx.model.card.name, version: ctx.model.card.version },
+      provider: ctx.generator.info().provider,
+      images,
     });
   });
   return router;

@@ -12,13 +12,17 @@ export function isReady(ctx: RouteContext): boolean {
 
 export function healthRouter(ctx: RouteContext): Router {
   const router = express.Router();
-  router.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
   router.get('/readyz', (_req, res) => {
     const ready = isReady(ctx);
     const status = ready ? 'ready' : ctx.lifecycle.draining ? 'shutting_down' : 'not_ready';
     res.status(ready ? 200 : 503).json({ status });
   });
-  router.get('/v2/health/live', (_req, res) => { res.json({ live: true }); });
+  router.get('/v2/health/live', (_req, res) => {
+    res.json({ live: true });
+  });
   router.get('/v2/health/ready', (_req, res) => {
     const ready = isReady(ctx);
     res.status(ready ? 200 : 503).json({ ready });

@@ -45,8 +45,24 @@ export type NormalizeMode = (typeof NORMALIZE_MODES)[number];
 
 /** The table. `normalize` is passed through as given (null when absent); the route decides its default. */
 export const PROJECT_PARAMS = {
-  steps: { fallback: 1, parse: integer('steps', 'invalid_steps', () => 1, (l) => l.maxSteps) },
-  seed: { fallback: 0, parse: integer('seed', 'invalid_seed', () => 0, () => 0xffffffff) },
+  steps: {
+    fallback: 1,
+    parse: integer(
+      'steps',
+      'invalid_steps',
+      () => 1,
+      (l) => l.maxSteps,
+    ),
+  },
+  seed: {
+    fallback: 0,
+    parse: integer(
+      'seed',
+      'invalid_seed',
+      () => 0,
+      () => 0xffffffff,
+    ),
+  },
   corrupt: { fallback: null, parse: oneOf('corrupt', 'invalid_corruption', CORRUPTIONS) } satisfies ParamSpec<CorruptionKind | null>,
   normalize: { fallback: null, parse: oneOf('normalize', 'invalid_normalize', NORMALIZE_MODES) } satisfies ParamSpec<NormalizeMode | null>,
 } as const;
@@ -73,7 +89,11 @@ function rejectUnknown(source: Readonly<Record<string, unknown>>, where: string)
  * Validates the query string and the multipart text fields together. Call it with `fields = {}`
  * before the body is read to refuse a bad query early, and again with the fields once it is.
  */
-export function parseProjectParams(query: Readonly<Record<string, unknown>>, fields: Readonly<Record<string, unknown>>, limits: ParamLimits): ProjectParams {
+export function parseProjectParams(
+  query: Readonly<Record<string, unknown>>,
+  fields: Readonly<Record<string, unknown>>,
+  limits: ParamLimits,
+): ProjectParams {
   rejectUnknown(query, 'query parameter');
   rejectUnknown(fields, 'form field');
   const both = Object.keys(fields).find((name) => Object.hasOwn(query, name));

@@ -20,35 +20,47 @@ export function projectRouter(ctx: RouteContext): Router {
   const range = ctx.model.card.image.valueRange;
   const limits = { maxSteps: config.maxSteps };
   const upload = readUpload({ maxUploadBytes: config.maxUploadBytes, maxFields: MAX_FORM_FIELDS, maxFieldBytes: MAX_FIELD_BYTES });
-  router.post('/project', ctx.auth, admitWork(ctx), (req, res, next) => {
-    parseProjectParams(req.query, {}, limits); // a bad query string is refused before the body is read
-    res.locals.responseKind = negotiate(req);
-    next();
-  }, ctx.uploads.middleware(), upload, async (req, res) => {
-    const query: ProjectParams = parseProjectParams(req.query, res.locals.fields as Record<string, unknown>, limits);
-    const conventions = (query.normalize ?? 'auto') === 'auto' ? ctx.model.card.inputConventions ?? null : null;
-    const decoded = await decodeToTensor(res.locals.upload as Buffer, dims, range, config.maxInputPixels, conventions);
-    (res.locals.releaseUpload as () => void)();
-    const input = query.corrupt === null ? decoded : corrupt(query.corrupt, decoded, [dims.channels, dims.height, dims.width], new Rng(query.seed));
-    const wantJson = res.locals.responseKind === 'json';
-    const result = await runInference(ctx, res, { input, count: 1, steps: query.steps, keepSteps: wantJson });
-    const final = result.outputs[result.outputs.length - 1]!;
-    if (!wantJson) {
-      res.type('image/png').send(await encodePng(final, 0, dims, range));
-      return;
-    }
-    const residuals = residualsOf(result.residuals, 1, 0);
-    const stepImages = await Promise.all(result.outputs.map(async (o) => (await encodePng(o, 0, dims, range)).toString('base64')));
-    res.json({
-      steps: query.steps,
-      input: (await encodePng(input, 0, dims, range)).toString('base64'),
-      normalize: conventions === null ? 'none' : 'auto',
-      ...(conventions === null ? {} : { normalizedInput: (await encodePng(decoded, 0, dims, range)).toString('base64') }),
-      output: stepImages[stepImages.length - 1]!,
-      stepImages, residuals, oodScore: residuals[0]!,
-      ...(query.corrupt === null ? {} : { corruption: { kind: query.corrupt, seed: query.seed } }),
-      model: { name: ctx.model.card.name, version: ctx.model.card.version }, provider: ctx.generator.info().provider,
-    });
-  });
+  router.post(
+    '/project',
+    ctx.auth,
+    admitWork(ctx),
+    (req, res, next) => {
+      parseProjectParams(req.query, {}, limits); // a bad query string is refused before the body is read
+      res.locals.responseKind = negotiate(req);
+      next();
+    },
+    ctx.uploads.middleware(),
+    upload,
+    async (req, res) => {
+      const query: ProjectParams = parseProjectParams(req.query, res.locals.fields as Record<string, unknown>, limits);
+      const conventions = (query.normalize ?? 'auto') === 'auto' ? (ctx.model.card.inputConventions ?? null) : null;
+      const decoded = await decodeToTensor(res.locals.upload as Buffer, dims, range, config.maxInputPixels, conventions);
+      (res.locals.releaseUpload as () => void)();
+      const input =
+        query.corrupt === null ? decoded : corrupt(query.corrupt, decoded, [dims.channels, dims.height, dims.width], new Rng(query.seed));
+      const wantJson = res.locals.responseKind === 'json';
+      const result = await runInference(ctx, res, { input, count: 1, steps: query.steps, keepSteps: wantJson });
+      const final = result.outputs[result.outputs.length - 1]!;
+      if (!wantJson) {
+        res.type('image/png').send(await encodePng(final, 0, dims, range));
+        return;
+      }
+      const residuals = residualsOf(result.residuals, 1, 0);
+      const stepImages = await Promise.all(result.outputs.map(async (o) => (await encodePng(o, 0, dims, range)).toString('base64')));
+      res.json({
+        steps: query.steps,
+        input: (await encodePng(input, 0, dims, range)).toString('base64'),
+        normalize: conventions === null ? 'none' : 'auto',
+        ...(conventions === null ? {} : { normalizedInput: (await encodePng(decoded, 0, dims, range)).toString('base64') }),
+        output: stepImages[stepImages.length - 1]!,
+        stepImages,
+        residuals,
+        oodScore: residuals[0]!,
+        ...(query.corrupt === null ? {} : { corruption: { kind: query.corrupt, seed: query.seed } }),
+        model: { name: ctx.model.card.name, version: ctx.model.card.version },
+        provider: ctx.generator.info().provider,
+      });
+    },
+  );
   return router;
 }

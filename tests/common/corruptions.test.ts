@@ -1,7 +1,19 @@
 // SPDX-License-Identifier: MIT
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blur, CORRUPTIONS, corrupt, gaussianBlur, gaussianKernel, gaussianNoise, impulseNoise, isCorruptionKind, MASK_VALUE, occlusion, SKETCH_SIGMA } from '../../common/corruptions.ts';
+import {
+  blur,
+  CORRUPTIONS,
+  corrupt,
+  gaussianBlur,
+  gaussianKernel,
+  gaussianNoise,
+  impulseNoise,
+  isCorruptionKind,
+  MASK_VALUE,
+  occlusion,
+  SKETCH_SIGMA,
+} from '../../common/corruptions.ts';
 import type { ImageShape } from '../../common/fft.ts';
 import { Rng } from '../../common/rng.ts';
 
@@ -66,13 +78,19 @@ void test('sketch of a constant image is 0, of the black image -1, and bounded i
   const shape: ImageShape = [3, 16, 16];
   for (const value of [0.7, 0, -0.5]) {
     const s = corrupt('sketch', new Float32Array(3 * 256).fill(value), shape, new Rng(1));
-    assert.ok(s.every((v) => Math.abs(v) < 1e-6), `constant ${value}`);
+    assert.ok(
+      s.every((v) => Math.abs(v) < 1e-6),
+      `constant ${value}`,
+    );
   }
   const black = corrupt('sketch', new Float32Array(3 * 256).fill(-1), shape, new Rng(1));
   assert.ok(black.every((v) => v === -1));
   const edges = corrupt('sketch', randomImage(shape, 5), shape, new Rng(1));
   assert.ok(edges.every((v) => v >= -1 && v <= 1));
-  assert.ok(edges.some((v) => Math.abs(v) > 0.05), 'a textured image is not flat');
+  assert.ok(
+    edges.some((v) => Math.abs(v) > 0.05),
+    'a textured image is not flat',
+  );
 });
 
 void test('sketch brightens a bright pixel on a darker background (ratio to its blurred neighbourhood)', () => {
@@ -104,11 +122,17 @@ void test('benchmark families: noise strength and clipping, impulse rate, occlus
   const shape: ImageShape = [1, 100, 100];
   const x = new Float32Array(100 * 100).fill(-0.2);
   const noisy = gaussianNoise(x, shape, new Rng(3), { sigma: 0.5 });
-  assert.ok(noisy.every((v) => v >= -1 && v <= 1), 'clipped to [-1, 1]');
+  assert.ok(
+    noisy.every((v) => v >= -1 && v <= 1),
+    'clipped to [-1, 1]',
+  );
   const raw = gaussianNoise(x, shape, new Rng(3), { sigma: 0.5, clip: false });
   const std = Math.sqrt(raw.reduce((s, v) => s + (v + 0.2) ** 2, 0) / raw.length);
   assert.ok(Math.abs(std - 0.5) < 0.02, `std ${std}`);
-  assert.ok(raw.some((v) => v < -1), 'unclipped noise leaves the range');
+  assert.ok(
+    raw.some((v) => v < -1),
+    'unclipped noise leaves the range',
+  );
   assert.deepEqual(gaussianNoise(x, shape, new Rng(3), { sigma: 0.5 }), noisy, 'seeded');
 
   const impulsed = impulseNoise(x, shape, new Rng(4), { rate: 0.2 });
@@ -123,7 +147,10 @@ void test('benchmark families: noise strength and clipping, impulse rate, occlus
   assert.equal(occlusion(rgb, [3, 20, 20], new Rng(5), { size: 7, value: 1 }).filter((v) => v === 1).length, 3 * 49);
 
   const flat = blur(x, shape, new Rng(0), { sigma: 1 });
-  assert.ok(flat.every((v) => Math.abs(v + 0.2) < 1e-6), 'a constant image is unchanged');
+  assert.ok(
+    flat.every((v) => Math.abs(v + 0.2) < 1e-6),
+    'a constant image is unchanged',
+  );
   const dot = new Float32Array(15 * 15);
   dot[7 * 15 + 7] = 1;
   const spread = blur(dot, [1, 15, 15], new Rng(0), { sigma: 1 });

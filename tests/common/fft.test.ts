@@ -41,7 +41,13 @@ function randomImage(shape: ImageShape, seed: number): Float32Array {
   return new Rng(seed).fillUniform(new Float32Array(shape[0] * shape[1] * shape[2]), -1, 1);
 }
 
-const SHAPES: ImageShape[] = [[1, 28, 28], [3, 8, 8], [2, 6, 10], [1, 1, 5], [1, 16, 3]];
+const SHAPES: ImageShape[] = [
+  [1, 28, 28],
+  [3, 8, 8],
+  [2, 6, 10],
+  [1, 1, 5],
+  [1, 16, 3],
+];
 
 for (const shape of SHAPES) {
   void test(`fft2 matches the naive DFT for [${shape.join(', ')}]`, () => {
@@ -69,8 +75,18 @@ void test('complex forward and inverse match the naive DFT with a 1/(HW) inverse
   const inverse = ifft2(input, shape);
   const wantInverse = naiveDft2(input.re, input.im, shape, 1);
   const scale = 1 / (12 * 8);
-  assert.ok(maxAbsDiff(inverse.re, wantInverse.re.map((v) => v * scale)) < 1e-12);
-  assert.ok(maxAbsDiff(inverse.im, wantInverse.im.map((v) => v * scale)) < 1e-12);
+  assert.ok(
+    maxAbsDiff(
+      inverse.re,
+      wantInverse.re.map((v) => v * scale),
+    ) < 1e-12,
+  );
+  assert.ok(
+    maxAbsDiff(
+      inverse.im,
+      wantInverse.im.map((v) => v * scale),
+    ) < 1e-12,
+  );
   assert.deepEqual(input.re, Float64Array.from(randomImage(shape, 3)), 'input is not modified');
 });
 
@@ -78,7 +94,13 @@ void test('fft2 of a 64×64 image (radix-2 path) matches the naive DFT at sample
   const shape: ImageShape = [1, 64, 64];
   const x = randomImage(shape, 5);
   const got = fft2(x, shape);
-  for (const [u, v] of [[0, 0], [1, 3], [17, 40], [63, 63], [32, 32]] as const) {
+  for (const [u, v] of [
+    [0, 0],
+    [1, 3],
+    [17, 40],
+    [63, 63],
+    [32, 32],
+  ] as const) {
     let sr = 0;
     let si = 0;
     for (let y = 0; y < 64; y++) {
@@ -101,7 +123,10 @@ void test('28×28 and 3×64×64 transforms: repeated transforms of the serving s
   // Speed is not asserted here (wall-clock limits fail on a loaded machine); the time per image is
   // reported as a diagnostic. What must hold at the shapes the server uses: 50 repeated forward
   // transforms give identical results and each inverts back to the image.
-  for (const shape of [[1, 28, 28], [3, 64, 64]] as ImageShape[]) {
+  for (const shape of [
+    [1, 28, 28],
+    [3, 64, 64],
+  ] as ImageShape[]) {
     const x = randomImage(shape, 6);
     const reference = fft2(x, shape);
     const runs = 50;

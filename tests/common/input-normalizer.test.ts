@@ -10,7 +10,13 @@ const target: ImageShape = [1, 28, 28];
 const options = { conventions: MNIST_CONVENTIONS, target };
 
 /** An H×W page in [0, 1] of `paper`, with an "L" of `ink` (a 4-px stem and foot) whose box is w×h at (left, top). */
-function page(height: number, width: number, box: { left: number; top: number; w: number; h: number }, paper: number, ink: number): Float32Array {
+function page(
+  height: number,
+  width: number,
+  box: { left: number; top: number; w: number; h: number },
+  paper: number,
+  ink: number,
+): Float32Array {
   const out = new Float32Array(height * width).fill(paper);
   const stroke = Math.max(1, Math.round(box.w / 4));
   for (let y = box.top; y < box.top + box.h; y++) {
@@ -55,7 +61,10 @@ function measure(image: Float32Array, width = 28, height = 28): Measured {
 function assertMnistLike(out: Float32Array, label: string): Measured {
   const m = measure(out);
   assert.equal(out.length, 28 * 28, label);
-  assert.ok(out.every((v) => v >= -1 - 1e-6 && v <= 1 + 1e-6), `${label}: values stay in [-1, 1]`);
+  assert.ok(
+    out.every((v) => v >= -1 - 1e-6 && v <= 1 + 1e-6),
+    `${label}: values stay in [-1, 1]`,
+  );
   assert.equal(m.corner, -1, `${label}: dark background`);
   const boxH = m.box.bottom - m.box.top + 1;
   const boxW = m.box.right - m.box.left + 1;
@@ -66,7 +75,11 @@ function assertMnistLike(out: Float32Array, label: string): Measured {
 
 void test('an MNIST-form image (light L on dark, 20 px box, mass-centred) comes back unchanged', () => {
   const first = normalizeInput(page(28, 28, { left: 6, top: 4, w: 12, h: 20 }, 0, 1), [1, 28, 28], options);
-  const again = normalizeInput(first.map((v) => (v + 1) / 2), [1, 28, 28], options);
+  const again = normalizeInput(
+    first.map((v) => (v + 1) / 2),
+    [1, 28, 28],
+    options,
+  );
   assertMnistLike(first, 'first');
   assert.deepEqual(again, first, 'normalising is idempotent');
 });
@@ -84,7 +97,8 @@ void test('inverted, off-centre, rescaled and large light-canvas inputs all land
     const m = assertMnistLike(out, label);
     // Same glyph at the same size and place: the boxes agree within a pixel of resampling.
     const r = measure(reference);
-    for (const side of ['left', 'top', 'right', 'bottom'] as const) assert.ok(Math.abs(m.box[side] - r.box[side]) <= 1, `${label}: box ${side} ${m.box[side]} vs ${r.box[side]}`);
+    for (const side of ['left', 'top', 'right', 'bottom'] as const)
+      assert.ok(Math.abs(m.box[side] - r.box[side]) <= 1, `${label}: box ${side} ${m.box[side]} vs ${r.box[side]}`);
   }
 });
 
@@ -99,7 +113,11 @@ void test('box centring and dark-on-light conventions are honoured', () => {
   const conventions: InputConventions = { polarity: 'dark-on-light', contentBox: { width: 10, height: 10 }, centring: 'box' };
   const out = normalizeInput(page(50, 50, { left: 2, top: 30, w: 10, h: 10 }, 0, 1), [1, 50, 50], { conventions, target: [1, 20, 20] });
   assert.equal(out[0], 1, 'light background');
-  const dark = measure(out.map((v) => -v), 20, 20).box;
+  const dark = measure(
+    out.map((v) => -v),
+    20,
+    20,
+  ).box;
   assert.deepEqual(dark, { left: 5, top: 5, right: 14, bottom: 14 });
 });
 
@@ -111,7 +129,11 @@ void test('blank, uniform and too-faint images throw EmptyContentError (code emp
     ['faint mark', page(60, 60, { left: 20, top: 20, w: 10, h: 10 }, 0.95, 0.9)],
   ];
   for (const [label, pixels] of cases) {
-    assert.throws(() => normalizeInput(pixels, [1, 60, 60], options), (err: unknown) => err instanceof EmptyContentError && (err as { code: string }).code === 'empty_content', label);
+    assert.throws(
+      () => normalizeInput(pixels, [1, 60, 60], options),
+      (err: unknown) => err instanceof EmptyContentError && (err as { code: string }).code === 'empty_content',
+      label,
+    );
   }
 });
 

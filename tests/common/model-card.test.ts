@@ -4,13 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  loadModelCard,
-  ModelCardError,
-  validateModelCard,
-  writeModelCard,
-  type ModelCard,
-} from '../../common/model-card.ts';
+import { loadModelCard, ModelCardError, validateModelCard, writeModelCard, type ModelCard } from '../../common/model-card.ts';
 import { computeFourierStats, serializeFourierStats } from '../../common/noise.ts';
 import { Rng } from '../../common/rng.ts';
 

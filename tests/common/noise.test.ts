@@ -2,13 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fft2, type ImageShape } from '../../common/fft.ts';
-import {
-  computeFourierStats,
-  parseFourierStats,
-  sampleNoise,
-  serializeFourierStats,
-  type FourierStats,
-} from '../../common/noise.ts';
+import { computeFourierStats, parseFourierStats, sampleNoise, serializeFourierStats, type FourierStats } from '../../common/noise.ts';
 import { Rng } from '../../common/rng.ts';
 
 /** Images with structure in frequency space: a random-phase low-frequency wave plus pixel noise. */

@@ -29,7 +29,10 @@ function last(s: Stage, keyword: string): Instruction {
 }
 
 function runs(s: Stage): string {
-  return s.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args).join('\n');
+  return s.instructions
+    .filter((i) => i.keyword === 'RUN')
+    .map((i) => i.args)
+    .join('\n');
 }
 
 const runtimes = ['runtime-cpu', 'runtime-cuda'] as const;
@@ -59,27 +62,45 @@ void test('npm ci skips the NuGet download everywhere except the CUDA dependency
   for (const name of ['prod-deps-cpu', 'prod-deps-cuda']) {
     assert.match(runs(stage(name)), /prune-ort/);
     assert.match(runs(stage(name)), /&& node prune-server-deps\.mjs \. \$SERVER_UNUSED_DEPS$/);
-    assert.ok(stage(name).instructions.some((i) => i.keyword === 'ARG' && i.args === 'SERVER_UNUSED_DEPS'), `${name} declares ARG SERVER_UNUSED_DEPS`);
+    assert.ok(
+      stage(name).instructions.some((i) => i.keyword === 'ARG' && i.args === 'SERVER_UNUSED_DEPS'),
+      `${name} declares ARG SERVER_UNUSED_DEPS`,
+    );
   }
 });
 
 void test('buildah 1.28 can build the CPU target: no heredocs; npm stages accept a proxy CA', () => {
   const all = dockerfile.stages.flatMap((s) => s.instructions);
-  assert.deepEqual(all.filter((i) => i.heredoc !== null).map((i) => i.args), [], 'heredocs (COPY <<EOF) need BuildKit');
+  assert.deepEqual(
+    all.filter((i) => i.heredoc !== null).map((i) => i.args),
+    [],
+    'heredocs (COPY <<EOF) need BuildKit',
+  );
   // The CPU chain never expands a variable into a stage name (only `final` does; buildah uses --target).
   for (const s of resolveStage(dockerfile, 'runtime-cpu')) assert.doesNotMatch(s.base, /\$\{VARIANT\}/);
   for (const s of dockerfile.stages.filter((st) => /\bnpm (ci|install)\b/.test(runs(st)))) {
-    assert.ok(s.instructions.some((i) => i.keyword === 'ARG' && i.args === 'NODE_EXTRA_CA_CERTS'), `${s.name} declares ARG NODE_EXTRA_CA_CERTS`);
+    assert.ok(
+      s.instructions.some((i) => i.keyword === 'ARG' && i.args === 'NODE_EXTRA_CA_CERTS'),
+      `${s.name} declares ARG NODE_EXTRA_CA_CERTS`,
+    );
   }
 });
 
 void test('the runtime images hold no npm cache and no compiler: only node_modules, dist/{common,server}, models', () => {
   for (const name of runtimes) {
-    const copies = stage(name).instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args);
+    const copies = stage(name)
+      .instructions.filter((i) => i.keyword === 'COPY')
+      .map((i) => i.args);
     const fromDeps = copies.filter((c) => c.startsWith('--from=prod-deps'));
-    assert.deepEqual(fromDeps.map((c) => c.split(/\s+/).slice(1)), [['/app/node_modules', './node_modules']]);
+    assert.deepEqual(
+      fromDeps.map((c) => c.split(/\s+/).slice(1)),
+      [['/app/node_modules', './node_modules']],
+    );
     const fromBuild = copies.filter((c) => c.startsWith('--from=build /app/'));
-    assert.deepEqual(fromBuild.map((c) => c.split(/\s+/)[1]), ['/app/dist/common', '/app/dist/server']);
+    assert.deepEqual(
+      fromBuild.map((c) => c.split(/\s+/)[1]),
+      ['/app/dist/common', '/app/dist/server'],
+    );
     assert.doesNotMatch(runs(stage(name)), /build-essential|\bg\+\+|\bgcc\b|\bmake\b|python3/);
   }
 });
@@ -100,8 +121,14 @@ for (const name of runtimes) {
     assert.deepEqual(execForm(last(s, 'ENTRYPOINT').args), ['/usr/bin/tini', '--']);
     assert.match(runs(s), /install[^\n]*\btini\b/);
     assert.deepEqual(execForm(last(s, 'CMD').args), ['node', 'dist/server/main.js']);
-    assert.ok(s.instructions.some((i) => i.keyword === 'COPY' && /^models \.\/models$/.test(i.args)), 'bundles models/');
-    assert.ok(s.instructions.some((i) => i.keyword === 'COPY' && /\bopenapi\.yaml\b/.test(i.args)), 'ships openapi.yaml (read at startup)');
+    assert.ok(
+      s.instructions.some((i) => i.keyword === 'COPY' && /^models \.\/models$/.test(i.args)),
+      'bundles models/',
+    );
+    assert.ok(
+      s.instructions.some((i) => i.keyword === 'COPY' && /\bopenapi\.yaml\b/.test(i.args)),
+      'ships openapi.yaml (read at startup)',
+    );
     // USER must come after every COPY/RUN that writes files, so the code stays root-owned.
     const userIndex = s.instructions.findIndex((i) => i.keyword === 'USER');
     assert.ok(s.instructions.slice(userIndex).every((i) => i.keyword !== 'RUN' && i.keyword !== 'COPY'));
@@ -110,7 +137,8 @@ for (const name of runtimes) {
 
 void test('CMD runs what `npm run build` emits for server/main.ts', () => {
   const build = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as {
-    compilerOptions: { outDir: string; rootDir: string }; include: string[];
+    compilerOptions: { outDir: string; rootDir: string };
+    include: string[];
   };
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   assert.match(pkg.scripts.build ?? '', /tsc -p tsconfig\.build\.json/);
@@ -121,7 +149,9 @@ void test('CMD runs what `npm run build` emits for server/main.ts', () => {
   assert.ok(existsSync(join(root, source)), `${source} exists (compiled to ${entry})`);
   assert.match(pkg.scripts.start ?? '', new RegExp(source.replace('.', '\\.')));
   // Every folder tsc compiles is in the build context and copied into the build stage.
-  const copied = stage('build').instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args.split(/\s+/)[0]);
+  const copied = stage('build')
+    .instructions.filter((i) => i.keyword === 'COPY')
+    .map((i) => i.args.split(/\s+/)[0]);
   for (const dir of build.include) assert.ok(copied.includes(dir), `build stage copies ${dir}/`);
   assert.match(runs(stage('build')), /cp -r server\/public dist\/server\/public/);
 });
@@ -129,19 +159,29 @@ void test('CMD runs what `npm run build` emits for server/main.ts', () => {
 void test('every file `npm run build` compiles is copied into the build stage', () => {
   const tsc = join(root, 'node_modules/typescript/bin/tsc');
   const listed = execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--listFilesOnly'], { cwd: root, encoding: 'utf8' });
-  const sources = listed.split('\n').filter((f) => f.startsWith(root) && !f.includes('/node_modules/')).map((f) => f.slice(root.length));
+  const sources = listed
+    .split('\n')
+    .filter((f) => f.startsWith(root) && !f.includes('/node_modules/'))
+    .map((f) => f.slice(root.length));
   assert.ok(sources.includes('server/main.ts'));
-  const copied = new Set(stage('build').instructions.filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from')).map((i) => i.args.split(/\s+/)[0]));
+  const copied = new Set(
+    stage('build')
+      .instructions.filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from'))
+      .map((i) => i.args.split(/\s+/)[0]),
+  );
   const missing = sources.filter((f) => !copied.has(f.split('/')[0]));
   assert.deepEqual(missing, [], 'compiled files outside the folders the build stage copies (the Docker build would fail)');
   assert.ok(existsSync(join(root, 'models/model.schema.json')), 'models/ ships the model card schema the server validates against');
 });
 
 void test('.dockerignore keeps sources, lockfile, models and the page; drops the rest', () => {
-  const patterns = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n')
-    .map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const patterns = readFileSync(join(root, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   for (const needed of ['**/node_modules', 'dist', '.git', 'tests']) assert.ok(patterns.includes(needed), `ignores ${needed}`);
-  const copiedFromContext = dockerfile.stages.flatMap((s) => s.instructions)
+  const copiedFromContext = dockerfile.stages
+    .flatMap((s) => s.instructions)
     .filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from') && i.heredoc === null)
     .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
   for (const source of [...copiedFromContext, 'server/public']) {
@@ -153,7 +193,10 @@ void test('.dockerignore keeps sources, lockfile, models and the page; drops the
 
 void test('the pruning script keeps only bin/napi-v6/linux/x64', () => {
   for (const name of ['prod-deps-cpu', 'prod-deps-cuda']) {
-    assert.ok(stage(name).instructions.some((i) => i.keyword === 'COPY' && i.args.split(/\s+/).includes('scripts/prune-ort.sh')), `${name} copies scripts/prune-ort.sh`);
+    assert.ok(
+      stage(name).instructions.some((i) => i.keyword === 'COPY' && i.args.split(/\s+/).includes('scripts/prune-ort.sh')),
+      `${name} copies scripts/prune-ort.sh`,
+    );
     assert.match(runs(stage(name)), /&& sh prune-ort\.sh &&/);
   }
   const script = readFileSync(join(root, 'scripts/prune-ort.sh'), 'utf8');
@@ -182,7 +225,12 @@ async function healthcheckExit(status: number | null): Promise<number | null> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  if (status === null) await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+  if (status === null)
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
   const [cmd, ...args] = execForm(last(stage('runtime-cpu'), 'HEALTHCHECK').args);
   const child = spawn(cmd === 'node' ? process.execPath : cmd!, args, { env: { PORT: String(port) }, stdio: 'ignore' });
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));

@@ -10,8 +10,15 @@ import { parseConfig } from '../../server/config.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 
-interface EnvVar { name: string; value?: string }
-interface Probe { httpGet: { path: string; port: number | string }; periodSeconds: number; failureThreshold: number }
+interface EnvVar {
+  name: string;
+  value?: string;
+}
+interface Probe {
+  httpGet: { path: string; port: number | string };
+  periodSeconds: number;
+  failureThreshold: number;
+}
 interface Container {
   name: string;
   ports: { name?: string; containerPort: number }[];
@@ -24,21 +31,36 @@ interface Container {
   securityContext: { allowPrivilegeEscalation: boolean; readOnlyRootFilesystem: boolean; capabilities: { drop: string[] } };
   volumeMounts: { name: string; mountPath: string }[];
 }
-interface PodSecurity { runAsNonRoot: boolean; runAsUser: number }
+interface PodSecurity {
+  runAsNonRoot: boolean;
+  runAsUser: number;
+}
 interface Deployment {
   metadata: { name: string };
   spec: {
     selector: { matchLabels: Record<string, string> };
     template: {
       metadata: { annotations: Record<string, string> };
-      spec: { terminationGracePeriodSeconds: number; securityContext: PodSecurity; containers: Container[]; volumes: { name: string; emptyDir?: unknown }[] };
+      spec: {
+        terminationGracePeriodSeconds: number;
+        securityContext: PodSecurity;
+        containers: Container[];
+        volumes: { name: string; emptyDir?: unknown }[];
+      };
     };
   };
 }
-interface Service { spec: { selector: Record<string, string>; ports: { targetPort: string | number }[] } }
+interface Service {
+  spec: { selector: Record<string, string>; ports: { targetPort: string | number }[] };
+}
 interface Hpa {
   apiVersion: string;
-  spec: { scaleTargetRef: { kind: string; name: string }; minReplicas: number; maxReplicas: number; metrics: { resource: { name: string } }[] };
+  spec: {
+    scaleTargetRef: { kind: string; name: string };
+    minReplicas: number;
+    maxReplicas: number;
+    metrics: { resource: { name: string } }[];
+  };
 }
 interface InferenceService {
   apiVersion: string;
@@ -72,12 +94,26 @@ const kserveContainer = isvc.spec.predictor.containers[0]!;
 
 void test('config.ts exposes the env names the manifests rely on', () => {
   const names = configEnvNames();
-  for (const n of ['PORT', 'HOST', 'MODEL_DIR', 'IGN_EP', 'WORKERS', 'MAX_BATCH_SIZE', 'MAX_QUEUE_DELAY_MS', 'MAX_QUEUE', 'REQUEST_TIMEOUT_MS', 'DRAIN_MS']) {
+  for (const n of [
+    'PORT',
+    'HOST',
+    'MODEL_DIR',
+    'IGN_EP',
+    'WORKERS',
+    'MAX_BATCH_SIZE',
+    'MAX_QUEUE_DELAY_MS',
+    'MAX_QUEUE',
+    'REQUEST_TIMEOUT_MS',
+    'DRAIN_MS',
+  ]) {
     assert.ok(names.has(n), `config.ts reads ${n}`);
   }
 });
 
-for (const [label, c] of [['Deployment', container], ['InferenceService', kserveContainer]] as const) {
+for (const [label, c] of [
+  ['Deployment', container],
+  ['InferenceService', kserveContainer],
+] as const) {
   void test(`${label}: every env var is one config.ts reads, and the set parses as a valid config`, () => {
     const names = configEnvNames();
     const env = c.env.filter((e) => e.name !== 'STORAGE_URI');
@@ -105,7 +141,10 @@ void test('Deployment: grace period covers preStop sleep + DRAIN_MS', () => {
   assert.equal(preStop[0], 'sleep');
   const sleepS = Number(preStop[1]);
   assert.ok(sleepS > 0);
-  assert.ok(pod.terminationGracePeriodSeconds > sleepS + drainMs / 1000, `${pod.terminationGracePeriodSeconds} s > ${sleepS} s + ${drainMs} ms`);
+  assert.ok(
+    pod.terminationGracePeriodSeconds > sleepS + drainMs / 1000,
+    `${pod.terminationGracePeriodSeconds} s > ${sleepS} s + ${drainMs} ms`,
+  );
 });
 
 void test('Deployment: non-root, no privilege escalation, ALL caps dropped, read-only root with /tmp emptyDir', () => {

@@ -47,7 +47,9 @@ void test('on the real lockfile: keeps the server closure, removes the training-
     copyFileSync(join(root, 'package-lock.json'), join(app, 'package-lock.json'));
     const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
     // What `npm ci --omit=dev` lays out (every platform's optional package too: a superset is fine).
-    const installed = Object.entries(lock.packages).filter(([path, e]) => path !== '' && e.dev !== true).map(([path]) => path);
+    const installed = Object.entries(lock.packages)
+      .filter(([path, e]) => path !== '' && e.dev !== true)
+      .map(([path]) => path);
     for (const path of installed) mkdirSync(join(app, path), { recursive: true });
     mkdirSync(join(app, 'node_modules/.bin'));
     symlinkSync('../tsx/dist/cli.mjs', join(app, 'node_modules/.bin/tsx'));
@@ -57,7 +59,8 @@ void test('on the real lockfile: keeps the server closure, removes the training-
     assert.match(out, /kept \d+ packages, removed \d+/);
     const present = (name: string): boolean => existsSync(join(app, 'node_modules', name));
     for (const name of importedPackages('server')) assert.ok(present(name), `${name} (imported by server/) is kept`);
-    for (const name of ['onnxruntime-common', 'sharp', '@img/sharp-linux-x64', '@img/sharp-libvips-linux-x64']) assert.ok(present(name), `${name} is kept`);
+    for (const name of ['onnxruntime-common', 'sharp', '@img/sharp-linux-x64', '@img/sharp-libvips-linux-x64'])
+      assert.ok(present(name), `${name} is kept`);
     for (const name of [...unusedDeps(), 'underscore', 'esbuild', '@esbuild/linux-x64']) assert.ok(!present(name), `${name} is removed`);
     assert.deepEqual(readdirSync(join(app, 'node_modules/.bin')), [], 'the dangling tsx launcher is removed');
   } finally {
@@ -70,7 +73,10 @@ void test('refuses to drop a name that is not a dependency (a typo would silentl
   try {
     copyFileSync(join(root, 'package.json'), join(app, 'package.json'));
     copyFileSync(join(root, 'package-lock.json'), join(app, 'package-lock.json'));
-    assert.throws(() => execFileSync(process.execPath, [script, app, 'fashion-mnsit'], { stdio: 'pipe' }), /not dependencies in package\.json: fashion-mnsit/);
+    assert.throws(
+      () => execFileSync(process.execPath, [script, app, 'fashion-mnsit'], { stdio: 'pipe' }),
+      /not dependencies in package\.json: fashion-mnsit/,
+    );
   } finally {
     rmSync(app, { recursive: true, force: true });
   }

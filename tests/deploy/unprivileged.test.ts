@@ -25,8 +25,14 @@ function missingPrerequisite(): string | null {
   return null;
 }
 
-interface Probe { httpGet: { path: string } }
-interface ProbedContainer { startupProbe: Probe; livenessProbe: Probe; readinessProbe: Probe }
+interface Probe {
+  httpGet: { path: string };
+}
+interface ProbedContainer {
+  startupProbe: Probe;
+  livenessProbe: Probe;
+  readinessProbe: Probe;
+}
 
 /** Probe paths the Kubernetes and KServe manifests point at. */
 function manifestProbePaths(): string[] {
@@ -38,38 +44,46 @@ function manifestProbePaths(): string[] {
   return [...new Set(paths)];
 }
 
-void test('serves as uid 65534 from a read-only model dir and an unwritable cwd', { skip: skipUnlessAvailable(missingPrerequisite()), timeout: 60_000 }, async () => {
-  const base = mkdtempSync(join(tmpdir(), 'ign-unpriv-'));
-  const modelDir = join(base, 'models');
-  // The repository root is root-owned 0755: readable, not writable, for uid 65534.
-  const cwd = root;
-  await writeTinyModelDir(modelDir, { channels: 1, height: 8, width: 8 });
-  for (const f of ['model.onnx', 'model.json']) chmodSync(join(modelDir, f), 0o444);
-  chmodSync(modelDir, 0o555);
-  chmodSync(base, 0o755);
-  const asNobody = (...cmd: string[]): number | null => spawnSync('setpriv', [...DROP, ...cmd]).status;
-  assert.notEqual(asNobody('test', '-w', cwd), 0, 'cwd is not writable by uid 65534');
-  assert.notEqual(asNobody('touch', join(modelDir, 'probe')), 0, 'model dir is read-only for uid 65534');
-  assert.equal(asNobody('test', '-r', join(modelDir, 'model.onnx')), 0, 'model is readable by uid 65534');
-  const child = spawnServer(
-    { HOME: modelDir, NODE_ENV: 'production', MODEL_DIR: modelDir, DRAIN_MS: '5000' },
-    { prefix: ['setpriv', ...DROP], cwd },
-  );
-  try {
-    const url = `http://127.0.0.1:${await child.listening(30_000)}`;
-    assert.equal((await fetch(`${url}/readyz`)).status, 200);
-    const status = readFileSync(`/proc/${child.proc.pid}/status`, 'utf8');
-    assert.match(status, new RegExp(`^Uid:\\s+${NOBODY}\\s+${NOBODY}`, 'm'), 'setpriv child ran as nobody');
-    for (const path of manifestProbePaths()) assert.equal((await fetch(`${url}${path}`)).status, 200, `GET ${path}`);
-    const gen = await fetch(`${url}/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ count: 2, steps: 2, seed: 3 }) });
-    assert.equal(gen.status, 200);
-    assert.equal(gen.headers.get('content-type'), 'image/png');
-    assert.ok((await gen.arrayBuffer()).byteLength > 8);
-    child.proc.kill('SIGTERM');
-    assert.equal(await child.exited, 0, `drained and exited 0\n${child.tail()}`);
-  } finally {
-    await child.stop();
-    chmodSync(modelDir, 0o755);
-    rmSync(base, { recursive: true, force: true });
-  }
-});
+void test(
+  'serves as uid 65534 from a read-only model dir and an unwritable cwd',
+  { skip: skipUnlessAvailable(missingPrerequisite()), timeout: 60_000 },
+  async () => {
+    const base = mkdtempSync(join(tmpdir(), 'ign-unpriv-'));
+    const modelDir = join(base, 'models');
+    // The repository root is root-owned 0755: readable, not writable, for uid 65534.
+    const cwd = root;
+    await writeTinyModelDir(modelDir, { channels: 1, height: 8, width: 8 });
+    for (const f of ['model.onnx', 'model.json']) chmodSync(join(modelDir, f), 0o444);
+    chmodSync(modelDir, 0o555);
+    chmodSync(base, 0o755);
+    const asNobody = (...cmd: string[]): number | null => spawnSync('setpriv', [...DROP, ...cmd]).status;
+    assert.notEqual(asNobody('test', '-w', cwd), 0, 'cwd is not writable by uid 65534');
+    assert.notEqual(asNobody('touch', join(modelDir, 'probe')), 0, 'model dir is read-only for uid 65534');
+    assert.equal(asNobody('test', '-r', join(modelDir, 'model.onnx')), 0, 'model is readable by uid 65534');
+    const child = spawnServer(
+      { HOME: modelDir, NODE_ENV: 'production', MODEL_DIR: modelDir, DRAIN_MS: '5000' },
+      { prefix: ['setpriv', ...DROP], cwd },
+    );
+    try {
+      const url = `http://127.0.0.1:${await child.listening(30_000)}`;
+      assert.equal((await fetch(`${url}/readyz`)).status, 200);
+      const status = readFileSync(`/proc/${child.proc.pid}/status`, 'utf8');
+      assert.match(status, new RegExp(`^Uid:\\s+${NOBODY}\\s+${NOBODY}`, 'm'), 'setpriv child ran as nobody');
+      for (const path of manifestProbePaths()) assert.equal((await fetch(`${url}${path}`)).status, 200, `GET ${path}`);
+      const gen = await fetch(`${url}/generate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ count: 2, steps: 2, seed: 3 }),
+      });
+      assert.equal(gen.status, 200);
+      assert.equal(gen.headers.get('content-type'), 'image/png');
+      assert.ok((await gen.arrayBuffer()).byteLength > 8);
+      child.proc.kill('SIGTERM');
+      assert.equal(await child.exited, 0, `drained and exited 0\n${child.tail()}`);
+    } finally {
+      await child.stop();
+      chmodSync(modelDir, 0o755);
+      rmSync(base, { recursive: true, force: true });
+    }
+  },
+);

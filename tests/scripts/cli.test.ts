@@ -21,7 +21,12 @@ const run = (script: string, args: string[]) =>
 const STACK_LINE = /^\s+at /m;
 
 void test('describeFailure: user errors exit 2 on one line, other failures exit 1, stacks only with --debug', () => {
-  for (const err of [new ConfigError('bad value'), new DatasetError('no folder'), new CheckpointError('no checkpoint'), Object.assign(new Error('ENOENT: x'), { code: 'ENOENT' })]) {
+  for (const err of [
+    new ConfigError('bad value'),
+    new DatasetError('no folder'),
+    new CheckpointError('no checkpoint'),
+    Object.assign(new Error('ENOENT: x'), { code: 'ENOENT' }),
+  ]) {
     const { text, code } = describeFailure('train', err, false);
     assert.equal(code, 2, err.name);
     assert.equal(text.split('\n').length, 1, text);
@@ -33,7 +38,16 @@ void test('describeFailure: user errors exit 2 on one line, other failures exit 
 });
 
 void test('every CLI rejects an unknown flag with exit 2 and a hint, before doing any work', () => {
-  for (const script of ['train.ts', 'export.ts', 'sample.ts', 'project.ts', 'evaluate.ts', 'train-classifier.ts', 'bench-train.ts', 'bench-serve.ts']) {
+  for (const script of [
+    'train.ts',
+    'export.ts',
+    'sample.ts',
+    'project.ts',
+    'evaluate.ts',
+    'train-classifier.ts',
+    'bench-train.ts',
+    'bench-serve.ts',
+  ]) {
     const r = run(script, ['--bogus-flag']);
     assert.equal(r.status, 2, `${script}: ${r.stderr}`);
     assert.match(r.stderr, /--bogus-flag/, script);
@@ -84,21 +98,51 @@ void test('undecodable files of a data folder are reported with count and names,
     await mkdir(data);
     for (let i = 0; i < 4; i++) {
       const pixels = Buffer.alloc(8 * 8, 40 * i);
-      await sharp(pixels, { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(join(data, `ok-${i}.png`));
+      await sharp(pixels, { raw: { width: 8, height: 8, channels: 1 } })
+        .png()
+        .toFile(join(data, `ok-${i}.png`));
     }
     await writeFile(join(data, 'broken-a.png'), 'not a png');
     await writeFile(join(data, 'broken-b.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x01]));
     const out = join(dir, 'run');
     const r = run('train.ts', [
-      '--dataset', 'folder', '--data-path', data, '--size', '8', '--channels', '1', '--arch', 'tiny', '--width', '4',
-      '--noise', 'gaussian', '--batch', '2', '--steps', '1', '--sample-every', '0', '--log-every', '1', '--out', out,
+      '--dataset',
+      'folder',
+      '--data-path',
+      data,
+      '--size',
+      '8',
+      '--channels',
+      '1',
+      '--arch',
+      'tiny',
+      '--width',
+      '4',
+      '--noise',
+      'gaussian',
+      '--batch',
+      '2',
+      '--steps',
+      '1',
+      '--sample-every',
+      '0',
+      '--log-every',
+      '1',
+      '--out',
+      out,
     ]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /skipped 2 undecodable files: broken-a\.png \(.+\), broken-b\.jpg \(.+\)/);
-    const records = (await readFile(join(out, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { event?: string; count?: number; first?: { file: string }[] });
+    const records = (await readFile(join(out, 'log.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event?: string; count?: number; first?: { file: string }[] });
     const skipped = records.find((l) => l.event === 'skipped_files');
     assert.equal(skipped?.count, 2);
-    assert.deepEqual(skipped.first?.map((f) => f.file), ['broken-a.png', 'broken-b.jpg']);
+    assert.deepEqual(
+      skipped.first?.map((f) => f.file),
+      ['broken-a.png', 'broken-b.jpg'],
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

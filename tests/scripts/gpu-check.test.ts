@@ -5,9 +5,16 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cudaUnavailableReason } from '../../common/ort-options.ts';
 
-void test('check:gpu exits 1 with a clear message when the CUDA provider does not load', { skip: cudaUnavailableReason() === null && 'this host has CUDA: the check would run for real' }, () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/gpu-check.ts', 'models/mnist'], { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 1, r.stdout + r.stderr);
-  assert.match(r.stderr, /CUDA execution provider did not load/);
-  assert.match(r.stdout, /model mnist/);
-});
+void test(
+  'check:gpu exits 1 with a clear message when the CUDA provider does not load',
+  { skip: cudaUnavailableReason() === null && 'this host has CUDA: the check would run for real' },
+  () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/gpu-check.ts', 'models/mnist'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /CUDA execution provider did not load/);
+    assert.match(r.stdout, /model mnist/);
+  },
+);

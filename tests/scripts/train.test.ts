@@ -18,7 +18,22 @@ import { loadModelCard } from '../../common/model-card.ts';
 const root = new URL('../../', import.meta.url).pathname;
 const run = (script: string, args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', script), ...args], { cwd: root, encoding: 'utf8' });
-const tiny = ['--dataset', 'mnist', '--limit', '64', '--arch', 'tiny', '--width', '4', '--batch', '16', '--sample-every', '0', '--log-every', '1'];
+const tiny = [
+  '--dataset',
+  'mnist',
+  '--limit',
+  '64',
+  '--arch',
+  'tiny',
+  '--width',
+  '4',
+  '--batch',
+  '16',
+  '--sample-every',
+  '0',
+  '--log-every',
+  '1',
+];
 
 void test('train --help documents every flag', () => {
   const r = run('train.ts', ['--help']);
@@ -41,10 +56,14 @@ void test('SIGINT writes a checkpoint; resume, export, sample and project work f
   const dir = await mkdtemp(join(tmpdir(), 'ign-cli-'));
   try {
     const out = join(dir, 'run');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/train.ts'), ...tiny, '--steps', '100000', '--out', out], { cwd: root });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/train.ts'), ...tiny, '--steps', '100000', '--out', out], {
+      cwd: root,
+    });
     let stderr = '';
     const exited = new Promise<number | null>((resolve) => {
-      child.on('exit', (code) => { resolve(code); });
+      child.on('exit', (code) => {
+        resolve(code);
+      });
     });
     await new Promise<void>((resolve) => {
       child.stderr.on('data', (chunk: Buffer) => {
@@ -57,7 +76,16 @@ void test('SIGINT writes a checkpoint; resume, export, sample and project work f
     const ckpt = await readCheckpoint(join(out, 'ckpt'));
     assert.ok(ckpt.meta.step >= 3, `checkpoint at step ${ckpt.meta.step}`);
 
-    const resumed = run('train.ts', ['--resume', join(out, 'ckpt'), '--steps', String(ckpt.meta.step + 2), '--out', out, '--log-every', '1']);
+    const resumed = run('train.ts', [
+      '--resume',
+      join(out, 'ckpt'),
+      '--steps',
+      String(ckpt.meta.step + 2),
+      '--out',
+      out,
+      '--log-every',
+      '1',
+    ]);
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.equal((await readCheckpoint(join(out, 'ckpt'))).meta.step, ckpt.meta.step + 2);
 

@@ -10,14 +10,20 @@ import { createApp } from '../../server/app.ts';
 import { assertError, assertSchema, silentLogger, startRealApp, type RealServer } from './helpers.ts';
 
 let server: RealServer;
-before(async () => { server = await startRealApp({ channels: 1, height: 8, width: 8 }); });
-after(async () => { await server.close(); });
+before(async () => {
+  server = await startRealApp({ channels: 1, height: 8, width: 8 });
+});
+after(async () => {
+  await server.close();
+});
 
 const app = (): RealServer['handle']['app'] => server.handle.app;
 const binary = (res: request.Response, cb: (err: Error | null, body: Buffer) => void): void => {
   const chunks: Buffer[] = [];
   res.on('data', (c: Buffer) => chunks.push(c));
-  res.on('end', () => { cb(null, Buffer.concat(chunks)); });
+  res.on('end', () => {
+    cb(null, Buffer.concat(chunks));
+  });
 };
 const generate = (body: object, accept = 'image/png'): request.Test => {
   const req = request(app()).post('/generate').set('Accept', accept).send(body);
@@ -84,10 +90,16 @@ void test('without a noise field /generate samples the noise kind of the model c
     assert.equal(byDefault.status, 200);
     assert.equal((byDefault.body as { noise: string }).noise, 'fourier');
     const explicit = await post({ seed: 5, noise: 'fourier' });
-    assert.equal((explicit.body as { images: { png: string }[] }).images[0]!.png, (byDefault.body as { images: { png: string }[] }).images[0]!.png);
+    assert.equal(
+      (explicit.body as { images: { png: string }[] }).images[0]!.png,
+      (byDefault.body as { images: { png: string }[] }).images[0]!.png,
+    );
     const gaussian = await post({ seed: 5, noise: 'gaussian' });
     assert.equal((gaussian.body as { noise: string }).noise, 'gaussian');
-    assert.notEqual((gaussian.body as { images: { png: string }[] }).images[0]!.png, (byDefault.body as { images: { png: string }[] }).images[0]!.png);
+    assert.notEqual(
+      (gaussian.body as { images: { png: string }[] }).images[0]!.png,
+      (byDefault.body as { images: { png: string }[] }).images[0]!.png,
+    );
   } finally {
     await fourier.close();
   }
@@ -100,12 +112,17 @@ void test('fourier noise is refused for a model card without noise statistics', 
 });
 
 void test('POST /project accepts multipart or a raw body, returns f^k(x) and δ(x) as OOD score', async () => {
-  const input = await sharp({ create: { width: 20, height: 12, channels: 3, background: '#ff8000' } }).png().toBuffer();
+  const input = await sharp({ create: { width: 20, height: 12, channels: 3, background: '#ff8000' } })
+    .png()
+    .toBuffer();
   const png = await request(app()).post('/project?steps=2').attach('image', input, 'x.png').buffer(true).parse(binary);
   assert.equal(png.status, 200);
   assert.deepEqual([(await sharp(png.body as Buffer).metadata()).width, (await sharp(png.body as Buffer).metadata()).height], [8, 8]);
-  const json = await request(app()).post('/project?steps=3&corrupt=mask&seed=5').set('Accept', 'application/json')
-    .set('Content-Type', 'image/png').send(input);
+  const json = await request(app())
+    .post('/project?steps=3&corrupt=mask&seed=5')
+    .set('Accept', 'application/json')
+    .set('Content-Type', 'image/png')
+    .send(input);
   assert.equal(json.status, 200, json.text);
   assertSchema('ProjectResponse', json.body);
   const body = json.body as { stepImages: string[]; residuals: number[]; oodScore: number; corruption: { kind: string } };
@@ -153,11 +170,21 @@ void test('GET /metrics exposes the documented metric set with bounded labels', 
   assert.equal(res.status, 200);
   assert.match(res.headers['content-type'] ?? '', /text\/plain/);
   for (const name of [
-    'ign_requests_total', 'ign_request_duration_seconds_bucket', 'ign_queue_duration_seconds_bucket',
-    'ign_inference_duration_seconds_bucket', 'ign_batch_size_bucket', 'ign_queue_depth', 'ign_inflight_requests',
-    'ign_images_generated_total', 'ign_refinement_steps_total', 'ign_ep_fallback_total', 'ign_worker_restarts_total',
-    'ign_model_info', 'ign_idempotence_residual_bucket',
-  ]) assert.match(res.text, new RegExp(`^${name}`, 'm'), name);
+    'ign_requests_total',
+    'ign_request_duration_seconds_bucket',
+    'ign_queue_duration_seconds_bucket',
+    'ign_inference_duration_seconds_bucket',
+    'ign_batch_size_bucket',
+    'ign_queue_depth',
+    'ign_inflight_requests',
+    'ign_images_generated_total',
+    'ign_refinement_steps_total',
+    'ign_ep_fallback_total',
+    'ign_worker_restarts_total',
+    'ign_model_info',
+    'ign_idempotence_residual_bucket',
+  ])
+    assert.match(res.text, new RegExp(`^${name}`, 'm'), name);
   assert.match(res.text, /ign_model_info\{model="tiny",version="1",ep="cpu",ort_version="1\.30\.0"\} 1/);
   assert.match(res.text, /ign_requests_total\{route="\/generate",code="200"\}/);
   assert.doesNotMatch(res.text, /no\/such\/path/, 'raw paths never become label values');
@@ -185,7 +212,13 @@ void test('/healthz answers quickly while inference runs in the worker', async (
   const heavy = await startRealApp({ channels: 3, height: 64, width: 64 }, { MAX_STEPS: '1000' });
   try {
     const state = { settled: false };
-    const busy = request(heavy.handle.app).post('/generate').send({ count: 16, steps: 300, seed: 1 }).then((r) => { state.settled = true; return r; });
+    const busy = request(heavy.handle.app)
+      .post('/generate')
+      .send({ count: 16, steps: 300, seed: 1 })
+      .then((r) => {
+        state.settled = true;
+        return r;
+      });
     // Let the main thread finish drawing the noise; from then on the work is in the worker.
     await new Promise((r) => setTimeout(r, 100));
     // Each health check must be answered while the inference is still running: the event loop is
@@ -208,7 +241,9 @@ void test('GET / serves the static page folder with the CSP header', async () =>
   try {
     await writeFile(join(dir, 'index.html'), '<!doctype html><title>IGN</title><script src="app.js"></script>');
     await writeFile(join(dir, 'app.js'), 'console.log(1);');
-    const { handle } = { handle: createApp({ config: server.config, model: server.model, generator: server.pool, logger: silentLogger, publicDir: dir }) };
+    const { handle } = {
+      handle: createApp({ config: server.config, model: server.model, generator: server.pool, logger: silentLogger, publicDir: dir }),
+    };
     const page = await request(handle.app).get('/');
     assert.equal(page.status, 200);
     assert.match(page.headers['content-type'] ?? '', /text\/html/);

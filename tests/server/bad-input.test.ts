@@ -10,8 +10,12 @@ import { assertError, rawPost, startRealApp, type RealServer } from './helpers.t
 import { BOUNDARY, fieldPart, filePart, headerOnlyPng, multipart, orientedJpeg, solidPng, truncated } from './fixtures.ts';
 
 let server: RealServer;
-before(async () => { server = await startRealApp({ channels: 1, height: 8, width: 8, kind: 'identity' }, { MAX_UPLOADS: '64', MAX_INPUT_PIXELS: '1000000' }); });
-after(async () => { await server.close(); });
+before(async () => {
+  server = await startRealApp({ channels: 1, height: 8, width: 8, kind: 'identity' }, { MAX_UPLOADS: '64', MAX_INPUT_PIXELS: '1000000' });
+});
+after(async () => {
+  await server.close();
+});
 
 const app = (): RealServer['handle']['app'] => server.handle.app;
 const postJson = (raw: string | Buffer, headers: Record<string, string> = { 'Content-Type': 'application/json' }): request.Test =>
@@ -39,7 +43,11 @@ void test('#4 JSON over 4 kB → 413 body_too_large', async () => {
 void test('#5 gzip that inflates far past the limit → 413', async () => {
   const bomb = gzipSync(Buffer.from(`{"a":"${' '.repeat(5_000_000)}"}`));
   assert.ok(bomb.length < 10_000);
-  assertError(await rawPost(app(), '/generate', { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, bomb), 413, 'body_too_large');
+  assertError(
+    await rawPost(app(), '/generate', { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, bomb),
+    413,
+    'body_too_large',
+  );
 });
 
 void test('#6 top-level array or string → 400 invalid_body', async () => {
@@ -70,7 +78,11 @@ void test('#10 utf-16 charset → 415, unknown encoding → 415, corrupt gzip �
   assertError(await postJson('{}', { 'Content-Type': 'application/json; charset=utf-16' }), 415, 'unsupported_charset');
   assertError(await postJson('{}', { 'Content-Type': 'application/json', 'Content-Encoding': 'x-unknown' }), 415, 'unsupported_encoding');
   const corrupt = gzipSync(Buffer.from('{"count":1}')).subarray(0, 12);
-  assertError(await rawPost(app(), '/generate', { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, corrupt), 400, 'invalid_body');
+  assertError(
+    await rawPost(app(), '/generate', { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, corrupt),
+    400,
+    'invalid_body',
+  );
 });
 
 void test('#11 /project without a file → 400 missing_file', async () => {
@@ -105,9 +117,15 @@ void test('#16 GIF and TIFF → 415', async () => {
 });
 
 void test('#17 16-bit PNG and CMYK JPEG → 200', async () => {
-  const sixteen = await sharp({ create: { width: 6, height: 6, channels: 3, background: '#808080' } }).toColourspace('rgb16').png().toBuffer();
+  const sixteen = await sharp({ create: { width: 6, height: 6, channels: 3, background: '#808080' } })
+    .toColourspace('rgb16')
+    .png()
+    .toBuffer();
   assert.equal((await sharp(sixteen).metadata()).depth, 'ushort');
-  const cmyk = await sharp({ create: { width: 6, height: 6, channels: 3, background: '#336699' } }).toColourspace('cmyk').jpeg().toBuffer();
+  const cmyk = await sharp({ create: { width: 6, height: 6, channels: 3, background: '#336699' } })
+    .toColourspace('cmyk')
+    .jpeg()
+    .toBuffer();
   assert.equal((await sharp(cmyk).metadata()).space, 'cmyk');
   for (const bytes of [sixteen, cmyk]) assert.equal((await upload(bytes)).status, 200);
 });
@@ -128,7 +146,9 @@ void test('#19 huge dimensions → 413 image_too_large from the header alone', a
 });
 
 void test('#20 SVG (with an external entity) → 415', async () => {
-  const svg = Buffer.from('<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><text>&x;</text></svg>');
+  const svg = Buffer.from(
+    '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><text>&x;</text></svg>',
+  );
   assertError(await upload(svg), 415, 'unsupported_image_type');
   assertError(await project(svg, 'image/svg+xml'), 415, 'unsupported_media_type');
 });
@@ -136,7 +156,10 @@ void test('#20 SVG (with an external entity) → 415', async () => {
 void test('#21 EXIF orientation 6 is applied before resize and crop', async () => {
   const res = await upload(await orientedJpeg());
   assert.equal(res.status, 200);
-  const { data } = await sharp(Buffer.from((res.body as { input: string }).input, 'base64')).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+  const { data } = await sharp(Buffer.from((res.body as { input: string }).input, 'base64'))
+    .toColourspace('b-w')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   // Displayed upright the image is 8 wide × 16 tall, white on top: after the centre crop the top
   // rows are white and the bottom rows black. Unrotated, the left columns would be white instead.
   assert.ok(data[0]! > 200, `top-left ${data[0]}`);

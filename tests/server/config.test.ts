@@ -17,20 +17,42 @@ void test('defaults serve models/mnist on 0.0.0.0:8080 with batching 8 / no queu
 
 void test('rejects the first bad value, naming the variable', () => {
   const bad: Record<string, string>[] = [
-    { PORT: '80a' }, { PORT: '70000' }, { WORKERS: '0' }, { MAX_BATCH_SIZE: '1e3' }, { MAX_BATCH_SIZE: '-1' },
-    { IGN_EP: 'tpu' }, { REQUIRE_GPU: 'yes' }, { LOG_LEVEL: 'loud' }, { API_KEYS: 'short' }, { HOST: 'a b' },
-    { REQUIRE_GPU: '1', IGN_EP: 'cpu' }, { MAX_QUEUE_DELAY_MS: '4.0' },
+    { PORT: '80a' },
+    { PORT: '70000' },
+    { WORKERS: '0' },
+    { MAX_BATCH_SIZE: '1e3' },
+    { MAX_BATCH_SIZE: '-1' },
+    { IGN_EP: 'tpu' },
+    { REQUIRE_GPU: 'yes' },
+    { LOG_LEVEL: 'loud' },
+    { API_KEYS: 'short' },
+    { HOST: 'a b' },
+    { REQUIRE_GPU: '1', IGN_EP: 'cpu' },
+    { MAX_QUEUE_DELAY_MS: '4.0' },
   ];
   for (const env of bad) {
     const key = Object.keys(env)[0]!;
-    assert.throws(() => parseConfig(env), (err: unknown) => err instanceof ConfigError && err.message.includes(key), key);
+    assert.throws(
+      () => parseConfig(env),
+      (err: unknown) => err instanceof ConfigError && err.message.includes(key),
+      key,
+    );
   }
 });
 
 void test('parses every documented variable and redacts API keys when printed', () => {
   const config = parseConfig({
-    PORT: '0', IGN_EP: 'CPU', WORKERS: '2', THREADS_PER_WORKER: '1', MAX_QUEUE: '3', REQUEST_TIMEOUT_MS: '500',
-    MAX_UPLOADS: '2', API_KEYS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb', MAX_STEPS: '5', MAX_COUNT: '4', DRAIN_MS: '1000',
+    PORT: '0',
+    IGN_EP: 'CPU',
+    WORKERS: '2',
+    THREADS_PER_WORKER: '1',
+    MAX_QUEUE: '3',
+    REQUEST_TIMEOUT_MS: '500',
+    MAX_UPLOADS: '2',
+    API_KEYS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb',
+    MAX_STEPS: '5',
+    MAX_COUNT: '4',
+    DRAIN_MS: '1000',
   });
   assert.deepEqual([config.port, config.ep, config.workers, config.maxQueue, config.requestTimeoutMs], [0, 'cpu', 2, 3, 500]);
   assert.deepEqual(config.apiKeys, ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']);

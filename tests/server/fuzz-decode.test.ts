@@ -20,7 +20,11 @@ const HANG_GUARD_MS = 60_000;
 const ALLOWED = new Set([200, 400, 413, 415, 422]);
 const STACK_TEXT = /at .+\.(js|ts):\d+|node_modules/;
 
-interface SeedImage { readonly name: string; readonly bytes: Buffer; readonly type: string }
+interface SeedImage {
+  readonly name: string;
+  readonly bytes: Buffer;
+  readonly type: string;
+}
 
 /** A 40×30 image with structure (gradient + hash noise), so codecs produce non-trivial streams. */
 function noisyPixels(channels: 3 | 4): Buffer {
@@ -47,7 +51,11 @@ async function seedImages(): Promise<SeedImage[]> {
   ]);
 }
 
-interface PngChunk { readonly start: number; readonly end: number; readonly type: string }
+interface PngChunk {
+  readonly start: number;
+  readonly end: number;
+  readonly type: string;
+}
 
 function pngChunks(bytes: Buffer): PngChunk[] {
   const chunks: PngChunk[] = [];
@@ -74,7 +82,10 @@ type Mutation = (bytes: Buffer, rng: Rng) => Buffer;
 
 const bitFlips: Mutation = (bytes, rng) => {
   const out = Buffer.from(bytes);
-  for (let n = 1 + rng.int(8); n > 0; n--) { const i = rng.int(out.length); out[i] = out[i]! ^ (1 << rng.int(8)); }
+  for (let n = 1 + rng.int(8); n > 0; n--) {
+    const i = rng.int(out.length);
+    out[i] = out[i]! ^ (1 << rng.int(8));
+  }
   return out;
 };
 
@@ -117,16 +128,27 @@ const chunkDataFlip: Mutation = (bytes, rng) => {
   const chunks = pngChunks(out).filter((c) => c.end - c.start > 12);
   if (bytes[0] !== 0x89 || chunks.length === 0) return bitFlips(out, rng);
   const c = chunks[rng.int(chunks.length)]!;
-  for (let n = 1 + rng.int(4); n > 0; n--) { const i = c.start + 8 + rng.int(c.end - c.start - 12); out[i] = out[i]! ^ (1 << rng.int(8)); }
+  for (let n = 1 + rng.int(4); n > 0; n--) {
+    const i = c.start + 8 + rng.int(c.end - c.start - 12);
+    out[i] = out[i]! ^ (1 << rng.int(8));
+  }
   fixCrc(out, c);
   return out;
 };
 
 const MUTATIONS: readonly [string, Mutation][] = [
-  ['bit-flips', bitFlips], ['truncate', truncate], ['duplicate-chunk', duplicateChunk], ['size-edit', sizeEdit], ['chunk-data-flip', chunkDataFlip],
+  ['bit-flips', bitFlips],
+  ['truncate', truncate],
+  ['duplicate-chunk', duplicateChunk],
+  ['size-edit', sizeEdit],
+  ['chunk-data-flip', chunkDataFlip],
 ];
 
-interface FuzzCase { readonly label: string; readonly body: Buffer; readonly contentType: string }
+interface FuzzCase {
+  readonly label: string;
+  readonly body: Buffer;
+  readonly contentType: string;
+}
 
 function makeCase(seeds: readonly SeedImage[], rng: Rng): FuzzCase {
   const seed = seeds[rng.int(seeds.length)]!;
@@ -153,12 +175,18 @@ before(async () => {
   // Default MAX_INPUT_PIXELS (4096²): the size edits probe the real cap.
   server = await startServerChild({ MODEL_DIR: model.dir, MAX_UPLOADS: '16' });
 });
-after(async () => { await server.stop(); await cleanupModel(); });
+after(async () => {
+  await server.stop();
+  await cleanupModel();
+});
 
 async function post(c: FuzzCase): Promise<{ status: number; text: string; requestId: string | null }> {
   try {
     const res = await fetch(`${server.baseUrl}/project?steps=1`, {
-      method: 'POST', headers: { 'Content-Type': c.contentType, Accept: 'application/json' }, body: c.body, signal: AbortSignal.timeout(HANG_GUARD_MS),
+      method: 'POST',
+      headers: { 'Content-Type': c.contentType, Accept: 'application/json' },
+      body: c.body,
+      signal: AbortSignal.timeout(HANG_GUARD_MS),
     });
     const text = await res.text();
     return { status: res.status, text, requestId: res.headers.get('x-request-id') };

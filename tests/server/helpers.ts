@@ -42,7 +42,11 @@ export interface RealServer {
 }
 
 /** The real app on the real pool serving a tiny model (1×8×8 unless told), built as main.ts builds it. */
-export async function startRealApp(opts: Partial<TinyModelOptions> = {}, env: Record<string, string> = {}, poolHooks: PoolHooks = {}): Promise<RealServer> {
+export async function startRealApp(
+  opts: Partial<TinyModelOptions> = {},
+  env: Record<string, string> = {},
+  poolHooks: PoolHooks = {},
+): Promise<RealServer> {
   const { dir, cleanup } = await tinyModelDir({ channels: 1, height: 8, width: 8, ...opts });
   const config = testConfig({ MODEL_DIR: dir, ...env });
   const model = await loadModelCard(dir);
@@ -50,7 +54,16 @@ export async function startRealApp(opts: Partial<TinyModelOptions> = {}, env: Re
   const pool = new WorkerPool(poolOptionsFor(config, model, logger, hooks));
   await pool.start();
   const handle = createApp({ config, model, generator: pool, logger: silentLogger });
-  return { handle, pool, model, config, close: async () => { await pool.close(); await cleanup(); } };
+  return {
+    handle,
+    pool,
+    model,
+    config,
+    close: async () => {
+      await pool.close();
+      await cleanup();
+    },
+  };
 }
 
 /**
@@ -61,9 +74,15 @@ export class SlowGenerator implements Generator {
   readonly batches: GeneratorJob[] = [];
   cancelled = 0;
   constructor(private readonly stepMs: number) {}
-  ready(): boolean { return true; }
-  info() { return { provider: 'cpu' as const, fallback: false, ortVersion: 'test' }; }
-  async close(): Promise<void> { /* nothing held */ }
+  ready(): boolean {
+    return true;
+  }
+  info() {
+    return { provider: 'cpu' as const, fallback: false, ortVersion: 'test' };
+  }
+  async close(): Promise<void> {
+    /* nothing held */
+  }
   async run(job: GeneratorJob, signal: AbortSignal): Promise<GeneratorResult> {
     this.batches.push(job);
     const outputs: Float32Array[] = [];
@@ -71,7 +90,10 @@ export class SlowGenerator implements Generator {
     let x = job.input;
     for (let s = 0; s < job.steps; s++) {
       await new Promise((resolve) => setTimeout(resolve, this.stepMs));
-      if (signal.aborted) { this.cancelled++; throw new CancelledError('cancelled'); }
+      if (signal.aborted) {
+        this.cancelled++;
+        throw new CancelledError('cancelled');
+      }
       const y = x.map((v) => 0.5 * v + 0.25);
       const size = y.length / job.count;
       for (let n = 0; n < job.count; n++) {
@@ -103,7 +125,11 @@ export function assertSchema(name: string, body: unknown): void {
 const STACK_TEXT = /at .+\.(js|ts):\d+|node_modules/;
 
 /** The error contract: status, code, request id in body and header, no stack text. */
-export function assertError(res: { status: number; body: unknown; text: string; headers: Record<string, string> }, status: number, code: string): void {
+export function assertError(
+  res: { status: number; body: unknown; text: string; headers: Record<string, string> },
+  status: number,
+  code: string,
+): void {
   assert.equal(res.status, status, `expected ${status} ${code}, got ${res.status} ${res.text.slice(0, 200)}`);
   assertSchema('Error', res.body);
   const body = res.body as { error: { code: string }; requestId: string };
@@ -126,16 +152,23 @@ export async function rawPost(app: IgnApp['app'], path: string, headers: Record<
   const { port } = server.address() as AddressInfo;
   try {
     return await new Promise<RawResponse>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers: { ...headers, 'Content-Length': String(body.length) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = null;
-          try { parsed = JSON.parse(text); } catch { parsed = null; }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers as Record<string, string>, text, body: parsed });
-        });
-      });
+      const req = httpRequest(
+        { host: '127.0.0.1', port, path, method: 'POST', headers: { ...headers, 'Content-Length': String(body.length) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: unknown = null;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              parsed = null;
+            }
+            resolve({ status: res.statusCode ?? 0, headers: res.headers as Record<string, string>, text, body: parsed });
+          });
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });

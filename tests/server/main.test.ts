@@ -9,8 +9,12 @@ import { spawnServer } from '../support/server-child.ts';
 import { tinyModelDir } from './helpers.ts';
 
 let model: { dir: string; cleanup: () => Promise<void> };
-before(async () => { model = await tinyModelDir({ channels: 3, height: 64, width: 64 }); });
-after(async () => { await model.cleanup(); });
+before(async () => {
+  model = await tinyModelDir({ channels: 3, height: 64, width: 64 });
+});
+after(async () => {
+  await model.cleanup();
+});
 
 async function expectStartupFailure(env: Record<string, string>, stderrPattern: RegExp): Promise<void> {
   const child = spawnServer(env);
@@ -60,14 +64,24 @@ void test('IGN_EP=auto falls back to CPU, counts it once, and serves; SIGTERM dr
     // and closes the connection; how soon is not asserted (a loaded machine delays it).
 
     const slow = await new Promise<string>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => { socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'); });
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+      });
       let got = '';
-      socket.on('data', (c: Buffer) => { got += c.toString(); });
-      socket.on('close', () => { resolve(got); });
+      socket.on('data', (c: Buffer) => {
+        got += c.toString();
+      });
+      socket.on('close', () => {
+        resolve(got);
+      });
     });
     assert.match(slow, /^HTTP\/1\.1 408/);
 
-    const inflight = fetch(`${base}/generate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ count: 16, steps: 400, seed: 1 }) });
+    const inflight = fetch(`${base}/generate`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ count: 16, steps: 400, seed: 1 }),
+    });
     await new Promise((r) => setTimeout(r, 150));
     child.proc.kill('SIGTERM');
     const res = await inflight;

@@ -13,8 +13,12 @@ import { BOUNDARY, filePart, multipart, solidPng } from './fixtures.ts';
 
 let model: LoadedModel;
 let cleanup: () => Promise<void>;
-before(async () => { ({ model, cleanup } = await fakeModel()); });
-after(async () => { await cleanup(); });
+before(async () => {
+  ({ model, cleanup } = await fakeModel());
+});
+after(async () => {
+  await cleanup();
+});
 
 function slowApp(env: Record<string, string>, stepMs = 200): { handle: IgnApp; generator: SlowGenerator } {
   const generator = new SlowGenerator(stepMs);
@@ -57,7 +61,11 @@ void test('REQUEST_TIMEOUT_MS: running past the deadline → 504, never started 
   // One 1 s step: the first request is still running when its 300 ms deadline passes, and the
   // second, sent once the first has started, expires in the queue whatever the machine's load.
   const { handle, generator } = slowApp({ REQUEST_TIMEOUT_MS: '300', MAX_BATCH_SIZE: '1', MAX_QUEUE_DELAY_MS: '0' }, 1000);
-  const gen = (): Promise<request.Response> => request(handle.app).post('/generate').send({ steps: 3, seed: 1 }).then((r) => r);
+  const gen = (): Promise<request.Response> =>
+    request(handle.app)
+      .post('/generate')
+      .send({ steps: 3, seed: 1 })
+      .then((r) => r);
   const first = gen();
   while (generator.batches.length === 0) await new Promise((r) => setTimeout(r, 5));
   const [running, queued] = await Promise.all([first, gen()]);
@@ -74,9 +82,10 @@ void test('a client that disconnects drops its queued work and cancels its runni
   const { server, port } = await listen(handle);
   try {
     const body = JSON.stringify({ steps: 20, seed: 1 });
-    const send = (): ReturnType<typeof connect> => connect(port, '127.0.0.1', function (this: ReturnType<typeof connect>) {
-      this.write(`POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
-    });
+    const send = (): ReturnType<typeof connect> =>
+      connect(port, '127.0.0.1', function (this: ReturnType<typeof connect>) {
+        this.write(`POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      });
     const sockets = [send(), send()];
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(handle.queue.depth(), 1);
@@ -98,20 +107,31 @@ void test('#26 uploads beyond MAX_UPLOADS → 503 too_many_uploads + Retry-After
   const holder = connect(port, '127.0.0.1');
   try {
     // Hold the only upload slot: headers and half a body, never finished.
-    holder.write(`POST /project HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${BOUNDARY}\r\nContent-Length: 100000\r\n\r\n--${BOUNDARY}\r\n`);
+    holder.write(
+      `POST /project HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${BOUNDARY}\r\nContent-Length: 100000\r\n\r\n--${BOUNDARY}\r\n`,
+    );
     await new Promise((r) => setTimeout(r, 100));
     const png = await solidPng(4, 4);
-    const res = await request(server).post('/project').set('Content-Type', `multipart/form-data; boundary=${BOUNDARY}`).send(multipart([filePart('image', png)]));
+    const res = await request(server)
+      .post('/project')
+      .set('Content-Type', `multipart/form-data; boundary=${BOUNDARY}`)
+      .send(multipart([filePart('image', png)]));
     assertError(res, 503, 'too_many_uploads');
     assert.equal(res.headers['retry-after'], '1');
     assert.equal(res.headers.connection, 'close');
     // #25: the holder aborts mid-upload; the slot is released and nothing counts as a 5xx.
     holder.destroy();
     await new Promise((r) => setTimeout(r, 100));
-    const ok = await request(server).post('/project').set('Content-Type', `multipart/form-data; boundary=${BOUNDARY}`).send(multipart([filePart('image', png)]));
+    const ok = await request(server)
+      .post('/project')
+      .set('Content-Type', `multipart/form-data; boundary=${BOUNDARY}`)
+      .send(multipart([filePart('image', png)]));
     assert.equal(ok.status, 200);
     const requests = (await handle.metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'ign_requests_total')!;
-    assert.ok(requests.values.every((v) => !String(v.labels.code).startsWith('5') || v.labels.code === '503'), JSON.stringify(requests.values));
+    assert.ok(
+      requests.values.every((v) => !String(v.labels.code).startsWith('5') || v.labels.code === '503'),
+      JSON.stringify(requests.values),
+    );
     assert.equal((await request(server).get('/healthz')).status, 200);
   } finally {
     holder.destroy();
@@ -149,7 +169,11 @@ void test('request ids: a valid X-Request-Id is echoed, an invalid one replaced'
 void test('a model that outputs NaN → 500 invalid_model_output, and the server keeps serving', async () => {
   const nan = await startRealApp({ channels: 1, height: 4, width: 4, kind: 'nan' });
   try {
-    assertError(await request(nan.handle.app).post('/generate').set('Accept', 'application/json').send({ seed: 1 }), 500, 'invalid_model_output');
+    assertError(
+      await request(nan.handle.app).post('/generate').set('Accept', 'application/json').send({ seed: 1 }),
+      500,
+      'invalid_model_output',
+    );
     assert.equal((await request(nan.handle.app).get('/readyz')).status, 200);
   } finally {
     await nan.close();

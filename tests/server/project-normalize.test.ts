@@ -9,8 +9,12 @@ import { MNIST_CONVENTIONS } from '../../common/model-card.ts';
 import { assertError, assertSchema, startRealApp, type RealServer } from './helpers.ts';
 
 let server: RealServer;
-before(async () => { server = await startRealApp({ channels: 1, height: 28, width: 28, kind: 'identity', conventions: MNIST_CONVENTIONS }); });
-after(async () => { await server.close(); });
+before(async () => {
+  server = await startRealApp({ channels: 1, height: 28, width: 28, kind: 'identity', conventions: MNIST_CONVENTIONS });
+});
+after(async () => {
+  await server.close();
+});
 
 const project = (png: Buffer, query = ''): request.Test =>
   request(server.handle.app).post(`/project${query}`).set('Content-Type', 'image/png').set('Accept', 'application/json').send(png);
@@ -27,7 +31,9 @@ async function darkSevenOnWhite(): Promise<Buffer> {
       if (bar || diagonal) pixels[y * width + x] = 20;
     }
   }
-  return sharp(pixels, { raw: { width, height, channels: 1 } }).png().toBuffer();
+  return sharp(pixels, { raw: { width, height, channels: 1 } })
+    .png()
+    .toBuffer();
 }
 
 async function gray(pngBase64: string): Promise<{ data: Buffer; width: number; height: number }> {
@@ -80,7 +86,9 @@ void test('normalize=none only resizes: the light page stays light', async () =>
 
 void test('a blank page or a uniform image → 422 empty_content; a bad normalize value → 400', async () => {
   for (const level of [255, 0, 128]) {
-    const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: level, g: level, b: level } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: level, g: level, b: level } } })
+      .png()
+      .toBuffer();
     assertError(await project(png), 422, 'empty_content');
     const plain = await project(png, '?normalize=none');
     assert.equal(plain.status, 200, 'without normalisation a uniform image is projected as before');

@@ -13,7 +13,9 @@ before(async () => {
   server = await startRealApp({ channels: 1, height: 8, width: 8 }, { MAX_STEPS: '5' });
   png = await solidPng(8, 8);
 });
-after(async () => { await server.close(); });
+after(async () => {
+  await server.close();
+});
 
 const form = (fields: Record<string, string>, query = ''): request.Test => {
   let req = request(server.handle.app).post(`/project${query}`).set('Accept', 'application/json').attach('image', png, 'digit.png');
@@ -21,7 +23,12 @@ const form = (fields: Record<string, string>, query = ''): request.Test => {
   return req;
 };
 
-interface ProjectJson { steps: number; stepImages: string[]; residuals: number[]; corruption?: { kind: string; seed: number } }
+interface ProjectJson {
+  steps: number;
+  stepImages: string[];
+  residuals: number[];
+  corruption?: { kind: string; seed: number };
+}
 
 void test('steps, seed and corrupt as form fields (curl -F style) are used, in any order around the file', async () => {
   const res = await form({ steps: '3', seed: '9', corrupt: 'mask' });
@@ -32,7 +39,11 @@ void test('steps, seed and corrupt as form fields (curl -F style) are used, in a
   assert.deepEqual(body.corruption, { kind: 'mask', seed: 9 });
   // Fields before the file part: the same answer.
   const before = multipart([fieldPart('steps', '3'), fieldPart('seed', '9'), fieldPart('corrupt', 'mask'), filePart('image', png)]);
-  const res2 = await request(server.handle.app).post('/project').set('Content-Type', `multipart/form-data; boundary=${BOUNDARY}`).set('Accept', 'application/json').send(before);
+  const res2 = await request(server.handle.app)
+    .post('/project')
+    .set('Content-Type', `multipart/form-data; boundary=${BOUNDARY}`)
+    .set('Accept', 'application/json')
+    .send(before);
   assert.equal(res2.status, 200, res2.text);
   assert.deepEqual((res2.body as ProjectJson).residuals, body.residuals);
 });
@@ -55,7 +66,11 @@ void test('form-field values are validated exactly like query values', async () 
   assert.equal((await form({ normalize: 'none' })).status, 200);
   // A repeated field is not silently resolved to one of its values.
   const twice = multipart([filePart('image', png), fieldPart('steps', '2'), fieldPart('steps', '3')]);
-  assertError(await request(server.handle.app).post('/project').set('Content-Type', `multipart/form-data; boundary=${BOUNDARY}`).send(twice), 400, 'invalid_steps');
+  assertError(
+    await request(server.handle.app).post('/project').set('Content-Type', `multipart/form-data; boundary=${BOUNDARY}`).send(twice),
+    400,
+    'invalid_steps',
+  );
 });
 
 void test('an unknown field is a 400 naming it; the same parameter in both places is a 400', async () => {

@@ -11,15 +11,24 @@ const IMAGE = 4;
 
 function request(count: number, steps: number, overrides: Partial<QueueRequest> = {}): QueueRequest {
   return {
-    input: new Float32Array(count * IMAGE).fill(count), count, steps, keepSteps: false,
-    signal: new AbortController().signal, deadlineAt: Date.now() + 5_000, ...overrides,
+    input: new Float32Array(count * IMAGE).fill(count),
+    count,
+    steps,
+    keepSteps: false,
+    signal: new AbortController().signal,
+    deadlineAt: Date.now() + 5_000,
+    ...overrides,
   };
 }
 
 function queue(generator: SlowGenerator, opts: { maxQueue?: number; maxBatchSize?: number; maxDelayMs?: number } = {}): BatchQueue {
   return new BatchQueue({
-    generator, metrics: createMetrics(8), concurrency: 1,
-    maxQueue: opts.maxQueue ?? 16, maxBatchSize: opts.maxBatchSize ?? 8, maxDelayMs: opts.maxDelayMs ?? 5,
+    generator,
+    metrics: createMetrics(8),
+    concurrency: 1,
+    maxQueue: opts.maxQueue ?? 16,
+    maxBatchSize: opts.maxBatchSize ?? 8,
+    maxDelayMs: opts.maxDelayMs ?? 5,
   });
 }
 
@@ -27,7 +36,13 @@ void test('batches concurrent requests with equal steps and returns each its own
   const generator = new SlowGenerator(5);
   const q = queue(generator, { maxDelayMs: 20 });
   const results = await Promise.all([q.submit(request(1, 2)), q.submit(request(2, 2)), q.submit(request(1, 3))]);
-  assert.deepEqual(generator.batches.map((b) => [b.count, b.steps]), [[3, 2], [1, 3]]);
+  assert.deepEqual(
+    generator.batches.map((b) => [b.count, b.steps]),
+    [
+      [3, 2],
+      [1, 3],
+    ],
+  );
   // f(f(x)) = 0.25x + 0.375 per element, so each request gets back its own input transformed.
   assert.deepEqual([...results[0].outputs[0]!], Array(IMAGE).fill(0.25 * 1 + 0.375));
   assert.deepEqual([...results[1].outputs[0]!], Array(2 * IMAGE).fill(0.25 * 2 + 0.375));
@@ -39,8 +54,14 @@ void test('never puts more than MAX_BATCH_SIZE images in one batch', async () =>
   const generator = new SlowGenerator(1);
   const q = queue(generator, { maxBatchSize: 3, maxDelayMs: 20 });
   await Promise.all([1, 2, 1, 2].map((n) => q.submit(request(n, 1))));
-  assert.ok(generator.batches.every((b) => b.count <= 3), JSON.stringify(generator.batches.map((b) => b.count)));
-  assert.equal(generator.batches.reduce((s, b) => s + b.count, 0), 6);
+  assert.ok(
+    generator.batches.every((b) => b.count <= 3),
+    JSON.stringify(generator.batches.map((b) => b.count)),
+  );
+  assert.equal(
+    generator.batches.reduce((s, b) => s + b.count, 0),
+    6,
+  );
 });
 
 void test('a full queue rejects at once with 503 queue_full and Retry-After', async () => {
@@ -50,7 +71,7 @@ void test('a full queue rejects at once with 503 queue_full and Retry-After', as
   await new Promise((r) => setTimeout(r, 10));
   const settled = await Promise.allSettled([0, 1, 2, 3, 4].map(() => q.submit(request(1, 1))));
   await first;
-  const rejected = settled.filter((s) => s.status === 'rejected').map((s) => (s).reason as HttpError);
+  const rejected = settled.filter((s) => s.status === 'rejected').map((s) => s.reason as HttpError);
   assert.equal(rejected.length, 3);
   for (const err of rejected) {
     assert.equal(err.status, 503);
@@ -102,5 +123,9 @@ void test('opportunistic batching (default MAX_QUEUE_DELAY_MS): an idle worker g
   assert.equal(generator.batches.length, 1, 'the worker is busy: these wait');
   assert.equal(q.depth(), 3);
   await Promise.all([first, ...queued]);
-  assert.deepEqual(generator.batches.map((b) => b.count), [1, 4], 'the three queued requests ran as one batch');
+  assert.deepEqual(
+    generator.batches.map((b) => b.count),
+    [1, 4],
+    'the three queued requests ran as one batch',
+  );
 });

@@ -86,7 +86,11 @@ function buildCheck(o: GradcheckOptions) {
   const op = ops(b);
   const loss = op.reduceSum(op.mul(y, v), [], false);
   const checked = o.inputs.map((inp, i) => ({ inp, x: xs[i]! })).filter(({ inp }) => inp.grad ?? true);
-  const grads = gradients(b, loss, checked.map(({ x }) => x));
+  const grads = gradients(
+    b,
+    loss,
+    checked.map(({ x }) => x),
+  );
   b.output(y, 'gradcheck_y');
   grads.forEach((g, i) => b.output(g, `gradcheck_grad_${i}`));
   return { bytes: serialize(b.build()), checked, nodes: b.nodeList.length, vShape: y.shape };
@@ -140,10 +144,16 @@ export async function gradcheck(o: GradcheckOptions): Promise<GradcheckReport> {
 }
 
 /** Inputs away from 0 (kinks of Relu/Abs/LeakyRelu): |x| ∈ [lo, hi] with a random sign. */
-export const offZero = (lo = 0.2, hi = 1.5) => (rng: Rng): number => (rng.uniform() < 0.5 ? -1 : 1) * (lo + (hi - lo) * rng.uniform());
+export const offZero =
+  (lo = 0.2, hi = 1.5) =>
+  (rng: Rng): number =>
+    (rng.uniform() < 0.5 ? -1 : 1) * (lo + (hi - lo) * rng.uniform());
 
 /** Strictly positive inputs in [lo, hi] (Log, Sqrt, Reciprocal, Pow with fractional exponents). */
-export const positive = (lo = 0.5, hi = 2) => (rng: Rng): number => lo + (hi - lo) * rng.uniform();
+export const positive =
+  (lo = 0.5, hi = 2) =>
+  (rng: Rng): number =>
+    lo + (hi - lo) * rng.uniform();
 
 /**
  * Build a graph with the given outputs, run it once in ORT and return the outputs in order
@@ -151,7 +161,9 @@ export const positive = (lo = 0.5, hi = 2) => (rng: Rng): number => lo + (hi - l
  * values are valid graph outputs.
  */
 export async function runGraph(
-  b: GraphBuilder, outputs: readonly Value[], feeds: Readonly<Record<string, HostTensor>> = {},
+  b: GraphBuilder,
+  outputs: readonly Value[],
+  feeds: Readonly<Record<string, HostTensor>> = {},
 ): Promise<HostTensor[]> {
   const names = outputs.map((v, i) => b.output(v, `run_out_${i}`).name);
   const session = await createSession(serialize(b.build()), { threads: 1 });
@@ -165,5 +177,7 @@ export async function runGraph(
 
 /** A float32 feed. */
 export const feed = (shape: Shape, values: readonly number[]): HostTensor => ({
-  dtype: 'float32', shape, data: Float32Array.from(values),
+  dtype: 'float32',
+  shape,
+  data: Float32Array.from(values),
 });

@@ -17,8 +17,14 @@ function withCi<T>(value: string | undefined, fn: () => T): T {
 }
 
 void test('a present tool never skips', () => {
-  assert.equal(withCi(undefined, () => skipUnlessAvailable(null)), false);
-  assert.equal(withCi('true', () => skipUnlessAvailable(null)), false);
+  assert.equal(
+    withCi(undefined, () => skipUnlessAvailable(null)),
+    false,
+  );
+  assert.equal(
+    withCi('true', () => skipUnlessAvailable(null)),
+    false,
+  );
 });
 
 void test('outside CI a missing tool skips and says why; under CI=true it throws', () => {

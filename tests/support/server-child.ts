@@ -51,30 +51,53 @@ export function spawnServer(env: Record<string, string>, options: SpawnOptions =
   let stdout = '';
   let stderr = '';
   let exit: string | null = null;
-  proc.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-  proc.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  proc.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  proc.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
   const exited = new Promise<number | null>((resolve) => {
-    proc.once('exit', (code, signal) => { exit = signal ?? `exit code ${String(code)}`; resolve(code); });
+    proc.once('exit', (code, signal) => {
+      exit = signal ?? `exit code ${String(code)}`;
+      resolve(code);
+    });
   });
   const tail = (): string => `--- stderr ---\n${stderr.slice(-TAIL_BYTES)}\n--- stdout ---\n${stdout.slice(-TAIL_BYTES)}`;
   return {
-    proc, exited, tail,
+    proc,
+    exited,
+    tail,
     exit: () => exit,
     stdout: () => stdout,
     stderr: () => stderr,
-    listening: (timeoutMs = 20_000) => new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => { done(); reject(new Error(`server did not listen within ${timeoutMs} ms:\n${tail()}`)); }, timeoutMs);
-      const check = (): void => {
-        const match = LISTENING.exec(stdout);
-        if (match !== null) { done(); resolve(Number(match[1])); }
-      };
-      const onExit = (): void => { done(); reject(new Error(`server exited (${String(exit)}) before listening:\n${tail()}`)); };
-      const done = (): void => { clearTimeout(timer); proc.stdout.off('data', check); proc.off('exit', onExit); };
-      proc.stdout.on('data', check);
-      proc.once('exit', onExit);
-      if (exit !== null) onExit();
-      else check();
-    }),
+    listening: (timeoutMs = 20_000) =>
+      new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`server did not listen within ${timeoutMs} ms:\n${tail()}`));
+        }, timeoutMs);
+        const check = (): void => {
+          const match = LISTENING.exec(stdout);
+          if (match !== null) {
+            done();
+            resolve(Number(match[1]));
+          }
+        };
+        const onExit = (): void => {
+          done();
+          reject(new Error(`server exited (${String(exit)}) before listening:\n${tail()}`));
+        };
+        const done = (): void => {
+          clearTimeout(timer);
+          proc.stdout.off('data', check);
+          proc.off('exit', onExit);
+        };
+        proc.stdout.on('data', check);
+        proc.once('exit', onExit);
+        if (exit !== null) onExit();
+        else check();
+      }),
     stop: async () => {
       if (exit !== null) return;
       proc.kill('SIGKILL');
@@ -86,6 +109,9 @@ export function spawnServer(env: Record<string, string>, options: SpawnOptions =
 /** spawnServer with IGN_EP=cpu, resolved once it listens (killed if it never does). */
 export async function startServerChild(env: Record<string, string>, timeoutMs = 20_000): Promise<ServerChild> {
   const child = spawnServer({ IGN_EP: 'cpu', ...env });
-  const port = await child.listening(timeoutMs).catch(async (err: unknown) => { await child.stop(); throw err; });
+  const port = await child.listening(timeoutMs).catch(async (err: unknown) => {
+    await child.stop();
+    throw err;
+  });
   return { ...child, port, baseUrl: `http://127.0.0.1:${port}` };
 }

@@ -56,7 +56,15 @@ export function tinyModelCard(opts: TinyModelOptions, name = 'tiny'): Record<str
     noise: opts.noise === 'fourier' ? { kind: 'fourier', statsFile: NOISE_STATS_FILE } : { kind: 'gaussian' },
     normalization: { kind: 'none', mode: 'eval' },
     seed: 0,
-    training: { preset: 'none', config: {}, commands: ['tests/support/tiny-model.ts'], dataset: 'none', steps: 0, epochs: 0, wallTimeSeconds: 0 },
+    training: {
+      preset: 'none',
+      config: {},
+      commands: ['tests/support/tiny-model.ts'],
+      dataset: 'none',
+      steps: 0,
+      epochs: 0,
+      wallTimeSeconds: 0,
+    },
     evaluation: null,
     ...(opts.conventions && { inputConventions: opts.conventions }),
   };

@@ -97,11 +97,12 @@ export function gradients(b: GraphBuilder, loss: Value, wrt: readonly Value[], o
   return wrt.map((v) => settle(v) ?? b.constant(new Array<number>(numel(v.shape)).fill(0), v.dtype, v.shape));
 }
 
-function makeContext(
-  b: GraphBuilder, o: Ops, node: Node, active: Set<Value>, settle: (v: Value) => Value | undefined,
-): GradContext {
+function makeContext(b: GraphBuilder, o: Ops, node: Node, active: Set<Value>, settle: (v: Value) => Value | undefined): GradContext {
   return {
-    b, o, node, attrs: node.attrs,
+    b,
+    o,
+    node,
+    attrs: node.attrs,
     I: (i) => node.inputs[i] ?? raise(`${node.name}: input ${i} is absent`),
     O: (i) => node.outputs[i] ?? raise(`${node.name}: output ${i} is absent`),
     GO: (i) => {

@@ -50,13 +50,51 @@ export interface FlopReport {
 }
 
 const DATA_OPS = new Set([
-  'Reshape', 'Transpose', 'Identity', 'Expand', 'Slice', 'Concat', 'Squeeze', 'Unsqueeze', 'Pad',
-  'Shape', 'Gather', 'Constant', 'Cast', 'Flatten', 'Split', 'Tile',
+  'Reshape',
+  'Transpose',
+  'Identity',
+  'Expand',
+  'Slice',
+  'Concat',
+  'Squeeze',
+  'Unsqueeze',
+  'Pad',
+  'Shape',
+  'Gather',
+  'Constant',
+  'Cast',
+  'Flatten',
+  'Split',
+  'Tile',
 ]);
 const ELEMENTWISE_OPS = new Set([
-  'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Abs', 'Sign', 'Relu', 'LeakyRelu', 'Tanh', 'Sigmoid', 'Sqrt',
-  'Exp', 'Log', 'Reciprocal', 'Pow', 'Greater', 'Less', 'Equal', 'Where', 'Max', 'Min', 'Not', 'And',
-  'Or', 'Clip', 'Erf',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Neg',
+  'Abs',
+  'Sign',
+  'Relu',
+  'LeakyRelu',
+  'Tanh',
+  'Sigmoid',
+  'Sqrt',
+  'Exp',
+  'Log',
+  'Reciprocal',
+  'Pow',
+  'Greater',
+  'Less',
+  'Equal',
+  'Where',
+  'Max',
+  'Min',
+  'Not',
+  'And',
+  'Or',
+  'Clip',
+  'Erf',
 ]);
 const REDUCE_OPS = new Set(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceSumSquare', 'ReduceL2']);
 
@@ -131,7 +169,9 @@ export const usefulFlops = (f: NodeFlops): number => (f.category === 'im2col' ||
 
 const isKnown = (op: string): boolean =>
   ['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'BatchNormalization', 'Sum', 'Dropout'].includes(op) ||
-  DATA_OPS.has(op) || ELEMENTWISE_OPS.has(op) || REDUCE_OPS.has(op);
+  DATA_OPS.has(op) ||
+  ELEMENTWISE_OPS.has(op) ||
+  REDUCE_OPS.has(op);
 
 /** `f_x/enc.0/Conv_0` → `f_x`; `backward/f_x/…` → `backward/f_x`; unscoped → `(root)`. */
 export function scopeOf(nodeName: string): string {
@@ -159,8 +199,13 @@ export function countFlops(graph: Graph): FlopReport {
   }
   const dense = byCategory.conv + byCategory.matmul;
   return {
-    total: dense + byCategory.elementwise, dense, byCategory, byOp, byScope,
-    nodes: graph.nodes.length, unknownOps: [...unknown].sort(),
+    total: dense + byCategory.elementwise,
+    dense,
+    byCategory,
+    byOp,
+    byScope,
+    nodes: graph.nodes.length,
+    unknownOps: [...unknown].sort(),
   };
 }
 

@@ -17,7 +17,11 @@ import { createSession } from '../runtime/ort.ts';
 import type { HostTensor, Session } from '../runtime/ort.ts';
 
 export class MatMulCeiling {
-  private constructor(private readonly session: Session, private readonly feeds: Record<string, HostTensor>, readonly n: number) {}
+  private constructor(
+    private readonly session: Session,
+    private readonly feeds: Record<string, HostTensor>,
+    readonly n: number,
+  ) {}
 
   static async create(n: number, threads: number): Promise<MatMulCeiling> {
     const b = new GraphBuilder('matmul_ceiling');

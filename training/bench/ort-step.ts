@@ -68,7 +68,9 @@ export class OrtStepBench {
     const t1 = performance.now();
     const state = initialState(step, options.seed);
     const runner = await StepRunner.create(step.graph, {
-      state, aliases: step.aliases, session: { ...options.session, ep: 'cpu', threads: options.threads },
+      state,
+      aliases: step.aliases,
+      session: { ...options.session, ep: 'cpu', threads: options.threads },
     });
     const t2 = performance.now();
     return new OrtStepBench(runner, step, state, batchFeeds(spec, options.seed), options.lr, t1 - t0, t2 - t1);

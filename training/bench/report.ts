@@ -52,9 +52,11 @@ export function markdownTable(rows: readonly BatchResult[]): string {
     const dense = r.denseFlops / ort / 1e9;
     const all = r.totalFlops / ort / 1e9;
     const pct = (100 * dense) / median(r.ceilings);
-    return `| ${r.batch} | ${fix(ort, 3)} | ${fix(r.batch / ort, 1)} | ${fix(dense, 1)} / ${fix(all, 1)} | ${fix(pct, 1)}% | ` +
+    return (
+      `| ${r.batch} | ${fix(ort, 3)} | ${fix(r.batch / ort, 1)} | ${fix(dense, 1)} / ${fix(all, 1)} | ${fix(pct, 1)}% | ` +
       `${fix(torch, 3)} | ${fix(r.batch / torch, 1)} | ${r.torch ? `${fix(torch / ort, 2)}×` : '—'} | ` +
-      `${fix(r.ortPeakMiB ?? NaN, 0)} / ${fix(r.torchPeakMiB ?? NaN, 0)} |`;
+      `${fix(r.ortPeakMiB ?? NaN, 0)} / ${fix(r.torchPeakMiB ?? NaN, 0)} |`
+    );
   });
   return [...header, ...lines].join('\n');
 }
@@ -65,20 +67,27 @@ export function spreadLine(r: BatchResult): string {
     `${name} p25–p75 ${fix(quantile(xs, 0.25), 3)}–${fix(quantile(xs, 0.75), 3)} s, min ${fix(Math.min(...xs), 3)} s (n=${xs.length})`;
   const torch = r.torch ? `; ${part('PyTorch', r.torch)}` : '';
   const busy = r.background.map((b) => `${(100 * b).toFixed(0)}%`).join(', ');
-  return `batch ${r.batch}: ${part('ORT', r.ort)}${torch}; ceiling per round ${r.ceilings.map((c) => fix(c, 1)).join(', ')} GFLOP/s; ` +
-    `other processes' CPU before each round ${busy || '(unknown)'} of all cores`;
+  return (
+    `batch ${r.batch}: ${part('ORT', r.ort)}${torch}; ceiling per round ${r.ceilings.map((c) => fix(c, 1)).join(', ')} GFLOP/s; ` +
+    `other processes' CPU before each round ${busy || '(unknown)'} of all cores`
+  );
 }
 
 const g = (flops: number): string => `${(flops / 1e9).toFixed(2)} GFLOP`;
 
 export function flopSummary(report: FlopReport, batch: number): string[] {
   const { byCategory: c } = report;
-  const shares = Object.entries(report.byScope).map(([s, f]) => [s, (100 * f) / report.total] as const).sort((a, b) => b[1] - a[1]);
+  const shares = Object.entries(report.byScope)
+    .map(([s, f]) => [s, (100 * f) / report.total] as const)
+    .sort((a, b) => b[1] - a[1]);
   const shown = shares.filter(([, p]) => p >= 0.1);
   const rest = shares.filter(([, p]) => p < 0.1).reduce((a, [, p]) => a + p, 0);
   const scopes = [...shown.map(([s, p]) => `${s} ${p.toFixed(1)}%`), ...(rest > 0 ? [`other ${rest.toFixed(2)}%`] : [])].join(', ');
-  const ops = Object.entries(report.byOp).sort((a, b) => b[1].flops - a[1].flops).slice(0, 8)
-    .map(([op, e]) => `${op}×${e.count} ${(e.flops / 1e9).toFixed(2)}`).join(', ');
+  const ops = Object.entries(report.byOp)
+    .sort((a, b) => b[1].flops - a[1].flops)
+    .slice(0, 8)
+    .map(([op, e]) => `${op}×${e.count} ${(e.flops / 1e9).toFixed(2)}`)
+    .join(', ');
   return [
     `batch ${batch}: ${report.nodes} nodes; conv ${g(c.conv)}, matmul ${g(c.matmul)}, elementwise ${g(c.elementwise)} ` +
       `(useful total ${g(report.total)}, ${(report.total / batch / 1e6).toFixed(1)} MFLOP/image)`,

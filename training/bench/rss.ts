@@ -19,7 +19,9 @@ export function resetPeakRss(): boolean {
 
 export function peakRssMiB(): number | null {
   try {
-    const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+    const line = readFileSync('/proc/self/status', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmHWM:'));
     const kib = line ? Number(line.split(/\s+/)[1]) : NaN;
     return Number.isFinite(kib) ? kib / 1024 : null;
   } catch {

@@ -30,8 +30,12 @@ export class TorchChild {
   private stderr = '';
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    createInterface({ input: child.stdout }).on('line', (line) => { this.answer(line); });
-    child.stderr.on('data', (chunk: Buffer) => { this.stderr = (this.stderr + chunk.toString()).slice(-4000); });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      this.answer(line);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
+    });
     child.on('exit', (code) => {
       this.exited = new Error(`PyTorch child exited with ${String(code)}: ${this.stderr.trim()}`);
       for (const p of this.pending.splice(0)) p.reject(this.exited);
@@ -53,7 +57,11 @@ export class TorchChild {
 
   async close(): Promise<void> {
     if (this.exited) return;
-    const done = new Promise<void>((resolve) => this.child.once('exit', () => { resolve(); }));
+    const done = new Promise<void>((resolve) =>
+      this.child.once('exit', () => {
+        resolve();
+      }),
+    );
     this.child.stdin.end(`${JSON.stringify({ cmd: 'quit' })}\n`);
     await done;
   }

@@ -25,7 +25,8 @@ function number(values: Readonly<Record<string, unknown>>, name: string): number
   const raw = values[name];
   if (raw === undefined) return undefined;
   const v = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || Number.isNaN(v)) throw new ConfigError(`--${name} expects a number, got ${JSON.stringify(raw)}`);
+  if (typeof raw !== 'string' || raw.trim() === '' || Number.isNaN(v))
+    throw new ConfigError(`--${name} expects a number, got ${JSON.stringify(raw)}`);
   return v;
 }
 
@@ -59,6 +60,9 @@ export function datasetSpecFromFlags(values: Readonly<Record<string, unknown>>):
 /** One line about undecodable files of a folder (count and the first few names), or null when none. */
 export function skippedFilesLine(skipped: readonly SkippedFile[], shown = 3): string | null {
   if (skipped.length === 0) return null;
-  const first = skipped.slice(0, shown).map((s) => `${s.file} (${s.reason.split('\n')[0]?.trim() ?? ''})`).join(', ');
+  const first = skipped
+    .slice(0, shown)
+    .map((s) => `${s.file} (${s.reason.split('\n')[0]?.trim() ?? ''})`)
+    .join(', ');
   return `skipped ${skipped.length} undecodable file${skipped.length === 1 ? '' : 's'}: ${first}${skipped.length > shown ? ', …' : ''}`;
 }

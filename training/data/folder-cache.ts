@@ -82,7 +82,7 @@ async function readHeader(handle: FileHandle): Promise<(CacheHeader & { payloadS
 /** fs.readFile stops at 2 GiB; a 200k-image cache is larger, so read in chunks. */
 async function readFully(handle: FileHandle, out: Uint8Array, position: number): Promise<void> {
   const CHUNK = 1 << 26;
-  for (let offset = 0; offset < out.length; ) {
+  for (let offset = 0; offset < out.length;) {
     const { bytesRead } = await handle.read(out, offset, Math.min(CHUNK, out.length - offset), position + offset);
     if (bytesRead === 0) throw new Error('folder cache ended early');
     offset += bytesRead;

@@ -103,14 +103,21 @@ export async function loadImageFolder(options: ImageFolderOptions): Promise<Fold
   const files = await listImageFiles(root);
   if (files.length === 0) throw new DatasetError(`no ${IMAGE_EXTENSIONS.join('/')} images under ${root}`);
   const shape: ImageShape = [channels, size, size];
-  const fingerprint = folderFingerprint(files.map((f) => ({ ...f, path: relative(root, f.path) })), shape, limit);
+  const fingerprint = folderFingerprint(
+    files.map((f) => ({ ...f, path: relative(root, f.path) })),
+    shape,
+    limit,
+  );
   if (options.cacheFile !== undefined) {
     const hit = await readFolderCache(options.cacheFile, fingerprint, shape);
     if (hit) return { ...hit, shape, fromCache: true };
   }
   const decoded = await decodeFiles(root, files, shape, limit, options);
   if (decoded.n === 0) {
-    const examples = decoded.skipped.slice(0, 3).map((s) => `${s.file}: ${s.reason}`).join('; ');
+    const examples = decoded.skipped
+      .slice(0, 3)
+      .map((s) => `${s.file}: ${s.reason}`)
+      .join('; ');
     throw new DatasetError(`none of the ${files.length} images under ${root} could be decoded (${examples})`);
   }
   if (options.cacheFile !== undefined) await writeFolderCache(options.cacheFile, fingerprint, shape, decoded);
@@ -147,7 +154,7 @@ async function decodeFiles(
     );
     results.forEach((result, k) => {
       if (result instanceof Error) skipped.push({ file: relative(root, batch[k]!.path), reason: result.message });
-      else if (n < capacity) pixels.set(result, (n++) * imageBytes);
+      else if (n < capacity) pixels.set(result, n++ * imageBytes);
     });
     options.onProgress?.(Math.min(start + chunk, files.length), files.length);
   }

@@ -86,7 +86,8 @@ export function affine(x: Float32Array, [c, h, w]: ImageShape, s: number, dx: nu
         const fx = sx - x0;
         const fy = sy - y0;
         const at = (yy: number, xc: number): number => (yy < 0 || yy >= h || xc < 0 || xc >= w ? -1 : x[base + yy * w + xc]!);
-        out[base + y * w + xx] = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+        out[base + y * w + xx] =
+          (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
       }
     }
   }

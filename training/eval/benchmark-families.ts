@@ -44,17 +44,37 @@ export function benchmarkFamilies(shape: ImageShape): Family[] {
   const side = Math.min(shape[1], shape[2]);
   const families: Family[] = [{ id: 'clean', label: 'clean x', kind: 'clean' }];
   for (const sigma of NOISE_SIGMAS) {
-    families.push({ id: `noise-${sigma}`, label: `Gaussian noise σ = ${sigma}`, kind: 'noise', corrupt: (x, s, rng) => gaussianNoise(x, s, rng, { sigma }) });
+    families.push({
+      id: `noise-${sigma}`,
+      label: `Gaussian noise σ = ${sigma}`,
+      kind: 'noise',
+      corrupt: (x, s, rng) => gaussianNoise(x, s, rng, { sigma }),
+    });
   }
   for (const rate of IMPULSE_RATES) {
-    families.push({ id: `impulse-${rate}`, label: `salt and pepper ${rate * 100} %`, kind: 'impulse', corrupt: (x, s, rng) => impulseNoise(x, s, rng, { rate }) });
+    families.push({
+      id: `impulse-${rate}`,
+      label: `salt and pepper ${rate * 100} %`,
+      kind: 'impulse',
+      corrupt: (x, s, rng) => impulseNoise(x, s, rng, { rate }),
+    });
   }
   for (const fraction of OCCLUSION_FRACTIONS) {
     const size = Math.max(1, Math.round(fraction * side));
-    families.push({ id: `occlusion-${size}`, label: `occlusion ${size}×${size} px`, kind: 'occlusion', corrupt: (x, s, rng) => occlusion(x, s, rng, { size }) });
+    families.push({
+      id: `occlusion-${size}`,
+      label: `occlusion ${size}×${size} px`,
+      kind: 'occlusion',
+      corrupt: (x, s, rng) => occlusion(x, s, rng, { size }),
+    });
   }
   const sigma = side / 28;
-  families.push({ id: 'blur', label: `Gaussian blur σ = ${sigma.toFixed(2)} px`, kind: 'blur', corrupt: (x, s, rng) => blur(x, s, rng, { sigma }) });
+  families.push({
+    id: 'blur',
+    label: `Gaussian blur σ = ${sigma.toFixed(2)} px`,
+    kind: 'blur',
+    corrupt: (x, s, rng) => blur(x, s, rng, { sigma }),
+  });
   for (const style of ['inverted', 'off-centre', 'rescaled', 'light-canvas'] as const) {
     families.push({ id: `user-${style}`, label: `user-style: ${style} (PNG → server decode + normalise)`, kind: 'user', style });
   }
@@ -81,7 +101,13 @@ export interface CorruptOptions {
 }
 
 /** x̃ for every image of `clean` (count×C×H×W), deterministic given `rng`. */
-export async function corruptBatch(family: Family, clean: Float32Array, shape: ImageShape, rng: Rng, options: CorruptOptions): Promise<Corrupted> {
+export async function corruptBatch(
+  family: Family,
+  clean: Float32Array,
+  shape: ImageShape,
+  rng: Rng,
+  options: CorruptOptions,
+): Promise<Corrupted> {
   if (family.kind === 'clean') return { images: clean };
   const size = shapeSize(shape);
   const count = clean.length / size;
@@ -97,22 +123,27 @@ export async function corruptBatch(family: Family, clean: Float32Array, shape: I
   const concurrency = options.concurrency ?? 8;
   for (let start = 0; start < count; start += concurrency) {
     const end = Math.min(count, start + concurrency);
-    await Promise.all(styled.slice(start, end).map(async (s, j) => {
-      const png = await encodePng(s.image, s.shape);
-      const at = (start + j) * size;
-      unnormalized.set(await decodeImageToTensor(png, { target: shape, range: [-1, 1], maxInputPixels: 1 << 26, conventions: null }), at);
-      if (options.conventions === null) {
-        images.set(unnormalized.subarray(at, at + size), at);
-        return;
-      }
-      try {
-        images.set(await decodeImageToTensor(png, { target: shape, range: [-1, 1], maxInputPixels: 1 << 26, conventions: options.conventions }), at);
-      } catch (err) {
-        if (!(err instanceof EmptyContentError)) throw err;
-        rejected++;
-        images.fill(-1, at, at + size);
-      }
-    }));
+    await Promise.all(
+      styled.slice(start, end).map(async (s, j) => {
+        const png = await encodePng(s.image, s.shape);
+        const at = (start + j) * size;
+        unnormalized.set(await decodeImageToTensor(png, { target: shape, range: [-1, 1], maxInputPixels: 1 << 26, conventions: null }), at);
+        if (options.conventions === null) {
+          images.set(unnormalized.subarray(at, at + size), at);
+          return;
+        }
+        try {
+          images.set(
+            await decodeImageToTensor(png, { target: shape, range: [-1, 1], maxInputPixels: 1 << 26, conventions: options.conventions }),
+            at,
+          );
+        } catch (err) {
+          if (!(err instanceof EmptyContentError)) throw err;
+          rejected++;
+          images.fill(-1, at, at + size);
+        }
+      }),
+    );
   }
   return { images, unnormalized, rejected };
 }
@@ -122,5 +153,7 @@ async function encodePng(image: Float32Array, [channels, height, width]: ImageSh
   const plane = height * width;
   const raw = new Uint8Array(image.length);
   for (let p = 0; p < plane; p++) for (let c = 0; c < channels; c++) raw[p * channels + c] = toByte(image[c * plane + p]!);
-  return sharp(raw, { raw: { width, height, channels: channels as 1 | 3 } }).png().toBuffer();
+  return sharp(raw, { raw: { width, height, channels: channels as 1 | 3 } })
+    .png()
+    .toBuffer();
 }

@@ -86,8 +86,16 @@ export function buildClassifierTrainGraph(arch: ClassifierArch, batch: number, a
   const { logits } = classifierForward(ctx, x, arch);
   const loss = softmaxCrossEntropy(b, logits, oneHot);
   const trainable = [...params.values()];
-  const grads = gradients(b, loss, trainable.map(([, v]) => v));
-  const adam = emitAdam(b, trainable.map(([name, value], i) => ({ name, value, grad: grads[i]! })), adamCfg);
+  const grads = gradients(
+    b,
+    loss,
+    trainable.map(([, v]) => v),
+  );
+  const adam = emitAdam(
+    b,
+    trainable.map(([name, value], i) => ({ name, value, grad: grads[i]! })),
+    adamCfg,
+  );
   b.output(loss, 'loss');
   outputNext(b, adam.state);
   return { graph: b.build(), decls: params.decls(), adam, imageInput: 'x', labelInput: 'one_hot', lossOutput: 'loss' };

@@ -44,7 +44,9 @@ export interface LoadedClassifier {
 /** A short name for a dataset spec: "mnist", "fashion-mnist", or "<folder basename>-<size>". */
 export function datasetSlug(spec: DatasetSpec): string {
   if (spec.kind !== 'folder') return spec.kind;
-  const base = basename(spec.path ?? 'folder').toLowerCase().replace(/[^a-z0-9._-]+/g, '-');
+  const base = basename(spec.path ?? 'folder')
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-');
   return `${base}-${spec.size ?? 64}`;
 }
 
@@ -54,12 +56,16 @@ export function defaultClassifierDir(modelDir: string, spec: DatasetSpec): strin
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 export async function loadClassifier(dir: string, threads?: number): Promise<LoadedClassifier> {
   const card = JSON.parse(await readFile(join(dir, CLASSIFIER_CARD), 'utf8')) as Partial<ClassifierCard>;
-  if (card.format !== 'ign-eval-classifier' || card.shape === undefined || card.classes === undefined || card.file === undefined) throw new Error(`${join(dir, CLASSIFIER_CARD)} is not a classifier card`);
+  if (card.format !== 'ign-eval-classifier' || card.shape === undefined || card.classes === undefined || card.file === undefined)
+    throw new Error(`${join(dir, CLASSIFIER_CARD)} is not a classifier card`);
   const onnx = await readFile(join(dir, card.file));
   const runner = await ClassifierRunner.fromBytes(onnx, card.shape, card.classes, threads);
   return { dir, card: card as ClassifierCard, runner };

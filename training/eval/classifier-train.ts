@@ -47,14 +47,16 @@ export interface TrainedClassifier {
  * which starves a plain ReLU stack of signal; biases stay 0.
  */
 export function kaimingInit(decls: readonly ParamDecl[], rng: Rng): Map<string, Float32Array> {
-  return new Map(decls.map((d) => {
-    const data = new Float32Array(d.shape.reduce((a, b) => a * b, 1));
-    if (d.name.endsWith('.weight')) {
-      const fanIn = d.shape.slice(1).reduce((a, b) => a * b, 1);
-      rng.fillNormal(data, 0, Math.sqrt(2 / fanIn));
-    }
-    return [d.name, data];
-  }));
+  return new Map(
+    decls.map((d) => {
+      const data = new Float32Array(d.shape.reduce((a, b) => a * b, 1));
+      if (d.name.endsWith('.weight')) {
+        const fanIn = d.shape.slice(1).reduce((a, b) => a * b, 1);
+        rng.fillNormal(data, 0, Math.sqrt(2 / fanIn));
+      }
+      return [d.name, data];
+    }),
+  );
 }
 
 function oneHot(labels: Uint8Array, indices: Uint32Array, classes: number): Float32Array {
@@ -67,7 +69,11 @@ function oneHot(labels: Uint8Array, indices: Uint32Array, classes: number): Floa
   return out;
 }
 
-export async function trainClassifier(train: LabelledSource, test: LabelledSource, options: ClassifierTrainOptions = {}): Promise<TrainedClassifier> {
+export async function trainClassifier(
+  train: LabelledSource,
+  test: LabelledSource,
+  options: ClassifierTrainOptions = {},
+): Promise<TrainedClassifier> {
   const started = performance.now();
   const { batchSize = 128, lr = 1e-3, seed = 0, classes = 10, log = () => undefined } = options;
   if (!train.labels || !test.labels) throw new Error('the evaluation classifier needs a labelled dataset');
@@ -101,7 +107,13 @@ export async function trainClassifier(train: LabelledSource, test: LabelledSourc
   return { arch, onnx, testAccuracy, steps: total, finalLoss: loss, wallTimeSeconds: (performance.now() - started) / 1000 };
 }
 
-async function measureAccuracy(onnx: Uint8Array, test: LabelledSource, labels: Uint8Array, classes: number, limit?: number): Promise<number> {
+async function measureAccuracy(
+  onnx: Uint8Array,
+  test: LabelledSource,
+  labels: Uint8Array,
+  classes: number,
+  limit?: number,
+): Promise<number> {
   const n = Math.min(limit ?? test.n, test.n);
   const classifier = await ClassifierRunner.fromBytes(onnx, test.shape, classes);
   try {

@@ -120,20 +120,46 @@ export async function evaluateModel(modelDir: string, options: EvaluateOptions =
     log('projection of corrupted inputs');
     const projected = await projection(model, real.images, rng.fork('corruptions'), COLUMNS);
     const interpolation = await interpolationRows(model, (count) => noise(count, 'interpolation'), INTERPOLATION_STRIPS, COLUMNS);
-    const classified = await classifierPart({ modelDir, spec, shape, n, real, reference: reference.images, generated: [f1, f2, f3], rng, options, threads, model, card, log });
+    const classified = await classifierPart({
+      modelDir,
+      spec,
+      shape,
+      n,
+      real,
+      reference: reference.images,
+      generated: [f1, f2, f3],
+      rng,
+      options,
+      threads,
+      model,
+      card,
+      log,
+    });
     const canvas = composeCanvas([sampleRows(shape, [z, f1, f2, f3]), projected.rows, interpolation], shape, COLUMNS);
-    const benchmarkCanvas = classified.benchmarkRows.length > 0 ? composeCanvas([classified.benchmarkRows], shape, benchmarkColumns(BENCHMARK_EXAMPLES)) : null;
+    const benchmarkCanvas =
+      classified.benchmarkRows.length > 0 ? composeCanvas([classified.benchmarkRows], shape, benchmarkColumns(BENCHMARK_EXAMPLES)) : null;
     const generation = 'frechet' in classified.section ? classified.section : null;
     const report: EvaluationReport = {
-      format: 'ign-evaluation', version: 2, model: card.name, created: new Date().toISOString(), seed, n,
-      dataset: test.name, reconstruction, idempotence, classifier: classified.section, projection: projected.scores,
-      benchmark: classified.benchmark, targets: checkTargets(classified.benchmark, generation),
+      format: 'ign-evaluation',
+      version: 2,
+      model: card.name,
+      created: new Date().toISOString(),
+      seed,
+      n,
+      dataset: test.name,
+      reconstruction,
+      idempotence,
+      classifier: classified.section,
+      projection: projected.scores,
+      benchmark: classified.benchmark,
+      targets: checkTargets(classified.benchmark, generation),
       image: { file: EVALUATION_PNG, scale: pngScale(shape), rows: canvas.rowKey },
       benchmarkImage: benchmarkCanvas ? { file: EVALUATION_BENCHMARK_PNG, scale: pngScale(shape), rows: benchmarkCanvas.rowKey } : null,
-      threads, wallTimeSeconds: 0,
+      threads,
+      wallTimeSeconds: 0,
     };
     const timed = { ...report, wallTimeSeconds: (performance.now() - started) / 1000 };
-    return await writeOutputs(modelDir, timed, canvas, benchmarkCanvas, options.updateCard ?? true ? card : null);
+    return await writeOutputs(modelDir, timed, canvas, benchmarkCanvas, (options.updateCard ?? true) ? card : null);
   } finally {
     await model.release();
   }
@@ -154,9 +180,17 @@ function pngScale(shape: ImageShape): number {
 }
 
 /** evaluation.{png,json,md}, the benchmark picture, and the summary into model.json when `card` is given. */
-async function writeOutputs(modelDir: string, report: EvaluationReport, canvas: Canvas, benchmarkCanvas: Canvas | null, card: ModelCard | null): Promise<EvaluationResult> {
+async function writeOutputs(
+  modelDir: string,
+  report: EvaluationReport,
+  canvas: Canvas,
+  benchmarkCanvas: Canvas | null,
+  card: ModelCard | null,
+): Promise<EvaluationResult> {
   const files = {
-    json: join(modelDir, EVALUATION_JSON), png: join(modelDir, EVALUATION_PNG), markdown: join(modelDir, EVALUATION_MD),
+    json: join(modelDir, EVALUATION_JSON),
+    png: join(modelDir, EVALUATION_PNG),
+    markdown: join(modelDir, EVALUATION_MD),
     benchmarkPng: benchmarkCanvas ? join(modelDir, EVALUATION_BENCHMARK_PNG) : null,
   };
   await writeCanvasPng(files.png, canvas, report.image.scale);
@@ -193,7 +227,8 @@ interface ClassifierPart {
 
 /** Generation metrics and the projection benchmark, both in the evaluation classifier's eyes. */
 async function classifierPart(p: ClassifierPartInputs): Promise<ClassifierPart> {
-  if (!p.real.labels) return { section: { skipped: `dataset ${p.spec.kind} has no labels to train a classifier on` }, benchmark: null, benchmarkRows: [] };
+  if (!p.real.labels)
+    return { section: { skipped: `dataset ${p.spec.kind} has no labels to train a classifier on` }, benchmark: null, benchmarkRows: [] };
   const dir = p.options.classifierDir ?? defaultClassifierDir(p.modelDir, p.spec);
   p.log(`classifier ${dir}`);
   const loaded = await ensureClassifier(dir, p.spec, { log: p.log, threads: p.threads, ...p.options.classifier });
@@ -202,12 +237,26 @@ async function classifierPart(p: ClassifierPartInputs): Promise<ClassifierPart> 
     const train = await loadDataset(p.spec, 'train');
     const realTrain = pick(train, Math.min(p.n, train.n), p.rng.fork('train-images')).chosen.images;
     const { section, realTestFeatures } = await classifierSection({
-      classifier: loaded.runner, classifierDir: dir, testAccuracy: loaded.card.testAccuracy,
-      realTest: p.real.images, realTestLabels: p.real.labels, realTrain, generated: p.generated,
+      classifier: loaded.runner,
+      classifierDir: dir,
+      testAccuracy: loaded.card.testAccuracy,
+      realTest: p.real.images,
+      realTestLabels: p.real.labels,
+      realTrain,
+      generated: p.generated,
     });
     const { benchmark, rows } = await projectionBenchmark({
-      model: p.model, classifier: loaded.runner, clean: p.real.images, labels: p.real.labels, referenceFeatures: p.reference.length >= 2 * shapeSize(p.shape) ? (await loaded.runner.classify(p.reference)).features : realTestFeatures,
-      featureDim: section.featureDim, conventions: p.card.inputConventions ?? null, rng: p.rng.fork('benchmark'), examples: BENCHMARK_EXAMPLES, log: p.log,
+      model: p.model,
+      classifier: loaded.runner,
+      clean: p.real.images,
+      labels: p.real.labels,
+      referenceFeatures:
+        p.reference.length >= 2 * shapeSize(p.shape) ? (await loaded.runner.classify(p.reference)).features : realTestFeatures,
+      featureDim: section.featureDim,
+      conventions: p.card.inputConventions ?? null,
+      rng: p.rng.fork('benchmark'),
+      examples: BENCHMARK_EXAMPLES,
+      log: p.log,
     });
     return { section, benchmark, benchmarkRows: rows };
   } finally {

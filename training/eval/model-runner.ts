@@ -19,7 +19,12 @@ export class ModelRunner {
     private readonly outputName: string,
   ) {}
 
-  static async open(modelPath: string, shape: ImageShape, io: { input?: string; output?: string } = {}, options: SessionOptions = {}): Promise<ModelRunner> {
+  static async open(
+    modelPath: string,
+    shape: ImageShape,
+    io: { input?: string; output?: string } = {},
+    options: SessionOptions = {},
+  ): Promise<ModelRunner> {
     const session = await createSession(await readFile(modelPath), options);
     const input = io.input ?? session.inputNames[0];
     const output = io.output ?? session.outputNames[0];

@@ -50,7 +50,16 @@ export function composeCanvas(sections: readonly (readonly PanelRow[])[], shape:
 }
 
 /** Image k of `images` (CHW planes) into the interleaved canvas at (top, left); [-1, 1] → 0…255. */
-function drawImage(pixels: Uint8Array, width: number, c: number, images: Float32Array, k: number, shape: ImageShape, top: number, left: number): void {
+function drawImage(
+  pixels: Uint8Array,
+  width: number,
+  c: number,
+  images: Float32Array,
+  k: number,
+  shape: ImageShape,
+  top: number,
+  left: number,
+): void {
   const [, h, w] = shape;
   const base = k * c * h * w;
   for (let y = 0; y < h; y++) {

@@ -75,7 +75,11 @@ export async function projectionBenchmark(inputs: BenchmarkInputs): Promise<{ be
   const reference = frechetReference(fitGaussian(inputs.referenceFeatures, inputs.referenceFeatures.length / dim, dim));
   const score = async (images: Float32Array): Promise<{ accuracy: number; frechet: number; psnr: number }> => {
     const c = await classifier.classify(images);
-    return { accuracy: accuracy(c.logits, labels, classes), frechet: frechetDistanceTo(reference, fitGaussian(c.features, count, dim)), psnr: meanPsnr(images, clean, size) };
+    return {
+      accuracy: accuracy(c.logits, labels, classes),
+      frechet: frechetDistanceTo(reference, fitGaussian(c.features, count, dim)),
+      psnr: meanPsnr(images, clean, size),
+    };
   };
   const families: FamilyScores[] = [];
   const rows: PanelRow[] = [];
@@ -87,8 +91,20 @@ export async function projectionBenchmark(inputs: BenchmarkInputs): Promise<{ be
     const median = medianFilter3x3(x, shape);
     const [f1, f2] = (await model.iterate(x, 2)) as [Float32Array, Float32Array];
     const s = { input: await score(x), median: await score(median), f1: await score(f1), f2: await score(f2) };
-    const pick = (key: 'accuracy' | 'frechet' | 'psnr'): Columns => ({ input: s.input[key], median: s.median[key], f1: s.f1[key], f2: s.f2[key] });
-    const scores: FamilyScores = { id: family.id, label: family.label, kind: family.kind, accuracy: pick('accuracy'), frechet: pick('frechet'), psnr: pick('psnr') };
+    const pick = (key: 'accuracy' | 'frechet' | 'psnr'): Columns => ({
+      input: s.input[key],
+      median: s.median[key],
+      f1: s.f1[key],
+      f2: s.f2[key],
+    });
+    const scores: FamilyScores = {
+      id: family.id,
+      label: family.label,
+      kind: family.kind,
+      accuracy: pick('accuracy'),
+      frechet: pick('frechet'),
+      psnr: pick('psnr'),
+    };
     if (family.kind === 'clean') cleanIdempotencePsnr = meanPsnr(f2, f1, size);
     if (corrupted.unnormalized) {
       const [g1] = (await model.iterate(corrupted.unnormalized, 1)) as [Float32Array];
@@ -106,9 +122,15 @@ export async function projectionBenchmark(inputs: BenchmarkInputs): Promise<{ be
       families.push(scores);
     }
     const examples = Math.min(inputs.examples, count);
-    rows.push({ label: `${family.label}: x̃ | median(x̃) | f(x̃) | f²(x̃), ${examples} examples`, images: interleave([x, median, f1, f2], size, examples) });
+    rows.push({
+      label: `${family.label}: x̃ | median(x̃) | f(x̃) | f²(x̃), ${examples} examples`,
+      images: interleave([x, median, f1, f2], size, examples),
+    });
   }
-  return { benchmark: { families, cleanIdempotencePsnr, referenceImages: inputs.referenceFeatures.length / dim, conventions: inputs.conventions }, rows };
+  return {
+    benchmark: { families, cleanIdempotencePsnr, referenceImages: inputs.referenceFeatures.length / dim, conventions: inputs.conventions },
+    rows,
+  };
 }
 
 /** [a₀ b₀ c₀ d₀ a₁ b₁ …]: the first `examples` images of each batch, grouped per example. */

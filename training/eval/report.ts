@@ -24,7 +24,12 @@ export interface ClassifierSection {
   readonly sampleAccuracy: number;
   /** Fréchet distance (classifier features) of f^k(z) against n real test images, k = 1, 2, 3. */
   readonly frechet: { readonly k1: number; readonly k2: number; readonly k3: number; readonly realTrainVsTest: number };
-  readonly histograms: { readonly k1: ClassHistogram; readonly k2: ClassHistogram; readonly k3: ClassHistogram; readonly realTest: ClassHistogram };
+  readonly histograms: {
+    readonly k1: ClassHistogram;
+    readonly k2: ClassHistogram;
+    readonly k3: ClassHistogram;
+    readonly realTest: ClassHistogram;
+  };
 }
 
 export interface EvaluationReport {
@@ -75,7 +80,9 @@ export function summarize(report: EvaluationReport): Record<string, unknown> {
     idempotenceResidual: report.idempotence.residual,
     idempotenceRatio: report.idempotence.ratio,
     frechet: c ? c.frechet : null,
-    coveredClasses: c ? { k1: c.histograms.k1.coveredClasses, k2: c.histograms.k2.coveredClasses, k3: c.histograms.k3.coveredClasses } : null,
+    coveredClasses: c
+      ? { k1: c.histograms.k1.coveredClasses, k2: c.histograms.k2.coveredClasses, k3: c.histograms.k3.coveredClasses }
+      : null,
     meanConfidence: c ? c.histograms.k1.meanConfidence : null,
     smallestClassShare: c ? Math.min(...c.histograms.k1.fractions) : null,
     classifierTestAccuracy: c ? c.testAccuracy : null,
@@ -144,10 +151,16 @@ function benchmarkMarkdown(b: ProjectionBenchmark): string[] {
   }
   const users = b.families.filter((f) => f.user);
   if (users.length > 0) {
-    lines.push('', '| user-style family | accuracy x̃ / f(x̃) resized only (normalize=none) | accuracy x̃ / f(x̃) normalised | refused as empty |', '|---|---|---|---|');
+    lines.push(
+      '',
+      '| user-style family | accuracy x̃ / f(x̃) resized only (normalize=none) | accuracy x̃ / f(x̃) normalised | refused as empty |',
+      '|---|---|---|---|',
+    );
     for (const f of users) {
       const u = f.user!;
-      lines.push(`| ${f.id} | ${pct(u.accuracyUnnormalizedInput)} / ${pct(u.accuracyUnnormalizedF1)} | ${pct(f.accuracy.input)} / ${pct(f.accuracy.f1)} | ${u.rejected} |`);
+      lines.push(
+        `| ${f.id} | ${pct(u.accuracyUnnormalizedInput)} / ${pct(u.accuracyUnnormalizedF1)} | ${pct(f.accuracy.input)} / ${pct(f.accuracy.f1)} | ${u.rejected} |`,
+      );
     }
   }
   return lines;

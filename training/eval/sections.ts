@@ -18,7 +18,10 @@ export function head(images: Float32Array, shape: ImageShape, count: number): Fl
   return images.subarray(0, Math.min(images.length, count * shapeSize(shape)));
 }
 
-export async function reconstructionAndDataResidual(model: ModelRunner, real: Float32Array): Promise<{
+export async function reconstructionAndDataResidual(
+  model: ModelRunner,
+  real: Float32Array,
+): Promise<{
   reconstruction: EvaluationReport['reconstruction'];
   residualOnData: number;
 }> {
@@ -29,7 +32,12 @@ export async function reconstructionAndDataResidual(model: ModelRunner, real: Fl
 }
 
 /** ‖f(f(z)) − f(z)‖ against ‖f(z) − z‖, both mean per-image RMS. */
-export function idempotenceOfSamples(z: Float32Array, f1: Float32Array, f2: Float32Array, shape: ImageShape): { residual: number; shift: number; ratio: number } {
+export function idempotenceOfSamples(
+  z: Float32Array,
+  f1: Float32Array,
+  f2: Float32Array,
+  shape: ImageShape,
+): { residual: number; shift: number; ratio: number } {
   const size = shapeSize(shape);
   const residual = meanRms(f2, f1, size);
   const shift = meanRms(f1, z, size);
@@ -48,7 +56,12 @@ function corruptionsFor(channels: number): CorruptionKind[] {
   return CORRUPTIONS.filter((k) => k !== 'grayscale' || channels > 1);
 }
 
-export async function projection(model: ModelRunner, clean: Float32Array, rng: Rng, columns: number): Promise<{
+export async function projection(
+  model: ModelRunner,
+  clean: Float32Array,
+  rng: Rng,
+  columns: number,
+): Promise<{
   scores: Record<string, ProjectionScores>;
   rows: PanelRow[];
 }> {
@@ -75,7 +88,12 @@ export async function projection(model: ModelRunner, clean: Float32Array, rng: R
 }
 
 /** `strips` rows of f((1−t)·z_a + t·z_b) for t = 0 … 1 in `steps` steps. */
-export async function interpolationRows(model: ModelRunner, noise: (count: number) => Float32Array, strips: number, steps: number): Promise<PanelRow[]> {
+export async function interpolationRows(
+  model: ModelRunner,
+  noise: (count: number) => Float32Array,
+  strips: number,
+  steps: number,
+): Promise<PanelRow[]> {
   const size = shapeSize(model.shape);
   const ends = noise(2 * strips);
   const lines = new Float32Array(strips * steps * size);

@@ -49,7 +49,11 @@ export function checkTargets(benchmark: ProjectionBenchmark | null, generation: 
       pass: a.f1 >= floor - 1e-12,
     });
     if (isNoiseFamily(f.kind)) {
-      checks.push({ target: `${f.id}: FD f(x̃) < FD x̃`, measured: `${num(f.frechet.f1)} vs ${num(f.frechet.input)}`, pass: f.frechet.f1 < f.frechet.input });
+      checks.push({
+        target: `${f.id}: FD f(x̃) < FD x̃`,
+        measured: `${num(f.frechet.f1)} vs ${num(f.frechet.input)}`,
+        pass: f.frechet.f1 < f.frechet.input,
+      });
     }
     if (f.kind === 'user') {
       checks.push({ target: `${f.id}: ≥ 95 % of f(x̃) keep their class`, measured: pct(a.f1), pass: a.f1 >= TARGETS.userKeepClass });
@@ -61,8 +65,16 @@ export function checkTargets(benchmark: ProjectionBenchmark | null, generation: 
     checks.push(
       { target: 'generation: FD f¹(z) ≤ 20', measured: num(frechet.k1), pass: frechet.k1 <= TARGETS.generationFrechet },
       { target: 'generation: FD f²(z) ≤ FD f¹(z)', measured: `${num(frechet.k2)} vs ${num(frechet.k1)}`, pass: frechet.k2 <= frechet.k1 },
-      { target: 'generation: every class ≥ 6 % of f(z)', measured: `smallest ${pct(smallest)}`, pass: smallest >= TARGETS.smallestClassShare },
-      { target: 'generation: mean confidence of f(z) ≥ 0.93', measured: num(histograms.k1.meanConfidence, 3), pass: histograms.k1.meanConfidence >= TARGETS.meanConfidence },
+      {
+        target: 'generation: every class ≥ 6 % of f(z)',
+        measured: `smallest ${pct(smallest)}`,
+        pass: smallest >= TARGETS.smallestClassShare,
+      },
+      {
+        target: 'generation: mean confidence of f(z) ≥ 0.93',
+        measured: num(histograms.k1.meanConfidence, 3),
+        pass: histograms.k1.meanConfidence >= TARGETS.meanConfidence,
+      },
     );
   }
   return checks;

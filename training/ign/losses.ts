@@ -82,20 +82,27 @@ export function emitIgnLosses(b: GraphBuilder, o: Ops, x: Value, z: Value, f: Ap
   let clampNorm: Value | null = null;
   let tightPerSample = tightRaw;
   if (cfg.clamp) {
-    clampNorm = cfg.clampNormalizer === 'rec_x'
-      ? recPerSample
-      : b.stopGradient(perSampleDistance(o, fzStop, z, cfg.distance));
+    clampNorm = cfg.clampNormalizer === 'rec_x' ? recPerSample : b.stopGradient(perSampleDistance(o, fzStop, z, cfg.distance));
     tightPerSample = smoothClamp(o, tightRaw, clampNorm, cfg.clampA);
   }
   const rec = batchMean(o, recPerSample);
   const idem = batchMean(o, idemPerSample);
   const tight = batchMean(o, tightPerSample);
   const { weights } = cfg;
-  const terms = [[weights.rec, rec], [weights.idem, idem], [weights.tight, tight]] as const;
+  const terms = [
+    [weights.rec, rec],
+    [weights.idem, idem],
+    [weights.tight, tight],
+  ] as const;
   const weighted = terms.filter(([w]) => w !== 0).map(([w, v]) => (w === 1 ? v : o.mul(v, w)));
   const total = weighted.length > 0 ? o.sum(weighted) : o.mul(rec, 0);
 
-  const meanAbs = (a: Value, c: Value): Value => o.reduceMean(o.abs(o.sub(a, c)), a.shape.map((_, i) => i), false);
+  const meanAbs = (a: Value, c: Value): Value =>
+    o.reduceMean(
+      o.abs(o.sub(a, c)),
+      a.shape.map((_, i) => i),
+      false,
+    );
   const idemResidual = b.stopGradient(meanAbs(b.stopGradient(ffzOuter), fzStop));
   const fzShift = b.stopGradient(meanAbs(fzStop, z));
   return { total, rec, idem, tight, idemResidual, fzShift, clampNorm, tightRaw };

@@ -32,8 +32,16 @@ export interface Architecture {
   readonly layers: readonly LayerSpec[];
 }
 
-const layer = (name: string, kind: 'conv' | 'convT', out: number, kernel: number, stride: number, padding: number, norm: boolean, act: Activation): LayerSpec =>
-  ({ name, kind, out, kernel, stride, padding, norm, act });
+const layer = (
+  name: string,
+  kind: 'conv' | 'convT',
+  out: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+  norm: boolean,
+  act: Activation,
+): LayerSpec => ({ name, kind, out, kernel, stride, padding, norm, act });
 
 /** 28×28: 28 →(k4s2p1) 14 → 7 →(k7) 1 and back. */
 function mnistLayers(c: number, w: number, latent: number): LayerSpec[] {
@@ -65,10 +73,7 @@ function celebaLayers(c: number, w: number, latent: number): LayerSpec[] {
 
 /** A few hundred weights, any H×W: tests and smoke runs (not a generative model worth shipping). */
 function tinyLayers(c: number, w: number): LayerSpec[] {
-  return [
-    layer('enc.0', 'conv', w, 3, 1, 1, true, 'lrelu'),
-    layer('dec.0', 'conv', c, 3, 1, 1, false, 'tanh'),
-  ];
+  return [layer('enc.0', 'conv', w, 3, 1, 1, true, 'lrelu'), layer('dec.0', 'conv', c, 3, 1, 1, false, 'tanh')];
 }
 
 export function architecture(model: ModelConfig, imageShape: readonly [number, number, number]): Architecture {

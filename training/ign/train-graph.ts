@@ -88,22 +88,46 @@ export function buildStepGraph(spec: StepGraphSpec, options: StepGraphOptions = 
   const thetaCtx = createContext(b, theta, true);
   const frozenCtx = createContext(b, frozen, true);
   const applyTheta = (input: Value): Value => applyF(thetaCtx, spec.arch, spec.model, input);
-  const losses = emitIgnLosses(b, o, x, z, {
-    fx: applyTheta, fz: applyTheta, tightOuter: applyTheta,
-    idemOuter: (input) => applyF(frozenCtx, spec.arch, spec.model, input),
-  }, spec.loss);
+  const losses = emitIgnLosses(
+    b,
+    o,
+    x,
+    z,
+    {
+      fx: applyTheta,
+      fz: applyTheta,
+      tightOuter: applyTheta,
+      idemOuter: (input) => applyF(frozenCtx, spec.arch, spec.model, input),
+    },
+    spec.loss,
+  );
 
   const decls = theta.decls();
   const values = theta.values();
   const params = decls.filter((d) => d.role === 'param').map((d) => ({ name: d.name, value: values.get(d.name)! }));
-  const grads = b.scope('backward', () => gradients(b, losses.total, params.map((p) => p.value)));
+  const grads = b.scope('backward', () =>
+    gradients(
+      b,
+      losses.total,
+      params.map((p) => p.value),
+    ),
+  );
   const adam = toAdamConfig(spec.optim);
   const emitted = b.scope('optim', () =>
-    emitAdam(b, params.map((p, i) => ({ ...p, grad: grads[i]! })), adam));
+    emitAdam(
+      b,
+      params.map((p, i) => ({ ...p, grad: grads[i]! })),
+      adam,
+    ),
+  );
 
   const named: [LossOutput, Value][] = [
-    ['loss.total', losses.total], ['loss.rec', losses.rec], ['loss.idem', losses.idem], ['loss.tight', losses.tight],
-    ['metric.idem_residual', losses.idemResidual], ['metric.fz_shift', losses.fzShift],
+    ['loss.total', losses.total],
+    ['loss.rec', losses.rec],
+    ['loss.idem', losses.idem],
+    ['loss.tight', losses.tight],
+    ['metric.idem_residual', losses.idemResidual],
+    ['metric.fz_shift', losses.fzShift],
   ];
   for (const [name, v] of named) b.output(v, name);
   outputNext(b, [...emitted.state, ...bufferUpdates(thetaCtx)]);

@@ -34,7 +34,12 @@ export interface BatchNormTrainResult {
 }
 
 export function batchNormTrain(
-  b: GraphBuilder, x: Value, gamma: Value, beta: Value, runMean: Value, runVar: Value,
+  b: GraphBuilder,
+  x: Value,
+  gamma: Value,
+  beta: Value,
+  runMean: Value,
+  runVar: Value,
   options: BatchNormTrainOptions = {},
 ): BatchNormTrainResult {
   const eps = options.eps ?? 1e-5;
@@ -64,7 +69,12 @@ export function batchNormTrain(
 }
 
 export function batchNormEval(
-  b: GraphBuilder, x: Value, gamma: Value, beta: Value, runMean: Value, runVar: Value,
+  b: GraphBuilder,
+  x: Value,
+  gamma: Value,
+  beta: Value,
+  runMean: Value,
+  runVar: Value,
   options: { eps?: number } = {},
 ): Value {
   const attrs = { epsilon: attr.f(options.eps ?? 1e-5), training_mode: attr.i(0) };

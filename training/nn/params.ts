@@ -44,7 +44,10 @@ export class ParamSet {
   readonly trainable: boolean;
   private readonly declared = new Map<string, { decl: ParamDecl; value: Value }>();
 
-  constructor(private readonly b: GraphBuilder, options: ParamSetOptions = {}) {
+  constructor(
+    private readonly b: GraphBuilder,
+    options: ParamSetOptions = {},
+  ) {
     this.prefix = options.prefix ?? '';
     this.trainable = options.trainable ?? true;
   }

@@ -33,7 +33,15 @@ export interface DedupeResult {
   removedInputs: string[];
 }
 
-const RANDOM_OPS = new Set(['RandomNormal', 'RandomNormalLike', 'RandomUniform', 'RandomUniformLike', 'Multinomial', 'Bernoulli', 'Dropout']);
+const RANDOM_OPS = new Set([
+  'RandomNormal',
+  'RandomNormalLike',
+  'RandomUniform',
+  'RandomUniformLike',
+  'Multinomial',
+  'Bernoulli',
+  'Dropout',
+]);
 
 function attrKey(a: Attr): string {
   if (a.type === 'tensor') return `tensor:${a.value.dtype}:${a.value.shape.join(',')}:${Array.from(a.value.data, String).join(',')}`;
@@ -50,7 +58,9 @@ function isMomentumZeroTrainingBn(node: Node): boolean {
 function nodeKey(node: Node, inputs: readonly (Value | null)[]): string | null {
   if (RANDOM_OPS.has(node.opType)) return null;
   const used = isMomentumZeroTrainingBn(node) ? inputs.slice(0, 3) : inputs;
-  const attrs = Object.keys(node.attrs).sort().map((k) => `${k}=${attrKey(node.attrs[k]!)}`);
+  const attrs = Object.keys(node.attrs)
+    .sort()
+    .map((k) => `${k}=${attrKey(node.attrs[k]!)}`);
   return `${node.opType}|${node.outputs.length}|${attrs.join(';')}|${used.map((v) => v?.name ?? '').join(',')}`;
 }
 
@@ -96,10 +106,13 @@ export function dedupeGraph(graph: Graph, options: DedupeOptions = {}): DedupeRe
   const inputs = graph.inputs.filter((v) => used.has(v));
   return {
     graph: {
-      ...graph, nodes: live, inputs,
+      ...graph,
+      nodes: live,
+      inputs,
       initializers: graph.initializers.filter((i) => used.has(i.value)),
     },
-    merged, dead: kept.length - live.length,
+    merged,
+    dead: kept.length - live.length,
     removedInputs: graph.inputs.filter((v) => !used.has(v)).map((v) => v.name),
   };
 }

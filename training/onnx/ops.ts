@@ -21,8 +21,14 @@ type Operand = Value | number;
 export function ops(b: GraphBuilder) {
   const v = (x: Operand): Value => (typeof x === 'number' ? b.constant([x]) : x);
   const i64 = (xs: readonly number[]): Value => b.constant(xs, 'int64', [xs.length]);
-  const unary = (opType: string) => (x: Value): Value => b.op(opType, [x]);
-  const binary = (opType: string) => (x: Operand, y: Operand): Value => b.op(opType, [v(x), v(y)]);
+  const unary =
+    (opType: string) =>
+    (x: Value): Value =>
+      b.op(opType, [x]);
+  const binary =
+    (opType: string) =>
+    (x: Operand, y: Operand): Value =>
+      b.op(opType, [v(x), v(y)]);
 
   const convAttrs = (w: Value, o: ConvOptions): Record<string, ReturnType<typeof attr.is>> => {
     const spatial = w.shape.length - 2;
@@ -63,13 +69,14 @@ export function ops(b: GraphBuilder) {
     less: binary('Less'),
     sum: (xs: readonly Value[]): Value => (xs.length === 1 ? xs[0]! : b.op('Sum', xs)),
     where: (cond: Value, x: Operand, y: Operand): Value => b.op('Where', [cond, v(x), v(y)]),
-    cast: (x: Value, to: 'float32' | 'bool' | 'int64'): Value =>
-      b.op('Cast', [x], { to: attr.i({ float32: 1, bool: 9, int64: 7 }[to]) }),
+    cast: (x: Value, to: 'float32' | 'bool' | 'int64'): Value => b.op('Cast', [x], { to: attr.i({ float32: 1, bool: 9, int64: 7 }[to]) }),
     /** Empty axes = all axes; the attribute is then omitted (an empty INTS fails onnx.checker). */
     reduceMean: (x: Value, axes: readonly number[], keepdims = true): Value =>
-      b.op('ReduceMean', [x], axes.length > 0
-        ? { axes: attr.is(axes), keepdims: attr.i(keepdims ? 1 : 0) }
-        : { keepdims: attr.i(keepdims ? 1 : 0) }),
+      b.op(
+        'ReduceMean',
+        [x],
+        axes.length > 0 ? { axes: attr.is(axes), keepdims: attr.i(keepdims ? 1 : 0) } : { keepdims: attr.i(keepdims ? 1 : 0) },
+      ),
     reduceSum: (x: Value, axes: readonly number[], keepdims = true): Value =>
       b.op('ReduceSum', [x, i64(axes)], { keepdims: attr.i(keepdims ? 1 : 0) }),
     reshape: (x: Value, shape: readonly number[]): Value => b.op('Reshape', [x, i64(shape)]),

@@ -88,7 +88,9 @@ export function decodeModel(bytes: Uint8Array): Record<string, unknown> {
 
 /** The float32 initializers of ONNX bytes written by `serialize` (raw_data), by name. */
 export function readFloatInitializers(bytes: Uint8Array): Record<string, Float32Array> {
-  const model = ModelProto.decode(bytes) as unknown as { graph?: { initializer?: { name: string; data_type: number; raw_data?: Uint8Array; float_data?: number[] }[] } };
+  const model = ModelProto.decode(bytes) as unknown as {
+    graph?: { initializer?: { name: string; data_type: number; raw_data?: Uint8Array; float_data?: number[] }[] };
+  };
   const out: Record<string, Float32Array> = {};
   for (const t of model.graph?.initializer ?? []) {
     if (t.data_type !== ONNX_DTYPE.float32) continue;

@@ -89,7 +89,11 @@ function reshape(ctx: InferCtx): OutSpec[] {
 
 function transpose(ctx: InferCtx): OutSpec[] {
   const x = inp(ctx, 0);
-  const perm = intsAttr(ctx.attrs, 'perm', x.shape.map((_, i) => x.shape.length - 1 - i));
+  const perm = intsAttr(
+    ctx.attrs,
+    'perm',
+    x.shape.map((_, i) => x.shape.length - 1 - i),
+  );
   if (perm.length !== x.shape.length) fail(ctx, `perm ${shapeStr(perm)} does not fit ${shapeStr(x.shape)}`);
   return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p] ?? fail(ctx, 'bad perm')) }];
 }
@@ -177,9 +181,7 @@ function convTranspose(ctx: InferCtx): OutSpec[] {
   if (ctx.attrs.output_shape) fail(ctx, 'output_shape is unsafe (it shifts pixels at stride 3): use pads + output_padding');
   const op = intsAttr(ctx.attrs, 'output_padding', new Array<number>(spatial).fill(0));
   if (x.shape[1] !== w.shape[0]) fail(ctx, `input ${shapeStr(x.shape)} vs weight ${shapeStr(w.shape)}`);
-  const out = x.shape.slice(2).map(
-    (h, i) => s[i]! * (h - 1) + op[i]! + (k[i]! - 1) * d[i]! + 1 - p[i]! - p[i + spatial]!,
-  );
+  const out = x.shape.slice(2).map((h, i) => s[i]! * (h - 1) + op[i]! + (k[i]! - 1) * d[i]! + 1 - p[i]! - p[i + spatial]!);
   return [{ dtype: x.dtype, shape: [x.shape[0]!, w.shape[1]! * group, ...out] }];
 }
 
@@ -234,17 +236,49 @@ function pad(ctx: InferCtx): OutSpec[] {
 
 function dropout(ctx: InferCtx): OutSpec[] {
   const x = inp(ctx, 0);
-  return [{ dtype: x.dtype, shape: x.shape }, { dtype: 'bool', shape: x.shape }];
+  return [
+    { dtype: x.dtype, shape: x.shape },
+    { dtype: 'bool', shape: x.shape },
+  ];
 }
 
 const DTYPE_OF_ONNX: Record<number, DType> = { 1: 'float32', 2: 'uint8', 6: 'int32', 7: 'int64', 9: 'bool' };
 
 export const shapeRules: Record<string, (ctx: InferCtx) => OutSpec[]> = {
-  Identity: same, Relu: same, LeakyRelu: same, Tanh: same, Sigmoid: same, Neg: same, Abs: same,
-  Sqrt: same, Exp: same, Log: same, Reciprocal: same, Sign: same, Softplus: same, Not: same,
-  Add: binary(), Sub: binary(), Mul: binary(), Div: binary(), Pow: binary(), Max: binary(), Min: binary(),
-  Greater: binary('bool'), Less: binary('bool'), Equal: binary('bool'), And: binary('bool'),
-  Sum: (ctx) => [{ dtype: inp(ctx, 0).dtype, shape: broadcastShapes(ctx, ctx.inputs.map((v) => v?.shape ?? [])) }],
+  Identity: same,
+  Relu: same,
+  LeakyRelu: same,
+  Tanh: same,
+  Sigmoid: same,
+  Neg: same,
+  Abs: same,
+  Sqrt: same,
+  Exp: same,
+  Log: same,
+  Reciprocal: same,
+  Sign: same,
+  Softplus: same,
+  Not: same,
+  Add: binary(),
+  Sub: binary(),
+  Mul: binary(),
+  Div: binary(),
+  Pow: binary(),
+  Max: binary(),
+  Min: binary(),
+  Greater: binary('bool'),
+  Less: binary('bool'),
+  Equal: binary('bool'),
+  And: binary('bool'),
+  Sum: (ctx) => [
+    {
+      dtype: inp(ctx, 0).dtype,
+      shape: broadcastShapes(
+        ctx,
+        ctx.inputs.map((v) => v?.shape ?? []),
+      ),
+    },
+  ],
   Cast: (ctx) => [{ dtype: DTYPE_OF_ONNX[intAttr(ctx.attrs, 'to', 1)] ?? fail(ctx, 'unsupported Cast'), shape: inp(ctx, 0).shape }],
   ReduceMean: (ctx) => reduce(ctx, intsAttr(ctx.attrs, 'axes', [])),
   ReduceSum: (ctx) => {
@@ -254,8 +288,19 @@ export const shapeRules: Record<string, (ctx: InferCtx) => OutSpec[]> = {
   },
   // opset 17: ReduceMax takes axes as an attribute (an input only from opset 18)
   ReduceMax: (ctx) => reduce(ctx, intsAttr(ctx.attrs, 'axes', [])),
-  Reshape: reshape, Transpose: transpose, Concat: concat, Slice: slice, Expand: expand,
-  Unsqueeze: unsqueeze, Squeeze: squeeze, Pad: pad,
-  MatMul: matmul, Gemm: gemm, Conv: conv, ConvTranspose: convTranspose,
-  BatchNormalization: batchNorm, Where: where, Dropout: dropout,
+  Reshape: reshape,
+  Transpose: transpose,
+  Concat: concat,
+  Slice: slice,
+  Expand: expand,
+  Unsqueeze: unsqueeze,
+  Squeeze: squeeze,
+  Pad: pad,
+  MatMul: matmul,
+  Gemm: gemm,
+  Conv: conv,
+  ConvTranspose: convTranspose,
+  BatchNormalization: batchNorm,
+  Where: where,
+  Dropout: dropout,
 };

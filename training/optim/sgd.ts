@@ -26,7 +26,10 @@ export interface SgdEmitted {
 }
 
 export function emitSgd(
-  b: GraphBuilder, params: readonly SgdParam[], cfg: { momentum?: number; weightDecay?: number } = {}, ns = 'sgd',
+  b: GraphBuilder,
+  params: readonly SgdParam[],
+  cfg: { momentum?: number; weightDecay?: number } = {},
+  ns = 'sgd',
 ): SgdEmitted {
   const o = ops(b);
   const lrName = `${ns}.lr`;

@@ -59,14 +59,18 @@ export interface Session {
 
 async function createRaw(bytes: Uint8Array, o: SessionOptions): Promise<{ s: ort.InferenceSession; ep: 'cuda' | 'cpu' }> {
   const ep = o.ep ?? 'cpu';
-  const cpu = async (): Promise<ort.InferenceSession> => ort.InferenceSession.create(bytes, { ...trainingOptions(o), executionProviders: providerList('cpu', 0) });
+  const cpu = async (): Promise<ort.InferenceSession> =>
+    ort.InferenceSession.create(bytes, { ...trainingOptions(o), executionProviders: providerList('cpu', 0) });
   const plan = planProvider(ep);
   if (plan.first === 'cpu') {
     if (plan.fallbackReason !== null) o.log?.(`CUDA unavailable (${plan.fallbackReason}), using CPU`);
     return { s: await cpu(), ep: 'cpu' };
   }
   try {
-    const s = await ort.InferenceSession.create(bytes, { ...trainingOptions(o), executionProviders: providerList('cuda', o.deviceId ?? 0) });
+    const s = await ort.InferenceSession.create(bytes, {
+      ...trainingOptions(o),
+      executionProviders: providerList('cuda', o.deviceId ?? 0),
+    });
     return { s, ep: 'cuda' };
   } catch (err) {
     const reason = cudaFailureReason(err);
@@ -99,7 +103,9 @@ export async function createSession(bytes: Uint8Array, options: SessionOptions =
       for (const [name, t] of Object.entries(result)) out[name] = fromOrt(t);
       return out;
     },
-    endProfiling: () => { s.endProfiling(); },
+    endProfiling: () => {
+      s.endProfiling();
+    },
     release: () => s.release(),
   };
 }

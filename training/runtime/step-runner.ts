@@ -48,7 +48,11 @@ export class StepRunner {
     return new StepRunner(session, graph.inputs, options);
   }
 
-  constructor(private readonly session: Session, graphInputs: readonly InputSpec[], options: StepRunnerOptions) {
+  constructor(
+    private readonly session: Session,
+    graphInputs: readonly InputSpec[],
+    options: StepRunnerOptions,
+  ) {
     this.inputs = new Map(graphInputs.map((v) => [v.name, v]));
     const outputs = new Set(session.outputNames);
     this.swapped = graphInputs.map((v) => v.name).filter((n) => outputs.has(nextName(n)));

@@ -127,18 +127,26 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   } catch (err) {
     throw new CheckpointError(`cannot read checkpoint ${dir}: ${(err as Error).message}`);
   }
-  if (parsed.format !== FORMAT || parsed.version !== VERSION) throw new CheckpointError(`${dir} is not a version-${VERSION} IGN checkpoint`);
+  if (parsed.format !== FORMAT || parsed.version !== VERSION)
+    throw new CheckpointError(`${dir} is not a version-${VERSION} IGN checkpoint`);
   const json = parsed as CheckpointJson;
   const bytes = await readFile(join(dir, CHECKPOINT_TENSORS));
   const tensors: Record<string, Float32Array> = {};
   for (const e of json.tensors) {
-    if ((e.offset + e.length) * 4 > bytes.length) throw new CheckpointError(`checkpoint ${dir}: tensor ${e.name} runs past the end of ${CHECKPOINT_TENSORS}`);
+    if ((e.offset + e.length) * 4 > bytes.length)
+      throw new CheckpointError(`checkpoint ${dir}: tensor ${e.name} runs past the end of ${CHECKPOINT_TENSORS}`);
     tensors[e.name] = fromLittleEndian(bytes, e.offset, e.length);
   }
   const noiseStats = json.noiseStatsFile ? parseFourierStats(await readFile(join(dir, json.noiseStatsFile))) : null;
   const meta: CheckpointMeta = {
-    step: json.step, config: json.config, batcher: json.batcher, imageShape: json.imageShape, wallTimeSeconds: json.wallTimeSeconds,
-    noiseSeed: json.noiseSeed, commands: json.commands ?? (json.command === undefined ? [] : [json.command]), dataset: json.dataset,
+    step: json.step,
+    config: json.config,
+    batcher: json.batcher,
+    imageShape: json.imageShape,
+    wallTimeSeconds: json.wallTimeSeconds,
+    noiseSeed: json.noiseSeed,
+    commands: json.commands ?? (json.command === undefined ? [] : [json.command]),
+    dataset: json.dataset,
   };
   return { meta, tensors, noiseStats };
 }

@@ -16,13 +16,38 @@ interface Flag {
 }
 
 export const TRAIN_FLAGS: readonly Flag[] = [
-  { name: 'preset', type: 'string', arg: 'paper|algorithm1|projector', help: 'preset (default paper: L1, 20/20/2.5, clamp; algorithm1: MSE, 1/1/0.1, no clamp; projector: paper loss + the shipped recipe, see --source-mix, --ema, --lr-schedule)' },
-  { name: 'source-mix', type: 'string', arg: 'p', help: 'fraction of each z batch drawn from corrupted training images (idem/tight only; default 0, projector 0.5)' },
-  { name: 'ema', type: 'string', arg: 'd', help: 'EMA decay of the weights; export and samples use the EMA f (default 0 = off, projector 0.999)' },
-  { name: 'lr-schedule', type: 'string', arg: 'constant|cosine', help: 'learning-rate schedule over the run (default constant, projector cosine)' },
+  {
+    name: 'preset',
+    type: 'string',
+    arg: 'paper|algorithm1|projector',
+    help: 'preset (default paper: L1, 20/20/2.5, clamp; algorithm1: MSE, 1/1/0.1, no clamp; projector: paper loss + the shipped recipe, see --source-mix, --ema, --lr-schedule)',
+  },
+  {
+    name: 'source-mix',
+    type: 'string',
+    arg: 'p',
+    help: 'fraction of each z batch drawn from corrupted training images (idem/tight only; default 0, projector 0.5)',
+  },
+  {
+    name: 'ema',
+    type: 'string',
+    arg: 'd',
+    help: 'EMA decay of the weights; export and samples use the EMA f (default 0 = off, projector 0.999)',
+  },
+  {
+    name: 'lr-schedule',
+    type: 'string',
+    arg: 'constant|cosine',
+    help: 'learning-rate schedule over the run (default constant, projector cosine)',
+  },
   { name: 'lr-final', type: 'string', arg: 'f', help: 'cosine schedule: final rate as a fraction of --lr (default 0, projector 0.1)' },
   { name: 'hermitian', type: 'boolean', help: 'Fourier noise with Hermitian-symmetric spectra (full per-frequency variance)' },
-  { name: 'init-from', type: 'string', arg: 'dir', help: 'start θ and BN statistics from an exported models/<name> of the same architecture' },
+  {
+    name: 'init-from',
+    type: 'string',
+    arg: 'dir',
+    help: 'start θ and BN statistics from an exported models/<name> of the same architecture',
+  },
   { name: 'dataset', type: 'string', arg: 'mnist|fashion-mnist|folder', help: 'training data (default mnist)' },
   { name: 'data-path', type: 'string', arg: 'dir', help: 'image folder root (dataset folder)' },
   { name: 'size', type: 'string', arg: 'S', help: 'folder images are resized to S×S (default 64)' },
@@ -42,7 +67,12 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { name: 'no-clamp', type: 'boolean', help: 'disable the clamp' },
   { name: 'clamp-a', type: 'string', arg: 'a', help: 'clamp scale a in tanh(L/(aN))·aN (default 1.5)' },
   { name: 'clamp-normalizer', type: 'string', arg: 'rec_z_detached|rec_x', help: 'clamp normaliser N (default rec_z_detached)' },
-  { name: 'noise', type: 'string', arg: 'gaussian|fourier', help: 'source noise z (default fourier: frequency statistics of 1,000 training images; gaussian = N(0, I))' },
+  {
+    name: 'noise',
+    type: 'string',
+    arg: 'gaussian|fourier',
+    help: 'source noise z (default fourier: frequency statistics of 1,000 training images; gaussian = N(0, I))',
+  },
   { name: 'arch', type: 'string', arg: 'mnist|celeba64|tiny', help: 'network (default mnist, celeba64 for folders)' },
   { name: 'norm', type: 'string', arg: 'batch|group|none', help: 'normalisation layers (default batch)' },
   { name: 'groups', type: 'string', arg: 'g', help: 'GroupNorm groups (default 32)' },
@@ -80,7 +110,8 @@ function num(values: Record<string, unknown>, name: string): number | undefined 
   const raw = values[name];
   if (raw === undefined) return undefined;
   const v = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || Number.isNaN(v)) throw new ConfigError(`--${name} expects a number, got ${JSON.stringify(raw)}`);
+  if (typeof raw !== 'string' || raw.trim() === '' || Number.isNaN(v))
+    throw new ConfigError(`--${name} expects a number, got ${JSON.stringify(raw)}`);
   return v;
 }
 
@@ -117,21 +148,48 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
   const clamp = values.clamp === true ? true : values['no-clamp'] === true ? false : undefined;
   const overrides: ConfigOverrides = defined({
     preset: str<Preset>(values, 'preset'),
-    recipe: nonEmpty(defined({
-      sourceMix: num(values, 'source-mix'), ema: num(values, 'ema'), lrSchedule: str(values, 'lr-schedule'), lrFinal: num(values, 'lr-final'),
-      hermitian: values.hermitian === true ? true : undefined, initFrom: str(values, 'init-from'),
-    })),
+    recipe: nonEmpty(
+      defined({
+        sourceMix: num(values, 'source-mix'),
+        ema: num(values, 'ema'),
+        lrSchedule: str(values, 'lr-schedule'),
+        lrFinal: num(values, 'lr-final'),
+        hermitian: values.hermitian === true ? true : undefined,
+        initFrom: str(values, 'init-from'),
+      }),
+    ),
     data,
-    loss: nonEmpty(defined({
-      distance: str(values, 'distance'), clamp, clampA: num(values, 'clamp-a'), clampNormalizer: str(values, 'clamp-normalizer'),
-      weights: nonEmpty(defined({ rec: num(values, 'w-rec'), idem: num(values, 'w-idem'), tight: num(values, 'w-tight') })),
-    })),
-    model: nonEmpty(defined({ arch: str(values, 'arch'), norm: str(values, 'norm'), groups: num(values, 'groups'), latent: num(values, 'latent'), width: num(values, 'width') })),
+    loss: nonEmpty(
+      defined({
+        distance: str(values, 'distance'),
+        clamp,
+        clampA: num(values, 'clamp-a'),
+        clampNormalizer: str(values, 'clamp-normalizer'),
+        weights: nonEmpty(defined({ rec: num(values, 'w-rec'), idem: num(values, 'w-idem'), tight: num(values, 'w-tight') })),
+      }),
+    ),
+    model: nonEmpty(
+      defined({
+        arch: str(values, 'arch'),
+        norm: str(values, 'norm'),
+        groups: num(values, 'groups'),
+        latent: num(values, 'latent'),
+        width: num(values, 'width'),
+      }),
+    ),
     optim: nonEmpty(defined({ lr: num(values, 'lr'), beta1: num(values, 'beta1'), beta2: num(values, 'beta2') })),
     noise: str(values, 'noise'),
-    batch: num(values, 'batch'), steps: num(values, 'steps'), epochs: num(values, 'epochs'), seed: num(values, 'seed'),
-    sampleEvery: num(values, 'sample-every'), checkpointEvery: num(values, 'checkpoint-every'), logEvery: num(values, 'log-every'),
-    out: str(values, 'out'), exportDir: str(values, 'export'), ep: str(values, 'ep'), threads: num(values, 'threads'),
+    batch: num(values, 'batch'),
+    steps: num(values, 'steps'),
+    epochs: num(values, 'epochs'),
+    seed: num(values, 'seed'),
+    sampleEvery: num(values, 'sample-every'),
+    checkpointEvery: num(values, 'checkpoint-every'),
+    logEvery: num(values, 'log-every'),
+    out: str(values, 'out'),
+    exportDir: str(values, 'export'),
+    ep: str(values, 'ep'),
+    threads: num(values, 'threads'),
   });
   return { help: values.help === true, resume: str(values, 'resume') ?? null, overrides };
 }

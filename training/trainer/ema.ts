@@ -26,7 +26,12 @@ export class Ema {
   ) {}
 
   /** Starts the averages at `state[name]` for every name (copies), or at saved `ema.<name>` tensors. */
-  static create(decay: number, names: readonly string[], state: Readonly<Record<string, Float32Array>>, saved?: Readonly<Record<string, Float32Array>>): Ema {
+  static create(
+    decay: number,
+    names: readonly string[],
+    state: Readonly<Record<string, Float32Array>>,
+    saved?: Readonly<Record<string, Float32Array>>,
+  ): Ema {
     const averages = new Map<string, Float32Array>();
     for (const name of names) {
       const source = saved?.[EMA_PREFIX + name] ?? state[name];

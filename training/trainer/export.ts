@@ -42,9 +42,20 @@ export function bakeInputs(graph: Graph, values: Readonly<Record<string, Float32
 }
 
 /** ONNX bytes of f (eval-mode BN, weights as initializers, dynamic batch). */
-export function exportGraphBytes(config: TrainConfig, imageShape: [number, number, number], tensors: Readonly<Record<string, Float32Array>>): Uint8Array {
+export function exportGraphBytes(
+  config: TrainConfig,
+  imageShape: [number, number, number],
+  tensors: Readonly<Record<string, Float32Array>>,
+): Uint8Array {
   const arch = architecture(config.model, imageShape);
-  const { graph, decls } = buildForwardGraph({ arch, model: config.model, batch: 1, bnMode: 'eval', applications: 1, outputName: OUTPUT_NAME });
+  const { graph, decls } = buildForwardGraph({
+    arch,
+    model: config.model,
+    batch: 1,
+    bnMode: 'eval',
+    applications: 1,
+    outputName: OUTPUT_NAME,
+  });
   const missing = decls.filter((d) => !tensors[d.name]).map((d) => d.name);
   if (missing.length > 0) throw new Error(`cannot export: no values for ${missing.join(', ')}`);
   const baked = bakeInputs(graph, Object.fromEntries(decls.map((d) => [d.name, tensors[d.name]!])));
@@ -69,27 +80,37 @@ export interface ExportInfo {
 
 /** A card `name` must match ^[a-z0-9][a-z0-9._-]{0,63}$. */
 function cardName(dir: string): string {
-  const name = basename(dir).toLowerCase().replace(/[^a-z0-9._-]/g, '-').replace(/^[^a-z0-9]+/, '');
+  const name = basename(dir)
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]/g, '-')
+    .replace(/^[^a-z0-9]+/, '');
   return name.slice(0, 64) || 'model';
 }
 
 function buildCard(info: ExportInfo, dir: string): ModelCard {
-  const { config, imageShape: [c, h, w] } = info;
+  const {
+    config,
+    imageShape: [c, h, w],
+  } = info;
   if (c !== 1 && c !== 3) throw new Error(`model cards support 1 or 3 channels, got ${c}`);
   const arch = config.model.arch;
   return {
     schemaVersion: 1,
     name: info.name ?? cardName(dir),
     version: '1',
-    description: `IGN f = Decoder∘Encoder (${arch}, latent ${config.model.latent}, width ${config.model.width}, ${config.model.norm} norm), `
-      + `${config.preset} preset, ${info.steps} steps on ${info.dataset}. Exported with eval-mode normalisation (running statistics).`,
+    description:
+      `IGN f = Decoder∘Encoder (${arch}, latent ${config.model.latent}, width ${config.model.width}, ${config.model.norm} norm), ` +
+      `${config.preset} preset, ${info.steps} steps on ${info.dataset}. Exported with eval-mode normalisation (running statistics).`,
     created: new Date().toISOString(),
     file: MODEL_FILE,
     opset: OPSET,
     input: { name: INPUT_NAME, shape: [-1, c, h, w] },
     output: { name: OUTPUT_NAME, shape: [-1, c, h, w] },
     image: { channels: c, height: h, width: w, valueRange: [-1, 1] },
-    noise: config.noise === 'fourier' ? { kind: 'fourier', statsFile: NOISE_STATS_FILE, ...(config.recipe.hermitian ? { hermitian: true } : {}) } : { kind: 'gaussian' },
+    noise:
+      config.noise === 'fourier'
+        ? { kind: 'fourier', statsFile: NOISE_STATS_FILE, ...(config.recipe.hermitian ? { hermitian: true } : {}) }
+        : { kind: 'gaussian' },
     normalization: { kind: config.model.norm, mode: 'eval' },
     seed: config.seed,
     training: {
@@ -114,7 +135,8 @@ function buildCard(info: ExportInfo, dir: string): ModelCard {
 export function conventionsOf(config: TrainConfig, [c, h, w]: [number, number, number]): { inputConventions?: InputConventions } {
   if (c !== 1 || h !== 28 || w !== 28) return {};
   if (config.data.kind === 'mnist') return { inputConventions: MNIST_CONVENTIONS };
-  if (config.data.kind === 'fashion-mnist') return { inputConventions: { polarity: 'light-on-dark', contentBox: { width: 28, height: 28 }, centring: 'box' } };
+  if (config.data.kind === 'fashion-mnist')
+    return { inputConventions: { polarity: 'light-on-dark', contentBox: { width: 28, height: 28 }, centring: 'box' } };
   return {};
 }
 
@@ -129,7 +151,8 @@ export async function verifyExport(bytes: Uint8Array, [c, h, w]: [number, number
     const size = c * h * w;
     const x = new Rng(0).fillUniform(new Float32Array(2 * size), -1, 1);
     const run = async (n: number): Promise<Float32Array> =>
-      (await session.run({ [INPUT_NAME]: { dtype: 'float32', shape: [n, c, h, w], data: x.subarray(0, n * size) } }))[OUTPUT_NAME]!.data as Float32Array;
+      (await session.run({ [INPUT_NAME]: { dtype: 'float32', shape: [n, c, h, w], data: x.subarray(0, n * size) } }))[OUTPUT_NAME]!
+        .data as Float32Array;
     let pair: Float32Array;
     let single: Float32Array;
     try {
@@ -155,7 +178,8 @@ export async function exportModel(dir: string, info: ExportInfo): Promise<ModelC
   const tmp = join(dir, `${MODEL_FILE}.${process.pid}.tmp`);
   await writeFile(tmp, bytes);
   await rename(tmp, join(dir, MODEL_FILE));
-  if (info.noiseStats && info.config.noise === 'fourier') await writeFile(join(dir, NOISE_STATS_FILE), serializeFourierStats(info.noiseStats));
+  if (info.noiseStats && info.config.noise === 'fourier')
+    await writeFile(join(dir, NOISE_STATS_FILE), serializeFourierStats(info.noiseStats));
   await writeModelCard(dir, card);
   return card;
 }

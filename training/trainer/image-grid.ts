@@ -16,7 +16,10 @@ export interface GridRow {
 const GUTTER = 2;
 
 /** Interleaved uint8 pixels (H×W×C) of a grid: one row of tiles per entry of `rows`. */
-export function gridPixels(rows: readonly GridRow[], shape: readonly [number, number, number]): { data: Uint8Array; width: number; height: number } {
+export function gridPixels(
+  rows: readonly GridRow[],
+  shape: readonly [number, number, number],
+): { data: Uint8Array; width: number; height: number } {
   const [c, h, w] = shape;
   const cols = Math.max(...rows.map((r) => r.count));
   const width = cols * (w + GUTTER) + GUTTER;
@@ -42,5 +45,7 @@ export function gridPixels(rows: readonly GridRow[], shape: readonly [number, nu
 export async function writeGridPng(path: string, rows: readonly GridRow[], shape: readonly [number, number, number]): Promise<void> {
   const { data, width, height } = gridPixels(rows, shape);
   await mkdir(dirname(path), { recursive: true });
-  await sharp(data, { raw: { width, height, channels: shape[0] as 1 | 3 } }).png().toFile(path);
+  await sharp(data, { raw: { width, height, channels: shape[0] as 1 | 3 } })
+    .png()
+    .toFile(path);
 }

@@ -31,6 +31,9 @@ export async function loadInitialWeights(dir: string, decls: readonly ParamDecl[
     else if (w.length !== want) problems.push(`${d.name} has ${w.length} values, the run needs ${want}`);
     else out.set(d.name, w);
   }
-  if (problems.length > 0) throw new ConfigError(`--init-from ${dir} does not match this architecture: ${problems.slice(0, 4).join('; ')}${problems.length > 4 ? '; …' : ''}`);
+  if (problems.length > 0)
+    throw new ConfigError(
+      `--init-from ${dir} does not match this architecture: ${problems.slice(0, 4).join('; ')}${problems.length > 4 ? '; …' : ''}`,
+    );
   return out;
 }

@@ -82,13 +82,22 @@ export async function createRunState(config: TrainConfig, options: RunStateOptio
     for (const [name, value] of await loadInitialWeights(config.recipe.initFrom, stepGraph.decls)) state.set(name, value);
   }
   const runner = await StepRunner.create(stepGraph.graph, {
-    state, aliases: stepGraph.aliases, session: { ep: config.ep, threads: config.threads },
+    state,
+    aliases: stepGraph.aliases,
+    session: { ep: config.ep, threads: config.threads },
   });
   const emaNames = stepGraph.decls.map((d) => d.name);
   const ema = config.recipe.ema > 0 ? Ema.create(config.recipe.ema, emaNames, Object.fromEntries(state), ckpt?.tensors) : null;
   const batcher = new EpochBatcher(dataset, { batchSize: config.batch, seed: dataSeed(config.seed) }, ckpt?.meta.batcher);
   return {
-    config, dataset, arch, imageShape, stepGraph, runner, ema, batcher,
+    config,
+    dataset,
+    arch,
+    imageShape,
+    stepGraph,
+    runner,
+    ema,
+    batcher,
     noiseStats: fourierStats(config, dataset, ckpt?.noiseStats ?? null),
     startStep: ckpt?.meta.step ?? 0,
     totalSteps: totalSteps(config, dataset.n),

@@ -96,7 +96,10 @@ async function writeSamples(run: RunState, forward: ForwardRunner, inputs: Float
   const cols = inputs.length / 2 / shapeSize(run.imageShape);
   const half = inputs.length / 2;
   const [f1, f2] = (await forward.run(inputs, exportedTensors(run))) as [Float32Array, Float32Array];
-  const row = (a: Float32Array, from: number): { images: Float32Array; count: number } => ({ images: a.subarray(from, from + half), count: cols });
+  const row = (a: Float32Array, from: number): { images: Float32Array; count: number } => ({
+    images: a.subarray(from, from + half),
+    count: cols,
+  });
   const rows = [row(inputs, 0), row(f1, 0), row(f2, 0), row(inputs, half), row(f1, half)];
   await writeGridPng(join(run.config.out, 'samples', `step-${String(step).padStart(7, '0')}.png`), rows, run.imageShape);
 }
@@ -104,8 +107,14 @@ async function writeSamples(run: RunState, forward: ForwardRunner, inputs: Float
 function checkpointOf(run: RunState, step: number, wall: number, commands: readonly string[]): Checkpoint {
   return {
     meta: {
-      step, config: run.config, batcher: run.batcher.state(), imageShape: run.imageShape,
-      wallTimeSeconds: wall, noiseSeed: run.config.seed, commands: [...commands], dataset: run.dataset.name,
+      step,
+      config: run.config,
+      batcher: run.batcher.state(),
+      imageShape: run.imageShape,
+      wallTimeSeconds: wall,
+      noiseSeed: run.config.seed,
+      commands: [...commands],
+      dataset: run.dataset.name,
     },
     tensors: { ...run.runner.state(), ...(run.ema?.prefixed() ?? {}) },
     noiseStats: run.noiseStats,
@@ -116,7 +125,10 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const ckpt = options.resume ? await readCheckpoint(options.resume) : undefined;
   const commands = [...(ckpt?.meta.commands ?? []), ...(options.command === undefined ? [] : [options.command])];
   await mkdir(config.out, { recursive: true });
-  const run = await createRunState(config, { ...(options.dataset ? { dataset: options.dataset } : {}), ...(ckpt ? { checkpoint: ckpt } : {}) });
+  const run = await createRunState(config, {
+    ...(options.dataset ? { dataset: options.dataset } : {}),
+    ...(ckpt ? { checkpoint: ckpt } : {}),
+  });
   const stop = { requested: false };
   const onSigint = (): void => {
     if (stop.requested) process.exit(130);
@@ -137,7 +149,9 @@ function reportSkippedFiles(dataset: Dataset, log: { write: (line: string) => un
   const line = skippedFilesLine(dataset.skipped);
   if (line === null) return;
   process.stderr.write(`${dataset.name}: ${line}\n`);
-  log.write(`${JSON.stringify({ event: 'skipped_files', dataset: dataset.name, count: dataset.skipped.length, first: dataset.skipped.slice(0, 10) })}\n`);
+  log.write(
+    `${JSON.stringify({ event: 'skipped_files', dataset: dataset.name, count: dataset.skipped.length, first: dataset.skipped.slice(0, 10) })}\n`,
+  );
 }
 
 /** Sample grids with fixed z and x, or null when sampling is off. */
@@ -192,11 +206,22 @@ async function loop(run: RunState, options: TrainOptions, commands: readonly str
   reportSkippedFiles(run.dataset, log);
   const sampler = await createSampler(run);
   const end = Math.min(run.totalSteps, run.startStep + (options.maxSteps ?? Infinity));
-  const progress = new Progress({ total: run.totalSteps, startStep: run.startStep, every: config.logEvery, ...(options.progressStream ? { stream: options.progressStream } : {}) });
+  const progress = new Progress({
+    total: run.totalSteps,
+    startStep: run.startStep,
+    every: config.logEvery,
+    ...(options.progressStream ? { stream: options.progressStream } : {}),
+  });
   const history: StepRecord[] = [];
   const started = performance.now();
   const wall = (): number => run.wallTimeSeconds + (performance.now() - started) / 1000;
-  const noise = new NoisePrefetcher({ spec: noiseSpec(config), stats: run.noiseStats, shape: run.imageShape, seed: config.seed, batch: config.batch });
+  const noise = new NoisePrefetcher({
+    spec: noiseSpec(config),
+    stats: run.noiseStats,
+    shape: run.imageShape,
+    seed: config.seed,
+    batch: config.batch,
+  });
   // Speed over the last log window: steps/s and the share of wall time outside session.run.
   let window = { timer: { runMs: 0 }, steps: 0, since: performance.now() };
   let step = run.startStep;
@@ -213,7 +238,8 @@ async function loop(run: RunState, options: TrainOptions, commands: readonly str
         window = { timer: { runMs: 0 }, steps: 0, since: performance.now() };
       }
       if (sampler && step % config.sampleEvery === 0) await sampler.write(step);
-      if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && step !== end) await writeCheckpoint(ckptDir, checkpointOf(run, step, wall(), commands));
+      if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && step !== end)
+        await writeCheckpoint(ckptDir, checkpointOf(run, step, wall(), commands));
     }
     await writeCheckpoint(ckptDir, checkpointOf(run, step, wall(), commands));
   } finally {
@@ -224,7 +250,14 @@ async function loop(run: RunState, options: TrainOptions, commands: readonly str
   }
   const { dataset, noiseStats, imageShape } = run;
   return {
-    step, totalSteps: run.totalSteps, history, checkpointDir: ckptDir, wallTimeSeconds: wall(),
-    interrupted: stop.requested, commands: [...commands], run: { imageShape, noiseStats, dataset, config }, tensors: exportedTensors(run),
+    step,
+    totalSteps: run.totalSteps,
+    history,
+    checkpointDir: ckptDir,
+    wallTimeSeconds: wall(),
+    interrupted: stop.requested,
+    commands: [...commands],
+    run: { imageShape, noiseStats, dataset, config },
+    tensors: exportedTensors(run),
   };
 }

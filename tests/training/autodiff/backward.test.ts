@@ -29,7 +29,10 @@ void test('a branch off the loss path gets no backward nodes', () => {
   // ReduceSum → Reshape + Expand; Mul by the frozen v → one Mul; Tanh → Mul, Sub, Mul
   assert.deepEqual(opCounts(backward), { Reshape: 1, Expand: 1, Mul: 3, Sub: 1 });
   const offPath = new Set<Value>([side, w, side.producer!.inputs[0]!]);
-  assert.ok(backward.every((n) => n.inputs.every((i) => !i || !offPath.has(i))), 'no node reads the side branch');
+  assert.ok(
+    backward.every((n) => n.inputs.every((i) => !i || !offPath.has(i))),
+    'no node reads the side branch',
+  );
   assert.equal(dw!.producer, null, "w's gradient is a zero constant");
 });
 
@@ -52,7 +55,10 @@ void test('three uses of x accumulate through one Sum of three gradients', () =>
 });
 
 void test('fan-in accumulation agrees with central differences', async () => {
-  const inputs = [{ name: 'x', shape: [4] }, { name: 'a', shape: [4], grad: false }];
+  const inputs = [
+    { name: 'x', shape: [4] },
+    { name: 'a', shape: [4], grad: false },
+  ];
   const report = await gradcheck({ build: (b, [x, a]) => threeUses(ops(b), x!, a!), inputs, seed: 11 });
   assert.equal(report.checked, 4);
 });
@@ -110,8 +116,10 @@ void test('an op without a gradient rule throws an AutodiffError naming the op',
     const b = new GraphBuilder('missing');
     const x = b.input('x', 'float32', [2]);
     const loss = ops(b).reduceSum(b.op('TestOnlyOp', [x]), [], false);
-    assert.throws(() => gradients(b, loss, [x]), (e: unknown) =>
-      e instanceof AutodiffError && /no gradient rule for op TestOnlyOp \(node TestOnlyOp_0\)/.test(e.message));
+    assert.throws(
+      () => gradients(b, loss, [x]),
+      (e: unknown) => e instanceof AutodiffError && /no gradient rule for op TestOnlyOp \(node TestOnlyOp_0\)/.test(e.message),
+    );
   } finally {
     delete shapeRules.TestOnlyOp;
   }
@@ -135,5 +143,8 @@ void test('backward node names are scoped under the forward node and determinist
   };
   const first = names();
   assert.deepEqual(first, names());
-  assert.ok(first.some((n) => n.startsWith('Tanh_0_grad/')), first.join(','));
+  assert.ok(
+    first.some((n) => n.startsWith('Tanh_0_grad/')),
+    first.join(','),
+  );
 });

@@ -7,9 +7,7 @@ import type { Shape, Value } from '../../../training/onnx/ir.ts';
 import { ops } from '../../../training/onnx/ops.ts';
 import type { ConvOptions } from '../../../training/onnx/ops.ts';
 import { gradients } from '../../../training/autodiff/backward.ts';
-import {
-  chooseWeightGrad, unusedRows, weightGradDilated, weightGradIm2col,
-} from '../../../training/autodiff/rules/conv.ts';
+import { chooseWeightGrad, unusedRows, weightGradDilated, weightGradIm2col } from '../../../training/autodiff/rules/conv.ts';
 import type { ConvGeometry } from '../../../training/autodiff/rules/conv.ts';
 import { Rng } from '../../../common/rng.ts';
 import { feed, gradcheck, runGraph } from '../../support/gradcheck.ts';
@@ -49,8 +47,7 @@ const CONVT_CASES: Case[] = [
 
 const options = (c: Case): ConvOptions => ({ strides: c.s, pads: c.p, dilations: c.d, ...(c.op ? { outputPadding: c.op } : {}) });
 const geometry = (c: Case): ConvGeometry => ({ kernel: c.k, strides: c.s, pads: c.p, dilations: c.d, outputPadding: c.op ?? [0, 0] });
-const weightShape = (c: Case, kind: 'conv' | 'convT'): Shape =>
-  kind === 'conv' ? [c.out, c.x[1], ...c.k] : [c.x[1], c.out, ...c.k];
+const weightShape = (c: Case, kind: 'conv' | 'convT'): Shape => (kind === 'conv' ? [c.out, c.x[1], ...c.k] : [c.x[1], c.out, ...c.k]);
 
 function forward(b: GraphBuilder, c: Case, kind: 'conv' | 'convT', [x, w, bias]: Value[]): Value {
   const o = ops(b);
@@ -76,7 +73,10 @@ for (const kind of ['conv', 'convT'] as const) {
 
 void test('conv on 1-D input (generic spatial rank): central differences', async () => {
   await gradcheck({
-    inputs: [{ name: 'x', shape: [2, 2, 9] }, { name: 'w', shape: [3, 2, 3] }],
+    inputs: [
+      { name: 'x', shape: [2, 2, 9] },
+      { name: 'w', shape: [3, 2, 3] },
+    ],
     build: (b, [x, w]) => ops(b).conv(x!, w!, null, { strides: [2], pads: [1, 0], dilations: [2] }),
   });
 });
@@ -89,22 +89,26 @@ function referenceWeightGrad(kind: 'conv' | 'convT', c: Case, x: Float32Array, d
   const out = new Float64Array(ci * co * kh * kw);
   // Conv: "small" grid = dY (oh, ow), sampled grid = X (h, w); ConvT: small grid = X, sampled = dY.
   const [sh, sw, bh, bw] = kind === 'conv' ? [oh, ow, h, w] : [h, w, oh, ow];
-  for (let b = 0; b < n; b++) for (let a = 0; a < ci; a++) for (let m = 0; m < co; m++) {
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
-      let acc = 0;
-      for (let u = 0; u < sh; u++) for (let v = 0; v < sw; v++) {
-        const r = u * c.s[0] + i * c.d[0] - c.p[0];
-        const q = v * c.s[1] + j * c.d[1] - c.p[1];
-        if (r < 0 || q < 0 || r >= bh || q >= bw) continue;
-        const xv = kind === 'conv' ? x[((b * ci + a) * h + r) * w + q]! : x[((b * ci + a) * h + u) * w + v]!;
-        const gv = kind === 'conv' ? dy[((b * co + m) * oh + u) * ow + v]! : dy[((b * co + m) * oh + r) * ow + q]!;
-        acc += xv * gv;
+  for (let b = 0; b < n; b++)
+    for (let a = 0; a < ci; a++)
+      for (let m = 0; m < co; m++) {
+        for (let i = 0; i < kh; i++)
+          for (let j = 0; j < kw; j++) {
+            let acc = 0;
+            for (let u = 0; u < sh; u++)
+              for (let v = 0; v < sw; v++) {
+                const r = u * c.s[0] + i * c.d[0] - c.p[0];
+                const q = v * c.s[1] + j * c.d[1] - c.p[1];
+                if (r < 0 || q < 0 || r >= bh || q >= bw) continue;
+                const xv = kind === 'conv' ? x[((b * ci + a) * h + r) * w + q]! : x[((b * ci + a) * h + u) * w + v]!;
+                const gv = kind === 'conv' ? dy[((b * co + m) * oh + u) * ow + v]! : dy[((b * co + m) * oh + r) * ow + q]!;
+                acc += xv * gv;
+              }
+            // Conv weight [M,C,k,k]; ConvT weight [Ci,Co,k,k]
+            const idx = kind === 'conv' ? ((m * ci + a) * kh + i) * kw + j : ((a * co + m) * kh + i) * kw + j;
+            out[idx]! += acc;
+          }
       }
-      // Conv weight [M,C,k,k]; ConvT weight [Ci,Co,k,k]
-      const idx = kind === 'conv' ? ((m * ci + a) * kh + i) * kw + j : ((a * co + m) * kh + i) * kw + j;
-      out[idx]! += acc;
-    }
-  }
   return out;
 }
 
@@ -162,7 +166,13 @@ void test('1x1 identity kernel: dX is the output gradient and dW is Σ dY·X, ex
 });
 
 void test('output_padding r is the count of rows the forward windows never reach', () => {
-  const g = (k: number, s: number, p: number): ConvGeometry => ({ kernel: [k], strides: [s], pads: [p, p], dilations: [1], outputPadding: [0] });
+  const g = (k: number, s: number, p: number): ConvGeometry => ({
+    kernel: [k],
+    strides: [s],
+    pads: [p, p],
+    dilations: [1],
+    outputPadding: [0],
+  });
   assert.deepEqual(unusedRows(g(3, 2, 1), [7]), [0]);
   assert.deepEqual(unusedRows(g(3, 2, 1), [8]), [1]);
   assert.deepEqual(unusedRows(g(4, 3, 0), [12]), [2]);

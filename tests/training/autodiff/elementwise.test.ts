@@ -58,7 +58,11 @@ void test('smooth unary rules match their closed forms', async () => {
   ];
   for (const [name, f, slope] of cases) {
     const got = await unaryGrad(f, x, dy);
-    close(got, x.map((t, i) => dy[i]! * slope(t)), 1e-5);
+    close(
+      got,
+      x.map((t, i) => dy[i]! * slope(t)),
+      1e-5,
+    );
     assert.ok(got.every(Number.isFinite), name);
   }
 });
@@ -96,7 +100,9 @@ void test('Where routes dY to the chosen branch and the condition gets nothing',
   const seed = b.input('dy', 'float32', [4], { grad: false });
   const [dx, dz] = gradients(b, y, [x, z], { seed });
   const [gx, gz] = await runGraph(b, [dx!, dz!], {
-    x: feed([4], [1, -1, 2, -2]), z: feed([4], [0, 0, 0, 0]), dy: feed([4], [10, 20, 30, 40]),
+    x: feed([4], [1, -1, 2, -2]),
+    z: feed([4], [0, 0, 0, 0]),
+    dy: feed([4], [10, 20, 30, 40]),
   });
   close(Array.from(gx!.data as Float32Array), [10, 0, 30, 0]);
   close(Array.from(gz!.data as Float32Array), [0, 20, 0, 40]);
@@ -107,13 +113,14 @@ void test('Identity and Cast float→float pass dY; int casts and comparisons ca
   close(await unaryGrad((o, x) => o.cast(x, 'float32'), [1, 2], [3, 4]), [3, 4]);
   // y = x·Cast(x > 0) + Sign(x) + Cast(Cast(x, int64)) + Cast(Not(x < 0)) + Cast(x == 2.5): only x·… counts
   const asFloat = (o: Ops, v: Value) => o.cast(v, 'float32');
-  const f = (o: Ops, x: Value) => o.sum([
-    o.mul(x, asFloat(o, o.greater(x, 0))),
-    o.sign(x),
-    asFloat(o, o.cast(x, 'int64')),
-    asFloat(o, o.b.op('Not', [o.less(x, 0)])),
-    asFloat(o, o.b.op('Equal', [x, o.scalar(2.5)])),
-  ]);
+  const f = (o: Ops, x: Value) =>
+    o.sum([
+      o.mul(x, asFloat(o, o.greater(x, 0))),
+      o.sign(x),
+      asFloat(o, o.cast(x, 'int64')),
+      asFloat(o, o.b.op('Not', [o.less(x, 0)])),
+      asFloat(o, o.b.op('Equal', [x, o.scalar(2.5)])),
+    ]);
   close(await unaryGrad(f, [-1.5, 2.5], [1, 1]), [0, 1]);
 });
 
@@ -125,17 +132,28 @@ void test('Add, Sub and Mul with broadcasting: [2,3] op [3] by hand', async () =
   const seed = b.input('dy', 'float32', [2, 3], { grad: false });
   const grads = [o.add(a, c), o.sub(a, c), o.mul(a, c)].flatMap((y) => gradients(b, y, [a, c], { seed }));
   const outs = await runGraph(b, grads, {
-    a: feed([2, 3], [1, 2, 3, 4, 5, 6]), c: feed([3], [10, 20, 30]), dy: feed([2, 3], [1, 1, 1, 2, 2, 2]),
+    a: feed([2, 3], [1, 2, 3, 4, 5, 6]),
+    c: feed([3], [10, 20, 30]),
+    dy: feed([2, 3], [1, 1, 1, 2, 2, 2]),
   });
-  assert.deepEqual(outs.map((t) => [...t.shape]), [[2, 3], [3], [2, 3], [3], [2, 3], [3]]);
-  assert.deepEqual(outs.map((t) => Array.from(t.data as Float32Array)), [
-    [1, 1, 1, 2, 2, 2], [3, 3, 3],
-    [1, 1, 1, 2, 2, 2], [-3, -3, -3],
-    [10, 20, 30, 20, 40, 60], [1 + 8, 2 + 10, 3 + 12],
-  ]);
+  assert.deepEqual(
+    outs.map((t) => [...t.shape]),
+    [[2, 3], [3], [2, 3], [3], [2, 3], [3]],
+  );
+  assert.deepEqual(
+    outs.map((t) => Array.from(t.data as Float32Array)),
+    [
+      [1, 1, 1, 2, 2, 2],
+      [3, 3, 3],
+      [1, 1, 1, 2, 2, 2],
+      [-3, -3, -3],
+      [10, 20, 30, 20, 40, 60],
+      [1 + 8, 2 + 10, 3 + 12],
+    ],
+  );
 });
 
-void test('Dropout (training) scales dY by the node\'s own mask / (1 − ratio)', async () => {
+void test("Dropout (training) scales dY by the node's own mask / (1 − ratio)", async () => {
   const b = new GraphBuilder('dropout');
   const o = ops(b);
   const x = b.input('x', 'float32', [64]);
@@ -146,7 +164,11 @@ void test('Dropout (training) scales dY by the node\'s own mask / (1 − ratio)'
   const [g, m] = await runGraph(b, [dx!, o.cast(mask, 'float32')], { x: feed([64], dy), dy: feed([64], dy) });
   const kept = Array.from(m!.data as Float32Array);
   assert.ok(kept.some((k) => k === 0) && kept.some((k) => k === 1), 'mask mixes kept and dropped');
-  close(Array.from(g!.data as Float32Array), dy.map((d, i) => (d * kept[i]!) / 0.75), 1e-4);
+  close(
+    Array.from(g!.data as Float32Array),
+    dy.map((d, i) => (d * kept[i]!) / 0.75),
+    1e-4,
+  );
 });
 
 void test('Dropout in training mode without its mask output refuses to differentiate', () => {
@@ -167,10 +189,18 @@ void test('Sum (variadic) gives every input dY, reduced to its own shape', async
   const loss = o.reduceSum(o.sum(xs), [], false);
   const grads = gradients(b, loss, xs);
   const outs = await runGraph(b, grads, {
-    x0: feed([2, 3], [1, 2, 3, 4, 5, 6]), x1: feed([3], [1, 2, 3]), x2: feed([1, 1], [1]),
+    x0: feed([2, 3], [1, 2, 3, 4, 5, 6]),
+    x1: feed([3], [1, 2, 3]),
+    x2: feed([1, 1], [1]),
   });
-  assert.deepEqual(outs.map((t) => [...t.shape]), [[2, 3], [3], [1, 1]]);
-  assert.deepEqual(outs.map((t) => Array.from(t.data as Float32Array)), [[1, 1, 1, 1, 1, 1], [2, 2, 2], [6]]);
+  assert.deepEqual(
+    outs.map((t) => [...t.shape]),
+    [[2, 3], [3], [1, 1]],
+  );
+  assert.deepEqual(
+    outs.map((t) => Array.from(t.data as Float32Array)),
+    [[1, 1, 1, 1, 1, 1], [2, 2, 2], [6]],
+  );
 });
 
 const unaryChecks: [string, (o: Ops, x: Value) => Value, ReturnType<typeof positive> | undefined][] = [
@@ -201,7 +231,21 @@ void test('central differences agree for every unary rule', async () => {
 });
 
 const broadcastMatrix: [Shape, Shape][] = [
-  [[2, 3], [2, 3]], [[2, 3], [3]], [[2, 1, 4], [3, 1]], [[], [2, 3]], [[4, 1], [1, 5]], [[3], [2, 1, 1]],
+  [
+    [2, 3],
+    [2, 3],
+  ],
+  [[2, 3], [3]],
+  [
+    [2, 1, 4],
+    [3, 1],
+  ],
+  [[], [2, 3]],
+  [
+    [4, 1],
+    [1, 5],
+  ],
+  [[3], [2, 1, 1]],
 ];
 
 const binaryChecks: [string, (o: Ops, a: Value, c: Value) => Value][] = [

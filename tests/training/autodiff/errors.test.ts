@@ -19,14 +19,20 @@ void test('a non-constant input read by constInput is an AutodiffError naming op
   const b = new GraphBuilder('pow');
   const x = b.input('x', 'float32', [3]);
   const p = b.input('p', 'float32', [], { grad: false });
-  throwsAutodiff(() => gradients(b, ops(b).reduceSum(b.op('Pow', [x, p]), [], false), [x]), /^Pow Pow_\d+: the exponent \(input 1\) must be a constant$/);
+  throwsAutodiff(
+    () => gradients(b, ops(b).reduceSum(b.op('Pow', [x, p]), [], false), [x]),
+    /^Pow Pow_\d+: the exponent \(input 1\) must be a constant$/,
+  );
 
   const d = new GraphBuilder('dropout');
   const xd = d.input('x', 'float32', [3]);
   const ratio = d.input('ratio', 'float32', [], { grad: false });
   const mode = d.input('training_mode', 'bool', [], { grad: false });
   const outs = d.emit('Dropout', [xd, ratio, mode], {}, 2) as [Value, Value];
-  throwsAutodiff(() => gradients(d, ops(d).reduceSum(outs[0], [], false), [xd]), /^Dropout Dropout_\d+: training_mode \(input 2\) must be a constant$/);
+  throwsAutodiff(
+    () => gradients(d, ops(d).reduceSum(outs[0], [], false), [xd]),
+    /^Dropout Dropout_\d+: training_mode \(input 2\) must be a constant$/,
+  );
 });
 
 void test('refused convolution attributes are AutodiffErrors', () => {

@@ -17,9 +17,14 @@ void test('2-D MatMul: dA = dY·Bᵀ and dB = Aᵀ·dY by hand, as Gemm nodes', 
   const seed = b.input('dy', 'float32', [1, 3], { grad: false });
   const before = b.nodeList.length;
   const [da, dw] = gradients(b, y, [a, w], { seed });
-  assert.deepEqual(b.nodeList.slice(before).map((n) => n.opType), ['Gemm', 'Gemm']);
+  assert.deepEqual(
+    b.nodeList.slice(before).map((n) => n.opType),
+    ['Gemm', 'Gemm'],
+  );
   const [ga, gw] = await runGraph(b, [da!, dw!], {
-    a: feed([1, 2], [1, 2]), w: feed([2, 3], [1, 2, 3, 4, 5, 6]), dy: feed([1, 3], [1, 0, -1]),
+    a: feed([1, 2], [1, 2]),
+    w: feed([2, 3], [1, 2, 3, 4, 5, 6]),
+    dy: feed([1, 3], [1, 0, -1]),
   });
   assert.deepEqual([...ga!.shape], [1, 2]);
   assert.deepEqual([...gw!.shape], [2, 3]);
@@ -38,7 +43,10 @@ void test('Gemm with transB, alpha, beta and a broadcast bias by hand', async ()
   const seed = b.input('dy', 'float32', [1, 2], { grad: false });
   const grads = gradients(b, y, [a, w, c], { seed });
   const [ga, gw, gc] = await runGraph(b, grads, {
-    a: feed([1, 2], [1, 2]), w: feed([2, 2], [1, 2, 3, 4]), c: feed([1], [0]), dy: feed([1, 2], [1, 2]),
+    a: feed([1, 2], [1, 2]),
+    w: feed([2, 2], [1, 2, 3, 4]),
+    c: feed([1], [0]),
+    dy: feed([1, 2], [1, 2]),
   });
   assert.deepEqual(Array.from(ga!.data as Float32Array), [2 * (1 + 6), 2 * (2 + 8)]);
   assert.deepEqual(Array.from(gw!.data as Float32Array), [2, 4, 4, 8]);
@@ -54,7 +62,9 @@ void test('batched MatMul with a broadcast 2-D operand sums dB over the batch', 
   const seed = b.input('dy', 'float32', [2, 1, 1], { grad: false });
   const [da, dw] = gradients(b, o.matmul(a, w), [a, w], { seed });
   const [ga, gw] = await runGraph(b, [da!, dw!], {
-    a: feed([2, 1, 2], [1, 2, 3, 4]), w: feed([2, 1], [5, 6]), dy: feed([2, 1, 1], [1, 10]),
+    a: feed([2, 1, 2], [1, 2, 3, 4]),
+    w: feed([2, 1], [5, 6]),
+    dy: feed([2, 1, 1], [1, 10]),
   });
   assert.deepEqual([...ga!.shape], [2, 1, 2]);
   assert.deepEqual(Array.from(ga!.data as Float32Array), [5, 6, 50, 60]);
@@ -75,12 +85,34 @@ void test('MatMul emits only the gradient that is needed', () => {
 });
 
 const matmulShapes: [Shape, Shape][] = [
-  [[3, 4], [4, 2]], [[2, 3, 4], [2, 4, 5]], [[2, 3, 4], [4, 5]], [[3, 4], [2, 4, 5]], [[2, 1, 3, 4], [3, 4, 2]],
+  [
+    [3, 4],
+    [4, 2],
+  ],
+  [
+    [2, 3, 4],
+    [2, 4, 5],
+  ],
+  [
+    [2, 3, 4],
+    [4, 5],
+  ],
+  [
+    [3, 4],
+    [2, 4, 5],
+  ],
+  [
+    [2, 1, 3, 4],
+    [3, 4, 2],
+  ],
 ];
 
 void test('central differences agree for MatMul, 2-D and batched with broadcasting', async () => {
   for (const [i, [sa, sb]] of matmulShapes.entries()) {
-    const inputs = [{ name: 'a', shape: sa }, { name: 'w', shape: sb }];
+    const inputs = [
+      { name: 'a', shape: sa },
+      { name: 'w', shape: sb },
+    ];
     await gradcheck({ build: (b, [a, w]) => ops(b).matmul(a!, w!), inputs, seed: 500 + i }).catch((e: unknown) => {
       throw new Error(`${JSON.stringify(sa)} × ${JSON.stringify(sb)}: ${(e as Error).message}`);
     });

@@ -64,8 +64,11 @@ void test('BN training mode: a constant output gradient gives dX = 0, dγ = Σx�
   const { y } = batchNormTrain(b, x, gamma, beta, ...stats);
   const grads = gradients(b, o.reduceSum(y, [], false), [x, gamma, beta]);
   const [dx, dgamma, dbeta] = await runGraph(b, grads, {
-    x: feed([2, 1, 1, 3], [1, 4, 2, 8, 5, 7]), gamma: feed([1], [2]), beta: feed([1], [0.5]),
-    rm: feed([1], [0]), rv: feed([1], [1]),
+    x: feed([2, 1, 1, 3], [1, 4, 2, 8, 5, 7]),
+    gamma: feed([1], [2]),
+    beta: feed([1], [0.5]),
+    rm: feed([1], [0]),
+    rv: feed([1], [1]),
   });
   for (const v of dx!.data as Float32Array) assert.ok(Math.abs(v) < 1e-6, `dX ${v}`);
   assert.ok(Math.abs((dgamma!.data as Float32Array)[0]!) < 1e-5);
@@ -75,12 +78,20 @@ void test('BN training mode: a constant output gradient gives dX = 0, dγ = Σx�
 void test('batchNormTrain updates running statistics with PyTorch semantics (unbiased variance)', async () => {
   const b = new GraphBuilder('bn-stats');
   const x = b.input('x', 'float32', [2, 2, 1, 2]);
-  const [gamma, beta, rm, rv] = ['gamma', 'beta', 'rm', 'rv'].map((n) => b.input(n, 'float32', [2], { grad: false })) as [Value, Value, Value, Value];
+  const [gamma, beta, rm, rv] = ['gamma', 'beta', 'rm', 'rv'].map((n) => b.input(n, 'float32', [2], { grad: false })) as [
+    Value,
+    Value,
+    Value,
+    Value,
+  ];
   const r = batchNormTrain(b, x, gamma, beta, rm, rv, { momentum: 0.25 });
   // channel 0: {1, 3, 5, 7} → μ = 4, unbiased σ² = 20/3; channel 1: {2, 2, 6, 10} → μ = 5, unbiased σ² = 44/3
   const feeds = {
-    x: feed(x.shape, [1, 3, 2, 2, 5, 7, 6, 10]), gamma: feed([2], [1, 1]), beta: feed([2], [0, 0]),
-    rm: feed([2], [1, -1]), rv: feed([2], [2, 0.5]),
+    x: feed(x.shape, [1, 3, 2, 2, 5, 7, 6, 10]),
+    gamma: feed([2], [1, 1]),
+    beta: feed([2], [0, 0]),
+    rm: feed([2], [1, -1]),
+    rv: feed([2], [2, 0.5]),
   };
   const [y, mean, variance] = await runGraph(b, [r.y, r.runMean, r.runVar], feeds);
   // ORT's kernel writes its statistics into the input_mean/var buffers; ours must stay untouched

@@ -111,8 +111,14 @@ void test('parity: odd-size Conv / ConvTranspose geometries, both weight-gradien
     const [gx, gw, gb] = gradients(b, dotLoss(b, y, g), [x, w, bias]);
     // dL/dY = g, so the two formulations can be fed g directly (Conv samples X, ConvT samples dY)
     const [sampled, other] = kind === 'conv' ? [x, g] : [g, x];
-    const named: [string, Value][] = [['y', y], ['grad_x', gx!], ['grad_w', gw!], ['grad_b', gb!],
-      ['grad_w(im2col)', weightGradIm2col(o, sampled, other, geometry)], ['grad_w(dilated)', weightGradDilated(o, sampled, other, geometry)]];
+    const named: [string, Value][] = [
+      ['y', y],
+      ['grad_x', gx!],
+      ['grad_w', gw!],
+      ['grad_b', gb!],
+      ['grad_w(im2col)', weightGradIm2col(o, sampled, other, geometry)],
+      ['grad_w(dilated)', weightGradDilated(o, sampled, other, geometry)],
+    ];
     named.forEach(([label, v]) => b.output(v, label));
     const out = await runOnce(b, feeds);
     for (const [label] of named) table.check(`${name} ${label}`, out[label], tensor(c.expected[label.replace(/\(.*\)$/, '')]));
@@ -130,11 +136,18 @@ function buildDcganStep(b: GraphBuilder, shape: Shape) {
   h = o.leakyRelu(batchNorm2d(ctx, 'bn', h), 0.2);
   const y = o.tanh(convTranspose2d(ctx, 'dec', h, { out: 1, kernel: 4, stride: 2, padding: 1, bias: true }));
   const loss = o.reduceMean(o.abs(o.sub(y, target)), [0, 1, 2, 3], false);
-  const trainable = params.decls().filter((dcl) => dcl.role === 'param').map((dcl) => dcl.name);
+  const trainable = params
+    .decls()
+    .filter((dcl) => dcl.role === 'param')
+    .map((dcl) => dcl.name);
   const values = params.values();
   const grads = gradients(b, loss, [x, ...trainable.map((n) => values.get(n)!)]);
   const cfg = adamConfig({ beta1: 0.5, beta2: 0.999 });
-  const adam = emitAdam(b, trainable.map((name, i) => ({ name, value: values.get(name)!, grad: grads[i + 1]! })), cfg);
+  const adam = emitAdam(
+    b,
+    trainable.map((name, i) => ({ name, value: values.get(name)!, grad: grads[i + 1]! })),
+    cfg,
+  );
   b.output(loss, 'loss');
   b.output(y, 'y');
   b.output(grads[0]!, 'grad_x');
@@ -146,8 +159,13 @@ function buildDcganStep(b: GraphBuilder, shape: Shape) {
 
 // PyTorch names of the fixture's tensors
 const DCGAN_NAMES: Record<string, string> = {
-  w1: 'enc.weight', gamma: 'bn.weight', beta: 'bn.bias', w2: 'dec.weight', b2: 'dec.bias',
-  running_mean: 'bn.running_mean', running_var: 'bn.running_var',
+  w1: 'enc.weight',
+  gamma: 'bn.weight',
+  beta: 'bn.bias',
+  w2: 'dec.weight',
+  b2: 'dec.bias',
+  running_mean: 'bn.running_mean',
+  running_var: 'bn.running_var',
 };
 
 void test('parity: DCGAN block (Conv → BN(train) → LeakyReLU → ConvT → Tanh, L1): gradients, BN stats, 3 Adam steps', async () => {
@@ -170,7 +188,8 @@ void test('parity: DCGAN block (Conv → BN(train) → LeakyReLU → ConvT → T
       if (step === 1) {
         table.check('y', out.y, tensor(f.expected.y));
         table.check('grad_x', out.grad_x, tensor(f.expected.grad_x));
-        for (const key of ['w1', 'gamma', 'beta', 'w2', 'b2']) table.check(`grad ${DCGAN_NAMES[key]!}`, out[`grad_${DCGAN_NAMES[key]!}`], tensor(f.expected[`grad_${key}`]));
+        for (const key of ['w1', 'gamma', 'beta', 'w2', 'b2'])
+          table.check(`grad ${DCGAN_NAMES[key]!}`, out[`grad_${DCGAN_NAMES[key]!}`], tensor(f.expected[`grad_${key}`]));
       }
       for (const s of state) feeds[s.input.name] = out[nextName(s.input.name)]!;
       if (step !== 2) {
@@ -204,7 +223,8 @@ void test('parity: Conv → GroupNorm(2 groups) → LeakyReLU block', async () =
   for (const [key, name] of Object.entries(names)) feeds[name] = tensor(f.inputs[key]);
   const out = await runOnce(b, feeds);
   const table = new ParityTable('group-norm');
-  for (const label of ['y', 'grad_x', ...Object.keys(names).map((k) => `grad_${k}`)]) table.check(label, out[label], tensor(f.expected[label]));
+  for (const label of ['y', 'grad_x', ...Object.keys(names).map((k) => `grad_${k}`)])
+    table.check(label, out[label], tensor(f.expected[label]));
   table.finish();
 });
 

@@ -20,7 +20,9 @@ void test('ReduceSum spreads dY over the reduced axis; ReduceMean divides it by 
   const [gs] = gradients(b, s, [x], { seed: ds });
   const [gm] = gradients(b, m, [x], { seed: dm });
   const [a, c] = await runGraph(b, [gs!, gm!], {
-    x: feed([2, 3], [1, 2, 3, 4, 5, 6]), ds: feed([2], [10, 20]), dm: feed([1, 3], [2, 4, 6]),
+    x: feed([2, 3], [1, 2, 3, 4, 5, 6]),
+    ds: feed([2], [10, 20]),
+    dm: feed([1, 3], [2, 4, 6]),
   });
   assert.deepEqual([...a!.shape], [2, 3]);
   assert.equal(a!.dtype, 'float32');
@@ -41,7 +43,14 @@ void test('ReduceSum with empty axes and noop_with_empty_axes=1 is the identity'
 });
 
 const axesCases: [number[], boolean][] = [
-  [[], false], [[], true], [[0], false], [[1], true], [[-1], false], [[0, 2], true], [[0, 2], false], [[1, 2], false],
+  [[], false],
+  [[], true],
+  [[0], false],
+  [[1], true],
+  [[-1], false],
+  [[0, 2], true],
+  [[0, 2], false],
+  [[1, 2], false],
 ];
 
 void test('central differences agree for ReduceSum and ReduceMean over axes × keepdims', async () => {

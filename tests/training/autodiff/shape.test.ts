@@ -70,7 +70,10 @@ void test('Concat slices dY per input and only for needed inputs', async () => {
   const [dx, dz] = gradients(b, y, [x, z], { seed });
   assert.equal(b.nodeList.slice(before).filter((n) => n.opType === 'Slice').length, 2, 'no Slice for the frozen input');
   const [gx, gz] = await runGraph(b, [dx!, dz!], {
-    x: feed([2, 1], [0, 0]), frozen: feed([2, 2], [0, 0, 0, 0]), z: feed([2, 3], iota(6)), dy: feed([2, 6], iota(12)),
+    x: feed([2, 1], [0, 0]),
+    frozen: feed([2, 2], [0, 0, 0, 0]),
+    z: feed([2, 3], iota(6)),
+    dy: feed([2, 6], iota(12)),
   });
   assert.deepEqual(Array.from(gx!.data as Float32Array), [1, 7]);
   assert.deepEqual(Array.from(gz!.data as Float32Array), [4, 5, 6, 10, 11, 12]);

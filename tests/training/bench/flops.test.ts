@@ -121,7 +121,10 @@ void test('largestOutputs ranks node outputs by size; scopeOf groups backward by
   b.output(o.add(big, 1));
   b.output(o.relu(x));
   const top = largestOutputs(b.build(), 2);
-  assert.deepEqual(top.map((t) => t.elements), [60, 60]);
+  assert.deepEqual(
+    top.map((t) => t.elements),
+    [60, 60],
+  );
   assert.deepEqual(top.map((t) => t.node.opType).sort(), ['Add', 'Expand']);
   assert.equal(scopeOf('backward/f_x/enc.0/Conv_0_grad/MatMul_3'), 'backward/f_x');
   assert.equal(scopeOf('f_z/enc.1/Conv_2'), 'f_z');

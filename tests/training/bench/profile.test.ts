@@ -29,7 +29,10 @@ void test('summariseProfile groups kernel time by op type, per step, with useful
   const events = kernelEvents(raw);
   assert.equal(events.length, 4);
   const rows = summariseProfile(events, graph, 2);
-  assert.deepEqual(rows.map((r) => r.opType), ['ReorderOutput', 'Conv (one-hot im2col)', 'FusedMatMul']);
+  assert.deepEqual(
+    rows.map((r) => r.opType),
+    ['ReorderOutput', 'Conv (one-hot im2col)', 'FusedMatMul'],
+  );
   const fused = rows.find((r) => r.opType === 'FusedMatMul')!;
   assert.equal(fused.calls, 1);
   assert.equal(fused.msPerStep, 0.1);

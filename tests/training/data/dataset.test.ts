@@ -11,7 +11,9 @@ import { loadMnist } from '../../../training/data/mnist.ts';
 let root = '';
 
 async function solid(path: string, value: number): Promise<void> {
-  await sharp({ create: { width: 10, height: 10, channels: 3, background: { r: value, g: value, b: value } } }).png().toFile(path);
+  await sharp({ create: { width: 10, height: 10, channels: 3, background: { r: value, g: value, b: value } } })
+    .png()
+    .toFile(path);
 }
 
 before(async () => {

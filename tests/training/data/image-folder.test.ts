@@ -20,7 +20,9 @@ async function stripes(path: string, format: 'png' | 'jpeg' | 'webp'): Promise<v
       raw[(y * 40 + x) * 3 + channel] = 255;
     }
   }
-  await sharp(raw, { raw: { width: 40, height: 20, channels: 3 } })[format]({ quality: 100, lossless: format === 'webp' }).toFile(path);
+  await sharp(raw, { raw: { width: 40, height: 20, channels: 3 } })
+    [format]({ quality: 100, lossless: format === 'webp' })
+    .toFile(path);
 }
 
 before(async () => {
@@ -53,11 +55,18 @@ void test('decodes JPEG/PNG/WebP recursively in path order, centre-cropped, skip
   assert.equal(result.n, 4);
   assert.deepEqual(result.shape, [3, 8, 8]);
   assert.equal(result.pixels.length, 4 * 3 * 64);
-  assert.deepEqual(result.skipped.map((s) => s.file), ['broken.png']);
+  assert.deepEqual(
+    result.skipped.map((s) => s.file),
+    ['broken.png'],
+  );
   assert.ok(result.skipped[0]!.reason.length > 0);
   // Sorted: a.png, b.JPG, nested/c.webp, nested/deeper/d.png. The crop keeps only the green centre.
   for (const image of [0, 1, 2]) {
-    for (const [y, x] of [[0, 0], [4, 4], [7, 7]] as const) {
+    for (const [y, x] of [
+      [0, 0],
+      [4, 4],
+      [7, 7],
+    ] as const) {
       const [r, g, b] = pixel(result.pixels, image, 8, 3, y, x);
       assert.ok(r! < 40 && g! > 215 && b! < 40, `image ${image} (${y}, ${x}) = ${r},${g},${b}`);
     }

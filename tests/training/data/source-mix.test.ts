@@ -34,14 +34,28 @@ void test('affine with scale 1 and no shift is the identity; a shift moves the s
 });
 
 void test('mixSources replaces round(p·batch) leading rows with corrupted source images, deterministically', () => {
-  const source: BatchSource = { n: 3, shape: [...shape], gather: (idx, out) => { for (let i = 0; i < idx.length; i++) out.set(digitLike(), i * 784); } };
+  const source: BatchSource = {
+    n: 3,
+    shape: [...shape],
+    gather: (idx, out) => {
+      for (let i = 0; i < idx.length; i++) out.set(digitLike(), i * 784);
+    },
+  };
   const z = new Float32Array(8 * 784).fill(7);
   mixSources(z, 0.5, 8, source, new Rng(2));
   assert.equal(sourceRows(0.5, 8), 4);
   for (let i = 0; i < 8; i++) {
     const row = z.subarray(i * 784, (i + 1) * 784);
-    if (i < 4) assert.ok(row.some((v) => v !== 7), `row ${i} replaced`);
-    else assert.ok(row.every((v) => v === 7), `row ${i} kept`);
+    if (i < 4)
+      assert.ok(
+        row.some((v) => v !== 7),
+        `row ${i} replaced`,
+      );
+    else
+      assert.ok(
+        row.every((v) => v === 7),
+        `row ${i} kept`,
+      );
   }
   const again = new Float32Array(8 * 784).fill(7);
   mixSources(again, 0.5, 8, source, new Rng(2));

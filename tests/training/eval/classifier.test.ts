@@ -25,7 +25,10 @@ void test('softmax cross-entropy graph matches the host formula, also for huge l
   const session = await createSession(serialize(b.build()));
   const oneHot = new Float32Array(6);
   labels.forEach((k, row) => (oneHot[row * 3 + k] = 1));
-  const out = await session.run({ logits: { dtype: 'float32', shape: [2, 3], data: Float32Array.from(logits) }, t: { dtype: 'float32', shape: [2, 3], data: oneHot } });
+  const out = await session.run({
+    logits: { dtype: 'float32', shape: [2, 3], data: Float32Array.from(logits) },
+    t: { dtype: 'float32', shape: [2, 3], data: oneHot },
+  });
   await session.release();
   const expected = labels.map((k, row) => {
     const r = logits.slice(row * 3, row * 3 + 3);
@@ -37,10 +40,13 @@ void test('softmax cross-entropy graph matches the host formula, also for huge l
 });
 
 void test('kaimingInit scales weights by √(2/fan_in) and zeroes biases', () => {
-  const init = kaimingInit([
-    { name: 'l.weight', shape: [200, 50], init: { kind: 'zeros' }, role: 'param' },
-    { name: 'l.bias', shape: [200], init: { kind: 'zeros' }, role: 'param' },
-  ], new Rng(0));
+  const init = kaimingInit(
+    [
+      { name: 'l.weight', shape: [200, 50], init: { kind: 'zeros' }, role: 'param' },
+      { name: 'l.bias', shape: [200], init: { kind: 'zeros' }, role: 'param' },
+    ],
+    new Rng(0),
+  );
   const w = init.get('l.weight')!;
   const std = Math.sqrt(w.reduce((s, v) => s + v * v, 0) / w.length);
   assert.ok(Math.abs(std - Math.sqrt(2 / 50)) < 0.01, `std ${std}`);

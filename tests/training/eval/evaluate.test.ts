@@ -33,7 +33,10 @@ void test('evaluate writes the report, picture and card summary for a tiny model
   assert.ok('frechet' in saved.classifier);
   const { frechet, histograms } = saved.classifier;
   assert.ok(frechet.realTrainVsTest < frechet.k1, `floor ${frechet.realTrainVsTest} vs k1 ${frechet.k1}`);
-  assert.equal(histograms.k1.counts.reduce((a, b) => a + b, 0), 48);
+  assert.equal(
+    histograms.k1.counts.reduce((a, b) => a + b, 0),
+    48,
+  );
   assert.equal(saved.image.rows.length, 4 + 3 * 4 + 4);
   const png = await sharp(first.files.png).metadata();
   assert.equal(png.format, 'png');
@@ -41,12 +44,28 @@ void test('evaluate writes the report, picture and card summary for a tiny model
   assert.ok((await stat(first.files.markdown)).size > 200);
   // The projection benchmark: every family scored in every column, corruptions graded by strength.
   const bench = saved.benchmark!;
-  assert.deepEqual(bench.families.map((f) => f.id), [
-    'clean', 'noise-0.15', 'noise-0.3', 'noise-0.5', 'impulse-0.05', 'impulse-0.2', 'occlusion-8', 'occlusion-13', 'blur',
-    'user-inverted', 'user-off-centre', 'user-rescaled', 'user-light-canvas',
-  ]);
+  assert.deepEqual(
+    bench.families.map((f) => f.id),
+    [
+      'clean',
+      'noise-0.15',
+      'noise-0.3',
+      'noise-0.5',
+      'impulse-0.05',
+      'impulse-0.2',
+      'occlusion-8',
+      'occlusion-13',
+      'blur',
+      'user-inverted',
+      'user-off-centre',
+      'user-rescaled',
+      'user-light-canvas',
+    ],
+  );
   const byId = Object.fromEntries(bench.families.map((f) => [f.id, f]));
-  assert.ok(byId['noise-0.5']!.psnr.input < byId['noise-0.3']!.psnr.input && byId['noise-0.3']!.psnr.input < byId['noise-0.15']!.psnr.input);
+  assert.ok(
+    byId['noise-0.5']!.psnr.input < byId['noise-0.3']!.psnr.input && byId['noise-0.3']!.psnr.input < byId['noise-0.15']!.psnr.input,
+  );
   assert.ok(byId['impulse-0.2']!.psnr.input < byId['impulse-0.05']!.psnr.input);
   assert.ok(byId['occlusion-13']!.psnr.input < byId['occlusion-8']!.psnr.input);
   assert.equal(byId.clean!.psnr.input, 100);
@@ -55,7 +74,8 @@ void test('evaluate writes the report, picture and card summary for a tiny model
   assert.ok(byId.clean!.frechet.input > 0, 'x̃ = x is not its own reference');
   assert.equal(bench.conventions, null, 'the tiny card declares no conventions');
   for (const f of bench.families) {
-    for (const metric of [f.accuracy, f.frechet, f.psnr]) for (const v of Object.values(metric)) assert.ok(Number.isFinite(v), `${f.id}: ${JSON.stringify(metric)}`);
+    for (const metric of [f.accuracy, f.frechet, f.psnr])
+      for (const v of Object.values(metric)) assert.ok(Number.isFinite(v), `${f.id}: ${JSON.stringify(metric)}`);
     assert.equal(f.user !== undefined, f.kind === 'user');
   }
   // Targets: 2 clean, one accuracy target per other family, FD for the 5 noise families, 4 user-style, 4 generation.
@@ -86,7 +106,10 @@ void test('evaluate writes the report, picture and card summary for a tiny model
   }
   assert.equal(r.benchmark!.cleanIdempotencePsnr, 100);
   assert.ok(r.targets.find((t) => t.target.startsWith('clean: PSNR'))!.pass);
-  assert.ok(r.targets.filter((t) => t.target.includes('FD f(x̃) < FD x̃')).every((t) => !t.pass), 'identity never lowers FD');
+  assert.ok(
+    r.targets.filter((t) => t.target.includes('FD f(x̃) < FD x̃')).every((t) => !t.pass),
+    'identity never lowers FD',
+  );
   // the saved classifier was reused (no retraining with steps: 1)
   assert.equal(r.classifier.testAccuracy, saved.classifier.testAccuracy);
 });

@@ -33,7 +33,10 @@ async function stepOutputs(loss: LossConfig, seed: number) {
   const feeds: Record<string, HostTensor> = { x: t([N, ...SHAPE], x), z: t([N, ...SHAPE], z) };
   for (const v of sg.graph.inputs) {
     if (feeds[v.name]) continue;
-    feeds[v.name] = t(v.shape, theta[v.name.replace(/^frozen\./, '')] ?? new Float32Array(numel(v.shape)).fill(v.name.endsWith('bc2s') ? 1 : 0));
+    feeds[v.name] = t(
+      v.shape,
+      theta[v.name.replace(/^frozen\./, '')] ?? new Float32Array(numel(v.shape)).fill(v.name.endsWith('bc2s') ? 1 : 0),
+    );
   }
   const out = await (await createSession(serialize(sg.graph))).run(feeds);
   const forward = await ForwardRunner.create({ arch, model: config.model, batch: N, bnMode: 'train', applications: 2 });
@@ -62,8 +65,12 @@ for (const clampA of [1.5, 0.05]) {
     const raw = perSampleL1(r.ffz, r.fz).map((d) => -d);
     const norm = perSampleL1(r.fz, r.z);
     const clamped = raw.map((l, i) => Math.tanh(l / (clampA * norm[i]! + CLAMP_EPS)) * (clampA * norm[i]! + CLAMP_EPS));
-    r.vector('debug.tight_raw').forEach((v, i) => { assert.ok(close(v, raw[i]!), `raw ${i}: ${v} vs ${raw[i]}`); });
-    r.vector('debug.clamp_norm').forEach((v, i) => { assert.ok(close(v, norm[i]!), `N ${i}: ${v} vs ${norm[i]}`); });
+    r.vector('debug.tight_raw').forEach((v, i) => {
+      assert.ok(close(v, raw[i]!), `raw ${i}: ${v} vs ${raw[i]}`);
+    });
+    r.vector('debug.clamp_norm').forEach((v, i) => {
+      assert.ok(close(v, norm[i]!), `N ${i}: ${v} vs ${norm[i]}`);
+    });
     assert.ok(close(r.value('loss.tight'), mean(clamped)), `loss.tight ${r.value('loss.tight')} vs host ${mean(clamped)}`);
     assert.ok(r.value('loss.tight') < 0, 'L_tight is negative');
     if (clampA < 1) assert.ok(Math.abs(mean(clamped) - mean(raw)) > 1e-3, 'a small a must visibly clamp');
@@ -75,7 +82,9 @@ for (const clampA of [1.5, 0.05]) {
 void test('rec_x normaliser: N is the per-sample reconstruction distance of the real images', async () => {
   const r = await stepOutputs({ ...PRESETS.paper, clampNormalizer: 'rec_x' }, 22);
   const norm = perSampleL1(r.fx, r.x);
-  r.vector('debug.clamp_norm').forEach((v, i) => { assert.ok(close(v, norm[i]!), `N ${i}: ${v} vs ${norm[i]}`); });
+  r.vector('debug.clamp_norm').forEach((v, i) => {
+    assert.ok(close(v, norm[i]!), `N ${i}: ${v} vs ${norm[i]}`);
+  });
   assert.ok(close(r.value('loss.rec'), mean(norm)), 'loss.rec is the batch mean of the same distances');
 });
 

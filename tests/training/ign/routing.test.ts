@@ -32,7 +32,13 @@ const N = 2;
 const SHAPE = [1, 4, 4] as const;
 const config = resolveConfig({ model: { arch: 'tiny', norm: 'none', width: 2 }, batch: N });
 const arch = architecture(config.model, SHAPE);
-const l2 = (weights: LossConfig['weights']): LossConfig => ({ distance: 'l2', weights, clamp: false, clampA: 1.5, clampNormalizer: 'rec_z_detached' });
+const l2 = (weights: LossConfig['weights']): LossConfig => ({
+  distance: 'l2',
+  weights,
+  clamp: false,
+  clampA: 1.5,
+  clampNormalizer: 'rec_z_detached',
+});
 
 type Role = keyof Applications;
 /** Parameter-set prefix per application role. */
@@ -51,8 +57,18 @@ async function lossGraph(routing: Routing, loss: LossConfig): Promise<LossGraph>
   const z = b.input('z', 'float32', [N, ...SHAPE], { grad: false });
   const prefixes = [...new Set(Object.values(routing))];
   const sets = new Map(prefixes.map((p) => [p, createContext(b, new ParamSet(b, { prefix: p, trainable: false }), true)]));
-  const role = (r: Role) => (input: Value): Value => applyF(sets.get(routing[r])!, arch, config.model, input);
-  const l = emitIgnLosses(b, ops(b), x, z, { fx: role('fx'), fz: role('fz'), tightOuter: role('tightOuter'), idemOuter: role('idemOuter') }, loss);
+  const role =
+    (r: Role) =>
+    (input: Value): Value =>
+      applyF(sets.get(routing[r])!, arch, config.model, input);
+  const l = emitIgnLosses(
+    b,
+    ops(b),
+    x,
+    z,
+    { fx: role('fx'), fz: role('fz'), tightOuter: role('tightOuter'), idemOuter: role('idemOuter') },
+    loss,
+  );
   b.output(l.total, 'total');
   const session = await createSession(serialize(b.build()));
   return { session, decls: sets.get(prefixes[0]!)!.params.decls(), prefixes };
@@ -65,7 +81,12 @@ function randomTensors(decls: readonly ParamDecl[], rng: Rng): Map<string, Float
 }
 
 /** d total / d θ where only the parameter set `perturbed` moves; every set holds the same θ. */
-async function finiteDifference(g: LossGraph, theta: Map<string, Float32Array>, io: Record<string, HostTensor>, perturbed: string): Promise<Map<string, Float32Array>> {
+async function finiteDifference(
+  g: LossGraph,
+  theta: Map<string, Float32Array>,
+  io: Record<string, HostTensor>,
+  perturbed: string,
+): Promise<Map<string, Float32Array>> {
   const eps = 1e-2;
   const feeds = (override: Map<string, Float32Array>): Record<string, HostTensor> => {
     const f: Record<string, HostTensor> = { ...io };
@@ -91,7 +112,11 @@ async function finiteDifference(g: LossGraph, theta: Map<string, Float32Array>, 
 }
 
 /** grad.* outputs of the real step graph for the given loss weights. */
-async function analyticGradients(loss: LossConfig, theta: Map<string, Float32Array>, io: Record<string, HostTensor>): Promise<Map<string, Float32Array>> {
+async function analyticGradients(
+  loss: LossConfig,
+  theta: Map<string, Float32Array>,
+  io: Record<string, HostTensor>,
+): Promise<Map<string, Float32Array>> {
   const sg = buildStepGraph({ arch, model: config.model, loss, optim: config.optim, batch: N }, { outputGradients: true });
   const session = await createSession(serialize(sg.graph));
   const feeds: Record<string, HostTensor> = { ...io };

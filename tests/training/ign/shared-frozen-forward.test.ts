@@ -30,7 +30,11 @@ function batches(seed: number): Record<string, HostTensor>[] {
 
 async function train(spec: StepGraphSpec, share: boolean, lr: number) {
   const step = buildStepGraph(spec, { shareFrozenForward: share });
-  const runner = await StepRunner.create(step.graph, { state: initialState(step, 3), aliases: step.aliases, session: { ep: 'cpu', threads: 1 } });
+  const runner = await StepRunner.create(step.graph, {
+    state: initialState(step, 3),
+    aliases: step.aliases,
+    session: { ep: 'cpu', threads: 1 },
+  });
   const losses: Record<string, number>[] = [];
   try {
     for (const [i, feeds] of batches(11).entries()) losses.push(await runner.run(feeds, adamStepScalars(lr, i + 1, step.adam)));
@@ -54,7 +58,13 @@ for (const preset of ['paper', 'algorithm1'] as const) {
   void test(`shared frozen forward = four applications over ${STEPS} Adam steps (${preset})`, async () => {
     // lr 1e-3 so that 3 steps move every parameter visibly; width/latent small to keep the test fast.
     const config = resolveConfig({ preset, model: { width: 8, latent: 16 }, optim: { lr: 1e-3 } });
-    const spec: StepGraphSpec = { arch: architecture(config.model, [1, 28, 28]), model: config.model, loss: config.loss, optim: config.optim, batch: BATCH };
+    const spec: StepGraphSpec = {
+      arch: architecture(config.model, [1, 28, 28]),
+      model: config.model,
+      loss: config.loss,
+      optim: config.optim,
+      batch: BATCH,
+    };
     const separate = await train(spec, false, config.optim.lr);
     const shared = await train(spec, true, config.optim.lr);
 

@@ -31,8 +31,11 @@ function fixture(seed: number) {
 function feeds(fx: ReturnType<typeof fixture>): Record<string, HostTensor> {
   const t = (shape: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', shape, data });
   return {
-    x: t([...SHAPE], fx.x), 'bn.weight': t([3], fx.gamma), 'bn.bias': t([3], fx.beta),
-    'bn.running_mean': t([3], fx.rm), 'bn.running_var': t([3], fx.rv),
+    x: t([...SHAPE], fx.x),
+    'bn.weight': t([3], fx.gamma),
+    'bn.bias': t([3], fx.beta),
+    'bn.running_mean': t([3], fx.rm),
+    'bn.running_var': t([3], fx.rv),
   };
 }
 
@@ -41,12 +44,20 @@ void test('batchNorm2d (train): batch statistics, and running stats updated as P
   const ps = new ParamSet(b);
   const ctx = createContext(b, ps, true);
   const y = batchNorm2d(ctx, 'bn', b.input('x', 'float32', SHAPE, { grad: false }));
-  assert.deepEqual(ps.decls().map((d) => [d.name, d.role, d.init.kind]), [
-    ['bn.weight', 'param', 'ones'], ['bn.bias', 'param', 'zeros'],
-    ['bn.running_mean', 'buffer', 'zeros'], ['bn.running_var', 'buffer', 'ones'],
-  ]);
+  assert.deepEqual(
+    ps.decls().map((d) => [d.name, d.role, d.init.kind]),
+    [
+      ['bn.weight', 'param', 'ones'],
+      ['bn.bias', 'param', 'zeros'],
+      ['bn.running_mean', 'buffer', 'zeros'],
+      ['bn.running_var', 'buffer', 'ones'],
+    ],
+  );
   const updates = bufferUpdates(ctx);
-  assert.deepEqual(updates.map((u) => u.input.name), ['bn.running_mean', 'bn.running_var']);
+  assert.deepEqual(
+    updates.map((u) => u.input.name),
+    ['bn.running_mean', 'bn.running_var'],
+  );
   const fx = fixture(1);
   const [out, rm, rv] = await runGraph(b, [y, updates[0]!.next, updates[1]!.next], feeds(fx));
   const xt: Tensor4 = { shape: SHAPE, data: fx.x };
@@ -70,7 +81,10 @@ void test('batchNorm2d applied twice in one context chains the running-stat upda
   const mu = channelStats({ shape: SHAPE, data: fx.x }).mean;
   const ref = mu.map((m, c) => 0.9 * (0.9 * fx.rm[c]! + 0.1 * m) + 0.1 * 2 * m);
   assert.ok(relErr(rm!.data as Float32Array, ref) < 1e-5, `chained running mean ${String(rm!.data)} vs ${String(ref)}`);
-  assert.ok(b.build().outputs.some((v) => v.name === 'bn.running_var.next'), 'bn.running_var.next is an output');
+  assert.ok(
+    b.build().outputs.some((v) => v.name === 'bn.running_var.next'),
+    'bn.running_var.next is an output',
+  );
 });
 
 void test('batchNorm2d (eval): normalises by the running statistics and updates nothing', async () => {
@@ -93,7 +107,13 @@ void test('groupNorm matches a float64 reference (per sample, per group of chann
   const ps = new ParamSet(b);
   const ctx = createContext(b, ps, true);
   const y = groupNorm(ctx, 'gn', b.input('x', 'float32', shape, { grad: false }), { groups: 3 });
-  assert.deepEqual(ps.decls().map((d) => [d.name, d.shape, d.init.kind]), [['gn.weight', [6], 'ones'], ['gn.bias', [6], 'zeros']]);
+  assert.deepEqual(
+    ps.decls().map((d) => [d.name, d.shape, d.init.kind]),
+    [
+      ['gn.weight', [6], 'ones'],
+      ['gn.bias', [6], 'zeros'],
+    ],
+  );
   const rng = new Rng(5);
   const x = new Float32Array(2 * 6 * 12).map((_, i) => (i % 5) - 1 + rng.normal() * (1 + (i % 3)));
   const gamma = rng.fillNormal(new Float32Array(6), 1, 0.5);
@@ -113,7 +133,8 @@ void test('norm2d dispatches on kind', () => {
   assert.equal(norm2d(ctx, 'n0', x, 'none'), x);
   norm2d(ctx, 'n1', x, 'batch');
   norm2d(ctx, 'n2', x, 'group', 2);
-  assert.deepEqual(ps.decls().map((d) => d.name), [
-    'n1.weight', 'n1.bias', 'n1.running_mean', 'n1.running_var', 'n2.weight', 'n2.bias',
-  ]);
+  assert.deepEqual(
+    ps.decls().map((d) => d.name),
+    ['n1.weight', 'n1.bias', 'n1.running_mean', 'n1.running_var', 'n2.weight', 'n2.bias'],
+  );
 });

@@ -21,7 +21,10 @@ void test('params and buffers are graph inputs named with the prefix; trainable 
   assert.equal(rm.noGrad, true, 'buffers never take gradients');
   assert.equal(w.producer, null);
   b.output(w, 'out');
-  assert.deepEqual(b.build().inputs.map((v) => v.name), ['enc.weight', 'frozen.enc.weight', 'bn.running_mean']);
+  assert.deepEqual(
+    b.build().inputs.map((v) => v.name),
+    ['enc.weight', 'frozen.enc.weight', 'bn.running_mean'],
+  );
   assert.equal(b.build().initializers.length, 0, 'no initializers in a training graph');
 });
 
@@ -32,10 +35,13 @@ void test('redeclaring a name returns the same input; a different shape or role 
   const x = b.input('x', 'float32', [2, 3, 8, 8], { grad: false });
   const y1 = conv2d(ctx, 'c', x, { out: 3, kernel: 3, padding: 1 });
   conv2d(ctx, 'c', y1, { out: 3, kernel: 3, padding: 1 });
-  assert.deepEqual(ps.decls().map((d) => [d.name, d.shape, d.role]), [
-    ['c.weight', [3, 3, 3, 3], 'param'],
-    ['c.bias', [3], 'param'],
-  ]);
+  assert.deepEqual(
+    ps.decls().map((d) => [d.name, d.shape, d.role]),
+    [
+      ['c.weight', [3, 3, 3, 3], 'param'],
+      ['c.bias', [3], 'param'],
+    ],
+  );
   assert.throws(() => ps.param('c.weight', [3, 3, 1, 1], { kind: 'zeros' }), /redeclared/);
   assert.throws(() => ps.buffer('c.bias', [3], { kind: 'zeros' }), /redeclared/);
   assert.equal(ps.values().get('c.weight')?.name, 'c.weight');

@@ -21,7 +21,10 @@ function layerGraph(): Graph {
 }
 
 void test('nodes come out in emission order with the expected op types', () => {
-  assert.deepEqual(layerGraph().nodes.map((n) => n.opType), ['MatMul', 'Add', 'Relu', 'ReduceMean', 'Identity']);
+  assert.deepEqual(
+    layerGraph().nodes.map((n) => n.opType),
+    ['MatMul', 'Add', 'Relu', 'ReduceMean', 'Identity'],
+  );
 });
 
 void test('every node input is a graph input, an initializer or an earlier output (topological)', () => {
@@ -36,12 +39,18 @@ void test('every node input is a graph input, an initializer or an earlier outpu
     }
   }
   assert.ok(g.outputs.every((v) => known.has(v.name)));
-  assert.deepEqual(g.outputs.map((v) => [v.name, [...v.shape]]), [['y', [2]]]);
+  assert.deepEqual(
+    g.outputs.map((v) => [v.name, [...v.shape]]),
+    [['y', [2]]],
+  );
 });
 
 void test('scoped node names are deterministic across builds', () => {
   const names = layerGraph().nodes.map((n) => n.name);
-  assert.deepEqual(names, layerGraph().nodes.map((n) => n.name));
+  assert.deepEqual(
+    names,
+    layerGraph().nodes.map((n) => n.name),
+  );
   assert.deepEqual(names.slice(0, 3), ['enc/0/MatMul_0', 'enc/0/Add_1', 'enc/0/Relu_2']);
   assert.equal(names[3], 'ReduceMean_3');
 });
@@ -64,7 +73,10 @@ void test('shape errors are raised at build time and name the node and both shap
   const a = b.input('a', 'float32', [2, 3]);
   const c = b.input('c', 'float32', [4]);
   const m = b.input('m', 'float32', [4, 5]);
-  assert.throws(() => o.add(a, c), (e: unknown) => e instanceof ShapeError && /Add_\d+: .*\[2,3\].*\[4\]/.test(e.message));
+  assert.throws(
+    () => o.add(a, c),
+    (e: unknown) => e instanceof ShapeError && /Add_\d+: .*\[2,3\].*\[4\]/.test(e.message),
+  );
   assert.throws(() => o.matmul(a, m), /MatMul_\d+: inner dims differ: \[2,3\] × \[4,5\]/);
   assert.throws(() => o.concat([a, m], 0), /cannot concat \[2,3\] and \[4,5\] on axis 0/);
   assert.throws(() => o.reshape(a, [4, 2]), /cannot reshape \[2,3\] to \[4,2\]/);

@@ -18,13 +18,19 @@ void test('equal nodes merge, aliased inputs and Identity count as the same valu
   o.tanh(a); // dead
   b.output(o.add(a, twin), 'y');
   const { graph, merged, dead, removedInputs } = dedupeGraph(b.build(), { sameAs: { 'copy.x': 'x' } });
-  assert.deepEqual(graph.nodes.map((n) => n.opType), ['Relu', 'Add', 'Identity']);
+  assert.deepEqual(
+    graph.nodes.map((n) => n.opType),
+    ['Relu', 'Add', 'Identity'],
+  );
   const add = graph.nodes[1]!;
   assert.equal(add.inputs[0], add.inputs[1], 'Add reads the one Relu twice');
   assert.equal(merged, 2); // the Identity and the second Relu
   assert.equal(dead, 1);
   assert.deepEqual(removedInputs, ['copy.x']);
-  assert.deepEqual(graph.inputs.map((v) => v.name), ['x']);
+  assert.deepEqual(
+    graph.inputs.map((v) => v.name),
+    ['x'],
+  );
 });
 
 void test('different attributes or random ops are never merged; named outputs are kept', () => {
@@ -43,7 +49,10 @@ void test('different attributes or random ops are never merged; named outputs ar
   const { graph } = dedupeGraph(b.build());
   assert.equal(graph.nodes.filter((n) => n.opType === 'LeakyRelu').length, 2);
   assert.equal(graph.nodes.filter((n) => n.opType === 'Dropout').length, 2);
-  assert.deepEqual(graph.outputs.map((v) => v.name), ['y', 'l1']);
+  assert.deepEqual(
+    graph.outputs.map((v) => v.name),
+    ['y', 'l1'],
+  );
 });
 
 void test('training BatchNormalization with momentum 0 ignores its running-statistic inputs; others do not', () => {
@@ -51,7 +60,12 @@ void test('training BatchNormalization with momentum 0 ignores its running-stati
   const x = b.input('x', 'float32', [4, 2, 3, 3]);
   const [g, beta, m1, v1, m2, v2] = ['g', 'beta', 'm1', 'v1', 'm2', 'v2'].map((n) => b.input(n, 'float32', [2]));
   const bn = (m: typeof m1, v: typeof v1, momentum: number) =>
-    b.emit('BatchNormalization', [x, g!, beta!, m!, v!], { epsilon: attr.f(1e-5), momentum: attr.f(momentum), training_mode: attr.i(1) }, 3);
+    b.emit(
+      'BatchNormalization',
+      [x, g!, beta!, m!, v!],
+      { epsilon: attr.f(1e-5), momentum: attr.f(momentum), training_mode: attr.i(1) },
+      3,
+    );
   const outs = [...bn(m1, v1, 0), ...bn(m2, v2, 0), ...bn(m1, v1, 0.1), ...bn(m2, v2, 0.1)];
   b.output(ops(b).sum(outs.filter((_, i) => i % 3 === 0)), 'y');
   const { graph } = dedupeGraph(b.build());

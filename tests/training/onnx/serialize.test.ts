@@ -94,25 +94,36 @@ void test('decoded bytes carry opset 17, the op types, metadata and the dynamic 
     graph: { node: { op_type: string }[]; input: { type: { tensor_type: { shape: { dim: object[] } } } }[] };
   };
   assert.equal(model.opset_import[0]!.version, 17);
-  assert.deepEqual(model.graph.node.map((n) => n.op_type), ['Gemm', 'LeakyRelu', 'Identity']);
+  assert.deepEqual(
+    model.graph.node.map((n) => n.op_type),
+    ['Gemm', 'LeakyRelu', 'Identity'],
+  );
   assert.deepEqual(model.metadata_props, [{ key: 'seed', value: '7' }]);
   assert.deepEqual(model.graph.input[0]!.type.tensor_type.shape.dim[0], { dim_param: 'N' });
 });
 
 const pythonHasOnnx = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0;
 
-void test('onnx.checker (full_check) accepts forward and training graphs', { skip: skipUnlessAvailable(pythonHasOnnx ? null : 'python3-onnx is not importable by /usr/bin/python3 (apt-get install -y python3-onnx)') }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'onnx-check-'));
-  try {
-    const graphs = { forward: gemmGraph(false), train: gemmGraph(true), zoo: zooGraph() };
-    const paths = Object.entries(graphs).map(([name, b]) => {
-      const path = join(dir, `${name}.onnx`);
-      writeFileSync(path, serialize(b.build()));
-      return path;
-    });
-    const script = 'import onnx, sys\nfor p in sys.argv[1:]: onnx.checker.check_model(onnx.load(p), full_check=True)\nprint("ok")';
-    assert.equal(execFileSync('/usr/bin/python3', ['-c', script, ...paths], { encoding: 'utf8' }).trim(), 'ok');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+void test(
+  'onnx.checker (full_check) accepts forward and training graphs',
+  {
+    skip: skipUnlessAvailable(
+      pythonHasOnnx ? null : 'python3-onnx is not importable by /usr/bin/python3 (apt-get install -y python3-onnx)',
+    ),
+  },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onnx-check-'));
+    try {
+      const graphs = { forward: gemmGraph(false), train: gemmGraph(true), zoo: zooGraph() };
+      const paths = Object.entries(graphs).map(([name, b]) => {
+        const path = join(dir, `${name}.onnx`);
+        writeFileSync(path, serialize(b.build()));
+        return path;
+      });
+      const script = 'import onnx, sys\nfor p in sys.argv[1:]: onnx.checker.check_model(onnx.load(p), full_check=True)\nprint("ok")';
+      assert.equal(execFileSync('/usr/bin/python3', ['-c', script, ...paths], { encoding: 'utf8' }).trim(), 'ok');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

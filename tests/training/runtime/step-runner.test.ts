@@ -32,7 +32,8 @@ function quadraticGraph(momentum: number) {
 
 void test('run() swaps X.next into X, feeds aliases from the current state and returns scalar outputs', async () => {
   const runner = await StepRunner.create(quadraticGraph(0), {
-    state: { w: Float32Array.of(0, 0, 0) }, aliases: { 'frozen.w': 'w' },
+    state: { w: Float32Array.of(0, 0, 0) },
+    aliases: { 'frozen.w': 'w' },
   });
   try {
     const lr = 0.1;
@@ -44,7 +45,10 @@ void test('run() swaps X.next into X, feeds aliases from the current state and r
       assert.ok(Math.abs(out.frozen_sum! - w.reduce((a, v) => a + v, 0)) < 1e-5, 'frozen copy = w before the step');
       w = w.map((v, i) => v - lr * 2 * (v - TARGET[i]!));
       const got = runner.state().w!;
-      assert.ok(w.every((v, i) => Math.abs(v - got[i]!) < 1e-6), `w after step ${step}: ${String(got)} vs ${String(w)}`);
+      assert.ok(
+        w.every((v, i) => Math.abs(v - got[i]!) < 1e-6),
+        `w after step ${step}: ${String(got)} vs ${String(w)}`,
+      );
     }
     assert.deepEqual(Object.keys(runner.lastOutputs).sort(), ['frozen_sum', 'loss']);
   } finally {
@@ -54,7 +58,8 @@ void test('run() swaps X.next into X, feeds aliases from the current state and r
 
 void test('state() / load() restore a checkpoint exactly, momentum buffers included', async () => {
   const runner = await StepRunner.create(quadraticGraph(0.9), {
-    state: { w: Float32Array.of(0.3, 0.2, 0.1), 'w.sgd_buf': new Float32Array(3) }, aliases: { 'frozen.w': 'w' },
+    state: { w: Float32Array.of(0.3, 0.2, 0.1), 'w.sgd_buf': new Float32Array(3) },
+    aliases: { 'frozen.w': 'w' },
   });
   try {
     await runner.run({}, { 'sgd.lr': 0.05 });
@@ -68,9 +73,15 @@ void test('state() / load() restore a checkpoint exactly, momentum buffers inclu
     assert.equal(a2.loss, a.loss);
     assert.equal(b2.loss, b.loss);
     assert.notEqual(a.loss, b.loss);
-    assert.throws(() => { runner.load({ 'frozen.w': new Float32Array(3) }); }, /alias/);
-    assert.throws(() => { runner.load({ w: new Float32Array(2) }); }, /do not fill/);
-    assert.throws(() => { runner.load({ nope: new Float32Array(3) }); }, /not a graph input/);
+    assert.throws(() => {
+      runner.load({ 'frozen.w': new Float32Array(3) });
+    }, /alias/);
+    assert.throws(() => {
+      runner.load({ w: new Float32Array(2) });
+    }, /do not fill/);
+    assert.throws(() => {
+      runner.load({ nope: new Float32Array(3) });
+    }, /not a graph input/);
   } finally {
     await runner.release();
   }
@@ -79,7 +90,10 @@ void test('state() / load() restore a checkpoint exactly, momentum buffers inclu
 void test('construction and run() name what is missing', async () => {
   const graph = quadraticGraph(0);
   await assert.rejects(StepRunner.create(graph, { state: {}, aliases: { 'frozen.w': 'w' } }), /no initial value for state w/);
-  await assert.rejects(StepRunner.create(graph, { state: { w: new Float32Array(3) }, aliases: { ghost: 'w' } }), /ghost is not a graph input/);
+  await assert.rejects(
+    StepRunner.create(graph, { state: { w: new Float32Array(3) }, aliases: { ghost: 'w' } }),
+    /ghost is not a graph input/,
+  );
   const runner = await StepRunner.create(graph, { state: { w: new Float32Array(3) } });
   try {
     await assert.rejects(runner.run({}, { 'sgd.lr': 0.1 }), /missing inputs: frozen\.w/);

@@ -21,9 +21,10 @@ function blobs(rng: Rng): Float32Array {
   const out = new Float32Array(N * S * S);
   for (let n = 0; n < N; n++) {
     const [cy, cx, r] = [2 + rng.uniform() * (S - 4), 2 + rng.uniform() * (S - 4), 1.5 + rng.uniform() * 3];
-    for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) {
-      out[n * S * S + y * S + x] = 2 * Math.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * r * r)) - 1;
-    }
+    for (let y = 0; y < S; y++)
+      for (let x = 0; x < S; x++) {
+        out[n * S * S + y * S + x] = 2 * Math.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * r * r)) - 1;
+      }
   }
   return out;
 }
@@ -38,10 +39,21 @@ function buildStep() {
   h = o.leakyRelu(batchNorm2d(ctx, 'bn', h), 0.2);
   const y = o.tanh(convTranspose2d(ctx, 'dec', h, { out: 1, kernel: 4, stride: 2, padding: 1 }));
   const loss = o.reduceMean(o.abs(o.sub(y, x)), [0, 1, 2, 3], false);
-  const trainable = ps.decls().filter((d) => d.role === 'param').map((d) => ({ name: d.name, value: ps.values().get(d.name)! }));
-  const grads = gradients(b, loss, trainable.map((p) => p.value));
+  const trainable = ps
+    .decls()
+    .filter((d) => d.role === 'param')
+    .map((d) => ({ name: d.name, value: ps.values().get(d.name)! }));
+  const grads = gradients(
+    b,
+    loss,
+    trainable.map((p) => p.value),
+  );
   const cfg = adamConfig({ beta1: 0.5 });
-  const adam = emitAdam(b, trainable.map((p, i) => ({ ...p, grad: grads[i]! })), cfg);
+  const adam = emitAdam(
+    b,
+    trainable.map((p, i) => ({ ...p, grad: grads[i]! })),
+    cfg,
+  );
   outputNext(b, [...adam.state, ...bufferUpdates(ctx)]);
   b.output(loss, 'loss');
   const state = new Map([...initParams(ps.decls(), new Rng(1))].map(([k, v]) => [ps.inputName(k), v]));
@@ -69,7 +81,10 @@ void test('a small conv net trained by StepRunner + Adam halves its loss within 
   assert.ok(losses.every(Number.isFinite), 'losses are finite');
   assert.ok(last < 0.5 * first, `loss ${first.toFixed(4)} → ${last.toFixed(4)} did not halve`);
   const rm = runner.state()['bn.running_mean']!;
-  assert.ok(rm.some((v) => v !== 0), 'BN running mean was updated through the .next swap');
+  assert.ok(
+    rm.some((v) => v !== 0),
+    'BN running mean was updated through the .next swap',
+  );
   assert.equal(losses.length, 60, 'one loss per step');
   t.diagnostic(`smoke: loss ${first.toFixed(4)} → ${last.toFixed(4)} in 60 steps, ${seconds.toFixed(2)} s`);
 });

@@ -21,12 +21,28 @@ void test('a resumed run keeps the first command and appends its own; the card l
   const dir = await mkdtemp(join(tmpdir(), 'ign-commands-'));
   try {
     const config = resolveConfig({
-      model: { arch: 'tiny', norm: 'batch', width: 8 }, batch: 8, steps: 4, sampleEvery: 0, checkpointEvery: 0, logEvery: 2, out: join(dir, 'run'),
+      model: { arch: 'tiny', norm: 'batch', width: 8 },
+      batch: 8,
+      steps: 4,
+      sampleEvery: 0,
+      checkpointEvery: 0,
+      logEvery: 2,
+      out: join(dir, 'run'),
     });
     const data = rectangles(16, 8);
-    const first = await train(config, { dataset: data, maxSteps: 2, command: 'npm run train -- --steps 4 --out run', progressStream: quiet });
+    const first = await train(config, {
+      dataset: data,
+      maxSteps: 2,
+      command: 'npm run train -- --steps 4 --out run',
+      progressStream: quiet,
+    });
     assert.deepEqual((await readCheckpoint(first.checkpointDir)).meta.commands, ['npm run train -- --steps 4 --out run']);
-    const resumed = await train(config, { dataset: data, resume: first.checkpointDir, command: 'npm run train -- --resume run/ckpt', progressStream: quiet });
+    const resumed = await train(config, {
+      dataset: data,
+      resume: first.checkpointDir,
+      command: 'npm run train -- --resume run/ckpt',
+      progressStream: quiet,
+    });
     const expected = ['npm run train -- --steps 4 --out run', 'npm run train -- --resume run/ckpt'];
     assert.equal(resumed.step, 4);
     assert.deepEqual(resumed.commands, expected);
@@ -34,12 +50,22 @@ void test('a resumed run keeps the first command and appends its own; the card l
 
     const modelDir = join(dir, 'model');
     await exportModel(modelDir, {
-      config, imageShape: resumed.run.imageShape, tensors: resumed.tensors, noiseStats: resumed.run.noiseStats, steps: resumed.step,
-      epochs: 1, wallTimeSeconds: resumed.wallTimeSeconds, commands: [...resumed.commands, 'npm run export -- --checkpoint run/ckpt'], dataset: resumed.run.dataset.name,
+      config,
+      imageShape: resumed.run.imageShape,
+      tensors: resumed.tensors,
+      noiseStats: resumed.run.noiseStats,
+      steps: resumed.step,
+      epochs: 1,
+      wallTimeSeconds: resumed.wallTimeSeconds,
+      commands: [...resumed.commands, 'npm run export -- --checkpoint run/ckpt'],
+      dataset: resumed.run.dataset.name,
     });
     const { card } = await loadModelCard(modelDir);
     assert.deepEqual(card.training.commands, [...expected, 'npm run export -- --checkpoint run/ckpt']);
-    assert.equal((JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8')) as { training: Record<string, unknown> }).training.command, undefined);
+    assert.equal(
+      (JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8')) as { training: Record<string, unknown> }).training.command,
+      undefined,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -52,7 +78,12 @@ void test('the shipped card records the real run: the first command, its --resum
   assert.equal(commands.length, 3);
   // The first command's flags are the ones the recorded config holds.
   assert.match(commands[0]!, new RegExp(`^npm run train -- --preset ${config.preset} --init-from \\S+ `));
-  for (const [flag, value] of [['batch', config.batch], ['width', config.model?.width], ['latent', config.model?.latent], ['seed', config.seed]] as const) {
+  for (const [flag, value] of [
+    ['batch', config.batch],
+    ['width', config.model?.width],
+    ['latent', config.model?.latent],
+    ['seed', config.seed],
+  ] as const) {
     assert.match(commands[0]!, new RegExp(`--${flag} ${value}\\b`), `--${flag}`);
   }
   assert.match(commands[1]!, new RegExp(`--resume \\S+/ckpt --steps ${card.training.steps}$`));

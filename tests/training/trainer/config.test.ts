@@ -31,7 +31,21 @@ void test('bad values fail at start with every problem listed', () => {
 
 void test('CLI flags map onto config overrides', () => {
   const { overrides, resume } = parseTrainArgs([
-    '--preset', 'algorithm1', '--steps', '30', '--batch', '8', '--w-tight', '0.2', '--no-clamp', '--limit', '100', '--latent', '128', '--lr', '2e-4',
+    '--preset',
+    'algorithm1',
+    '--steps',
+    '30',
+    '--batch',
+    '8',
+    '--w-tight',
+    '0.2',
+    '--no-clamp',
+    '--limit',
+    '100',
+    '--latent',
+    '128',
+    '--lr',
+    '2e-4',
   ]);
   assert.equal(resume, null);
   const c = resolveConfig(overrides);
@@ -57,7 +71,13 @@ void test('resuming keeps the model and loss and only changes run-control settin
 void test('progress prints plain lines every k steps when not a TTY', () => {
   const lines: string[] = [];
   let now = 0;
-  const p = new Progress({ total: 10, startStep: 0, every: 5, stream: { write: (s: string) => lines.push(s), isTTY: false }, now: () => now });
+  const p = new Progress({
+    total: 10,
+    startStep: 0,
+    every: 5,
+    stream: { write: (s: string) => lines.push(s), isTTY: false },
+    now: () => now,
+  });
   for (let step = 1; step <= 10; step++) {
     now += 500;
     p.update(step, 0, { 'loss.total': 1.5, 'metric.idem_residual': 0.25 });

@@ -37,7 +37,13 @@ void test('a noise worker that cannot draw (no Fourier statistics) rejects inste
 void test('the progress line shows the share of time outside session.run when given', () => {
   const lines: string[] = [];
   let now = 0;
-  const progress = new Progress({ total: 4, startStep: 0, every: 2, stream: { write: (t: string) => lines.push(t), isTTY: false }, now: () => (now += 100) });
+  const progress = new Progress({
+    total: 4,
+    startStep: 0,
+    every: 2,
+    stream: { write: (t: string) => lines.push(t), isTTY: false },
+    now: () => (now += 100),
+  });
   progress.update(1, 0, { 'loss.total': 1 }, 0.05);
   progress.update(2, 0, { 'loss.total': 1 }, 0.05);
   assert.match(lines[0]!, /10\.00 it\/s host 5\.0% ETA/);

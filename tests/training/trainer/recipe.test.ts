@@ -24,8 +24,15 @@ const withTmp = <T>(fn: (dir: string) => Promise<T>): Promise<T> => withTmpDir('
 
 function tinyConfig(out: string, extra: ConfigOverrides = {}): TrainConfig {
   return resolveConfig({
-    model: { arch: 'tiny', norm: 'batch', width: 8 }, batch: 8, steps: 12, optim: { lr: 1e-3 },
-    sampleEvery: 0, checkpointEvery: 0, logEvery: 50, out, ...extra,
+    model: { arch: 'tiny', norm: 'batch', width: 8 },
+    batch: 8,
+    steps: 12,
+    optim: { lr: 1e-3 },
+    sampleEvery: 0,
+    checkpointEvery: 0,
+    logEvery: 50,
+    out,
+    ...extra,
   });
 }
 
@@ -46,7 +53,10 @@ void test('EMA follows ē ← d·ē + (1 − d)·θ with the warm-up decay', () 
   assert.ok(Math.abs(ema.values().w![1]! - 10 * d1) < 1e-5);
   assert.equal(emaDecay(0.9, 1000), 0.9);
   assert.deepEqual(Object.keys(ema.prefixed()), ['ema.w']);
-  assert.deepEqual(withEmaApplied({ w: Float32Array.of(1), 'ema.w': Float32Array.of(2), m: Float32Array.of(3) }), { w: Float32Array.of(2), m: Float32Array.of(3) });
+  assert.deepEqual(withEmaApplied({ w: Float32Array.of(1), 'ema.w': Float32Array.of(2), m: Float32Array.of(3) }), {
+    w: Float32Array.of(2),
+    m: Float32Array.of(3),
+  });
 });
 
 void test('presets: paper and algorithm1 keep every recipe option off; projector turns them on', () => {
@@ -58,7 +68,19 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
   assert.throws(() => resolveConfig({ recipe: { ema: 1 } }), /ema must be in \[0, 1\)/);
   assert.throws(() => resolveConfig({ recipe: { sourceMix: 1.5 } }), /sourceMix/);
   assert.throws(() => resolveConfig({ noise: 'gaussian', recipe: { hermitian: true } }), /hermitian needs Fourier/);
-  const { overrides } = parseTrainArgs(['--preset', 'projector', '--source-mix', '0.25', '--ema', '0.99', '--lr-schedule', 'cosine', '--hermitian', '--init-from', 'models/x']);
+  const { overrides } = parseTrainArgs([
+    '--preset',
+    'projector',
+    '--source-mix',
+    '0.25',
+    '--ema',
+    '0.99',
+    '--lr-schedule',
+    'cosine',
+    '--hermitian',
+    '--init-from',
+    'models/x',
+  ]);
   assert.deepEqual(overrides.recipe, { sourceMix: 0.25, ema: 0.99, lrSchedule: 'cosine', hermitian: true, initFrom: 'models/x' });
 });
 
@@ -74,9 +96,16 @@ void test('with EMA and a mixture source, k steps + resume reproduce an uninterr
     const recipe = { ema: 0.9, sourceMix: 0.5, lrSchedule: 'cosine' as const, lrFinal: 0.2 };
     const straight = await train(tinyConfig(join(dir, 'a'), { recipe }), { dataset: data, progressStream: quiet });
     await train(tinyConfig(join(dir, 'b'), { recipe }), { dataset: data, progressStream: quiet, maxSteps: 5 });
-    const resumed = await train(resumeConfig(tinyConfig(join(dir, 'b'), { recipe }), {}), { dataset: data, progressStream: quiet, resume: join(dir, 'b', 'ckpt') });
+    const resumed = await train(resumeConfig(tinyConfig(join(dir, 'b'), { recipe }), {}), {
+      dataset: data,
+      progressStream: quiet,
+      resume: join(dir, 'b', 'ckpt'),
+    });
     assert.equal(resumed.step, 12);
-    assert.deepEqual(resumed.history.map((h) => h.losses['loss.total']), straight.history.slice(5).map((h) => h.losses['loss.total']));
+    assert.deepEqual(
+      resumed.history.map((h) => h.losses['loss.total']),
+      straight.history.slice(5).map((h) => h.losses['loss.total']),
+    );
     for (const [name, value] of Object.entries(straight.tensors)) assert.deepEqual(resumed.tensors[name], value, name);
     const ckpt = await readCheckpoint(join(dir, 'a', 'ckpt'));
     assert.ok(ckpt.tensors['ema.enc.0.weight'], 'the checkpoint keeps the EMA');
@@ -93,8 +122,15 @@ void test('--init-from starts θ and the BN buffers from an exported model; a mi
     const r = await train(config, { dataset: data, progressStream: quiet });
     const modelDir = join(dir, 'model');
     await exportModel(modelDir, {
-      config, imageShape: r.run.imageShape, tensors: r.tensors, noiseStats: r.run.noiseStats, steps: r.step,
-      epochs: 1, wallTimeSeconds: r.wallTimeSeconds, commands: ['test'], dataset: r.run.dataset.name,
+      config,
+      imageShape: r.run.imageShape,
+      tensors: r.tensors,
+      noiseStats: r.run.noiseStats,
+      steps: r.step,
+      epochs: 1,
+      wallTimeSeconds: r.wallTimeSeconds,
+      commands: ['test'],
+      dataset: r.run.dataset.name,
     });
     const warm = await createRunState(tinyConfig(join(dir, 'warm'), { seed: 5, recipe: { initFrom: modelDir } }), { dataset: data });
     try {
@@ -104,9 +140,14 @@ void test('--init-from starts θ and the BN buffers from an exported model; a mi
       await warm.runner.release();
     }
     await assert.rejects(
-      createRunState(tinyConfig(join(dir, 'wide'), { model: { arch: 'tiny', norm: 'batch', width: 4 }, recipe: { initFrom: modelDir } }), { dataset: data }),
+      createRunState(tinyConfig(join(dir, 'wide'), { model: { arch: 'tiny', norm: 'batch', width: 4 }, recipe: { initFrom: modelDir } }), {
+        dataset: data,
+      }),
       (err: unknown) => err instanceof ConfigError && /does not match this architecture/.test(err.message),
     );
-    await assert.rejects(createRunState(tinyConfig(join(dir, 'none'), { recipe: { initFrom: join(dir, 'nope') } }), { dataset: data }), ConfigError);
+    await assert.rejects(
+      createRunState(tinyConfig(join(dir, 'none'), { recipe: { initFrom: join(dir, 'nope') } }), { dataset: data }),
+      ConfigError,
+    );
   });
 });

@@ -26,16 +26,30 @@ const withTmp = <T>(fn: (dir: string) => Promise<T>): Promise<T> => withTmpDir('
 
 function tinyConfig(out: string, extra: ConfigOverrides = {}) {
   return resolveConfig({
-    model: { arch: 'tiny', norm: 'batch', width: 8 }, batch: 16, steps: 300, optim: { lr: 1e-3 },
-    sampleEvery: 0, checkpointEvery: 0, logEvery: 50, out, ...extra,
+    model: { arch: 'tiny', norm: 'batch', width: 8 },
+    batch: 16,
+    steps: 300,
+    optim: { lr: 1e-3 },
+    sampleEvery: 0,
+    checkpointEvery: 0,
+    logEvery: 50,
+    out,
+    ...extra,
   });
 }
 
 /** Export a finished run to `modelDir` and open it as the server would. */
 async function trainedExport(modelDir: string, config: TrainConfig, r: Awaited<ReturnType<typeof train>>, epochs: number) {
   await exportModel(modelDir, {
-    config, imageShape: r.run.imageShape, tensors: r.tensors, noiseStats: r.run.noiseStats, steps: r.step,
-    epochs, wallTimeSeconds: r.wallTimeSeconds, commands: ['test'], dataset: r.run.dataset.name,
+    config,
+    imageShape: r.run.imageShape,
+    tensors: r.tensors,
+    noiseStats: r.run.noiseStats,
+    steps: r.step,
+    epochs,
+    wallTimeSeconds: r.wallTimeSeconds,
+    commands: ['test'],
+    dataset: r.run.dataset.name,
   });
   return openExportedModel(modelDir);
 }
@@ -46,7 +60,10 @@ void test('a short run on synthetic rectangles lowers L_rec and the idempotence 
   await withTmp(async (dir) => {
     // lr 3e-3: at 1e-4 a few hundred steps barely move; the residual first rises while f leaves its
     // near-constant DCGAN init, then falls below its starting level.
-    const r = await train(tinyConfig(dir, { sampleEvery: 100, optim: { lr: 3e-3 } }), { dataset: rectangles(64, 8), progressStream: quiet });
+    const r = await train(tinyConfig(dir, { sampleEvery: 100, optim: { lr: 3e-3 } }), {
+      dataset: rectangles(64, 8),
+      progressStream: quiet,
+    });
     const firstAndLast = (key: string): [number, number] => {
       const values = r.history.map((h) => h.losses[key]!);
       return [windowMean(values.slice(0, 20)), windowMean(values.slice(-20))];
@@ -55,11 +72,20 @@ void test('a short run on synthetic rectangles lowers L_rec and the idempotence 
     const res = firstAndLast('metric.idem_residual');
     assert.ok(rec[1] < 0.1 * rec[0], `L_rec ${rec[0]} → ${rec[1]}`);
     assert.ok(res[1] < 0.85 * res[0], `idempotence residual ${res[0]} → ${res[1]}`);
-    assert.ok(r.history.every((h) => h.losses['loss.tight']! <= 0), 'L_tight stays ≤ 0');
+    assert.ok(
+      r.history.every((h) => h.losses['loss.tight']! <= 0),
+      'L_tight stays ≤ 0',
+    );
     const samples = await readdir(join(dir, 'samples'));
     assert.deepEqual(samples.sort(), ['step-0000100.png', 'step-0000200.png', 'step-0000300.png']);
-    const log = (await readFile(join(dir, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { step: number });
-    assert.deepEqual(log.map((l) => l.step), [50, 100, 150, 200, 250, 300]);
+    const log = (await readFile(join(dir, 'log.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { step: number });
+    assert.deepEqual(
+      log.map((l) => l.step),
+      [50, 100, 150, 200, 250, 300],
+    );
   });
 });
 
@@ -76,8 +102,14 @@ void test('k steps + resume + N − k steps equal N uninterrupted steps exactly'
     const rest = await train(tinyConfig(join(dir, 'b'), extra), { dataset: data, resume: first.checkpointDir, progressStream: quiet });
     assert.equal(rest.step, 12);
     const resumed = [...first.history, ...rest.history];
-    assert.deepEqual(resumed.map((h) => h.losses), straight.history.map((h) => h.losses));
-    assert.deepEqual(resumed.map((h) => h.epoch), straight.history.map((h) => h.epoch));
+    assert.deepEqual(
+      resumed.map((h) => h.losses),
+      straight.history.map((h) => h.losses),
+    );
+    assert.deepEqual(
+      resumed.map((h) => h.epoch),
+      straight.history.map((h) => h.epoch),
+    );
     for (const [name, values] of Object.entries(straight.tensors)) assert.deepEqual(rest.tensors[name], values, name);
   });
 });
@@ -93,13 +125,32 @@ void test('the exported model equals the eval-mode forward graph (dynamic batch,
     const count = 5;
     const x = new Rng(5).fillUniform(new Float32Array(count * 64), -1, 1);
     const [exported] = await model.runner.iterate(x, 1);
-    const forward = await ForwardRunner.create({ arch: architecture(config.model, r.run.imageShape), model: config.model, batch: count, bnMode: 'eval', applications: 1 });
+    const forward = await ForwardRunner.create({
+      arch: architecture(config.model, r.run.imageShape),
+      model: config.model,
+      batch: count,
+      bnMode: 'eval',
+      applications: 1,
+    });
     const [reference] = await forward.run(x, r.tensors);
     let worst = 0;
-    reference!.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - exported![i]!)); });
+    reference!.forEach((v, i) => {
+      worst = Math.max(worst, Math.abs(v - exported![i]!));
+    });
     assert.ok(worst <= 1e-5, `exported vs training-time forward: max |Δ| = ${worst}`);
-    const [trainMode] = await (await ForwardRunner.create({ arch: architecture(config.model, r.run.imageShape), model: config.model, batch: count, bnMode: 'train', applications: 1 })).run(x, r.tensors);
-    assert.ok(trainMode!.some((v, i) => Math.abs(v - reference![i]!) > 1e-4), 'train-mode BN differs from eval mode (the gap the card documents)');
+    const [trainMode] = await (
+      await ForwardRunner.create({
+        arch: architecture(config.model, r.run.imageShape),
+        model: config.model,
+        batch: count,
+        bnMode: 'train',
+        applications: 1,
+      })
+    ).run(x, r.tensors);
+    assert.ok(
+      trainMode!.some((v, i) => Math.abs(v - reference![i]!) > 1e-4),
+      'train-mode BN differs from eval mode (the gap the card documents)',
+    );
     await model.runner.release();
     await forward.release();
   });
@@ -115,10 +166,18 @@ void test('a GroupNorm model exports with a dynamic batch and serves any batch s
       const x = new Rng(count).fillUniform(new Float32Array(count * 64), -1, 1);
       const [y] = await model.runner.iterate(x, 1);
       assert.equal(y!.length, count * 64);
-      const forward = await ForwardRunner.create({ arch: architecture(config.model, r.run.imageShape), model: config.model, batch: count, bnMode: 'eval', applications: 1 });
+      const forward = await ForwardRunner.create({
+        arch: architecture(config.model, r.run.imageShape),
+        model: config.model,
+        batch: count,
+        bnMode: 'eval',
+        applications: 1,
+      });
       const [reference] = await forward.run(x, r.tensors);
       let worst = 0;
-      reference!.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - y![i]!)); });
+      reference!.forEach((v, i) => {
+        worst = Math.max(worst, Math.abs(v - y![i]!));
+      });
       assert.ok(worst <= 1e-5, `batch ${count}: exported vs training-time forward max |Δ| = ${worst}`);
       await forward.release();
     }

@@ -46,7 +46,9 @@ export function convGeometry(node: { readonly opType: string; readonly name: str
     throw new AutodiffError(`${node.opType} ${node.name}: auto_pad is unsupported; emit explicit pads`);
   }
   if (attrs.output_shape !== undefined) {
-    throw new AutodiffError(`${node.opType} ${node.name}: output_shape is unsupported (it shifts pixels at stride 3; use pads + output_padding)`);
+    throw new AutodiffError(
+      `${node.opType} ${node.name}: output_shape is unsupported (it shifts pixels at stride 3; use pads + output_padding)`,
+    );
   }
   return {
     kernel: intsAttr(attrs, 'kernel_shape', w.shape.slice(2)),
@@ -91,7 +93,9 @@ export function weightGradDilated(o: Ops, a: Value, b: Value, g: ConvGeometry): 
   const rank = a.shape.length;
   const n = rank - 2;
   const corr = o.conv(o.transpose(a, swap01(rank)), o.transpose(b, swap01(rank)), null, {
-    strides: g.dilations, dilations: g.strides, pads: g.pads,
+    strides: g.dilations,
+    dilations: g.strides,
+    pads: g.pads,
   });
   const axes = Array.from({ length: n }, (_, i) => i + 2);
   const needsSlice = corr.shape.slice(2).some((d, i) => d !== g.kernel[i]);
@@ -112,7 +116,9 @@ function im2col(o: Ops, x: Value, g: ConvGeometry): Value {
   const [n, c] = [x.shape[0]!, x.shape[1]!];
   const perChannel = o.reshape(x, [n * c, 1, ...x.shape.slice(2)]);
   const cols = o.conv(perChannel, oneHotKernels(o, g.kernel), null, {
-    strides: g.strides, pads: g.pads, dilations: g.dilations,
+    strides: g.strides,
+    pads: g.pads,
+    dilations: g.dilations,
   });
   return o.reshape(cols, [n, c * numel(g.kernel), numel(cols.shape.slice(2))]);
 }
@@ -152,7 +158,11 @@ function weightGrad(o: Ops, sampled: Value, other: Value, g: ConvGeometry): Valu
 }
 
 const biasGrad = (c: GradContext, dy: Value): Value =>
-  c.o.reduceSum(dy, dy.shape.map((_, i) => i).filter((i) => i !== 1), false);
+  c.o.reduceSum(
+    dy,
+    dy.shape.map((_, i) => i).filter((i) => i !== 1),
+    false,
+  );
 
 export const convRules: Readonly<Record<string, GradRule>> = {
   // dX = ConvTranspose(dY, W, s, p, d, output_padding = r)  (never output_shape: docs/autodiff.md, "ORT traps")
@@ -163,8 +173,11 @@ export const convRules: Readonly<Record<string, GradRule>> = {
     const g = convGeometry(c.node, c.attrs, w);
     const dx = c.needs(0)
       ? c.o.convTranspose(dy, w, null, {
-        strides: g.strides, pads: g.pads, dilations: g.dilations, outputPadding: unusedRows(g, x.shape.slice(2)),
-      })
+          strides: g.strides,
+          pads: g.pads,
+          dilations: g.dilations,
+          outputPadding: unusedRows(g, x.shape.slice(2)),
+        })
       : null;
     const dw = c.needs(1) ? weightGrad(c.o, x, dy, g) : null;
     const db = c.node.inputs[2] && c.needs(2) ? biasGrad(c, dy) : null;

@@ -21,9 +21,20 @@ function powGrad(c: GradContext): (Value | null)[] {
   const scalar = p.length === 1 ? p[0]! : undefined;
   if (scalar === 0) return [null, null];
   if (scalar === 1) return [c.GO(0), null];
-  const slope = scalar === 2
-    ? o.mul(x, 2)
-    : o.mul(b.constant(p, 'float32', pShape), b.op('Pow', [x, b.constant(p.map((v) => v - 1), 'float32', pShape)]));
+  const slope =
+    scalar === 2
+      ? o.mul(x, 2)
+      : o.mul(
+          b.constant(p, 'float32', pShape),
+          b.op('Pow', [
+            x,
+            b.constant(
+              p.map((v) => v - 1),
+              'float32',
+              pShape,
+            ),
+          ]),
+        );
   return [o.mul(c.GO(0), slope), null];
 }
 
@@ -61,10 +72,7 @@ export const elementwiseRules: Readonly<Record<string, GradRule>> = {
   // dA = dY·B, dB = dY·A
   Mul: (c) => [c.needs(0) ? c.o.mul(c.GO(0), c.I(1)) : null, c.needs(1) ? c.o.mul(c.GO(0), c.I(0)) : null],
   // dA = dY/B, dB = −dY·A/B² = −dY·Y/B
-  Div: (c) => [
-    c.needs(0) ? c.o.div(c.GO(0), c.I(1)) : null,
-    c.needs(1) ? c.o.neg(c.o.div(c.o.mul(c.GO(0), c.O(0)), c.I(1))) : null,
-  ],
+  Div: (c) => [c.needs(0) ? c.o.div(c.GO(0), c.I(1)) : null, c.needs(1) ? c.o.neg(c.o.div(c.o.mul(c.GO(0), c.O(0)), c.I(1))) : null],
   // dX = −dY
   Neg: (c) => [c.o.neg(c.GO(0))],
   // dX = dY·Sign(X) (0 at X = 0)
@@ -79,11 +87,7 @@ export const elementwiseRules: Readonly<Record<string, GradRule>> = {
   // dX = dY/X
   Log: (c) => [c.o.div(c.GO(0), c.I(0))],
   // dX = Where(c, dY, 0), dY' = Where(c, 0, dY); the condition carries no gradient
-  Where: (c) => [
-    null,
-    c.needs(1) ? c.o.where(c.I(0), c.GO(0), 0) : null,
-    c.needs(2) ? c.o.where(c.I(0), 0, c.GO(0)) : null,
-  ],
+  Where: (c) => [null, c.needs(1) ? c.o.where(c.I(0), c.GO(0), 0) : null, c.needs(2) ? c.o.where(c.I(0), 0, c.GO(0)) : null],
   Dropout: dropoutGrad,
   // float→float: dX = dY; any cast from or to a non-float type carries no gradient
   Cast: (c) => [c.I(0).dtype === 'float32' && c.O(0).dtype === 'float32' ? c.GO(0) : null],

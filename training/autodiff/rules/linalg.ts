@@ -19,15 +19,9 @@ function swapLast(c: GradContext, x: Value): Value {
 function matmulGrad(c: GradContext): (Value | null)[] {
   const [a, b, dy] = [c.I(0), c.I(1), c.GO(0)];
   if (a.shape.length === 2 && b.shape.length === 2) {
-    return [
-      c.needs(0) ? c.o.gemm(dy, b, null, { transB: true }) : null,
-      c.needs(1) ? c.o.gemm(a, dy, null, { transA: true }) : null,
-    ];
+    return [c.needs(0) ? c.o.gemm(dy, b, null, { transB: true }) : null, c.needs(1) ? c.o.gemm(a, dy, null, { transA: true }) : null];
   }
-  return [
-    c.needs(0) ? c.o.matmul(dy, swapLast(c, b)) : null,
-    c.needs(1) ? c.o.matmul(swapLast(c, a), dy) : null,
-  ];
+  return [c.needs(0) ? c.o.matmul(dy, swapLast(c, b)) : null, c.needs(1) ? c.o.matmul(swapLast(c, a), dy) : null];
 }
 
 /**
@@ -42,19 +36,13 @@ function gemmGrad(c: GradContext): (Value | null)[] {
   const beta = floatAttr(c.attrs, 'beta', 1);
   const [a, b, dy] = [c.I(0), c.I(1), c.GO(0)];
   // transA=0: dA = α·dY·B′ᵀ; transA=1: dA = α·B′·dYᵀ
-  const dA = () => (transA
-    ? c.o.gemm(b, dy, null, { transA: transB, transB: true, alpha })
-    : c.o.gemm(dy, b, null, { transB: !transB, alpha }));
+  const dA = () =>
+    transA ? c.o.gemm(b, dy, null, { transA: transB, transB: true, alpha }) : c.o.gemm(dy, b, null, { transB: !transB, alpha });
   // transB=0: dB = α·A′ᵀ·dY; transB=1: dB = α·dYᵀ·A′
-  const dB = () => (transB
-    ? c.o.gemm(dy, a, null, { transA: true, transB: transA, alpha })
-    : c.o.gemm(a, dy, null, { transA: !transA, alpha }));
+  const dB = () =>
+    transB ? c.o.gemm(dy, a, null, { transA: true, transB: transA, alpha }) : c.o.gemm(a, dy, null, { transA: !transA, alpha });
   const dC = () => (beta === 1 ? dy : c.o.mul(dy, beta));
-  return [
-    c.needs(0) ? dA() : null,
-    c.needs(1) ? dB() : null,
-    ...(c.node.inputs.length > 2 ? [c.needs(2) ? dC() : null] : []),
-  ];
+  return [c.needs(0) ? dA() : null, c.needs(1) ? dB() : null, ...(c.node.inputs.length > 2 ? [c.needs(2) ? dC() : null] : [])];
 }
 
 export const linalgRules: Readonly<Record<string, GradRule>> = {

@@ -66,13 +66,7 @@ function trainingGrad(c: GradContext): (Value | null)[] {
     const centred = o.sub(dy, o.mul(sumDy, 1 / layout.count));
     dx = o.mul(scale, o.sub(centred, o.mul(xHat, o.mul(sumDyXHat, 1 / layout.count))));
   }
-  return [
-    dx,
-    c.needs(1) ? channelVector(c, sumDyXHat) : null,
-    c.needs(2) ? channelVector(c, sumDy) : null,
-    null,
-    null,
-  ];
+  return [dx, c.needs(1) ? channelVector(c, sumDyXHat) : null, c.needs(2) ? channelVector(c, sumDy) : null, null, null];
 }
 
 // Y = γ·(X − rm)·r + β with r = 1/sqrt(rv + ε), all per channel:
@@ -84,9 +78,7 @@ function evalGrad(c: GradContext): (Value | null)[] {
   const r = invStd(c, c.I(4), layout);
   const gammaCol = o.reshape(gamma, layout.column);
   const needGamma = c.needs(1) || c.needs(4);
-  const sumDyXHat = needGamma
-    ? o.reduceSum(o.mul(dy, o.mul(o.sub(x, o.reshape(runMean, layout.column)), r)), layout.axes, true)
-    : null;
+  const sumDyXHat = needGamma ? o.reduceSum(o.mul(dy, o.mul(o.sub(x, o.reshape(runMean, layout.column)), r)), layout.axes, true) : null;
   const sumDy = c.needs(2) || c.needs(3) ? o.reduceSum(dy, layout.axes, true) : null;
   return [
     c.needs(0) ? o.mul(dy, o.mul(gammaCol, r)) : null,

@@ -17,7 +17,11 @@ const reshapeBack = (c: GradContext): (Value | null)[] => [c.o.reshape(c.GO(0), 
 // dX = Transpose(dY, perm⁻¹)
 function transposeGrad(c: GradContext): (Value | null)[] {
   const rank = c.I(0).shape.length;
-  const perm = intsAttr(c.attrs, 'perm', Array.from({ length: rank }, (_, i) => rank - 1 - i));
+  const perm = intsAttr(
+    c.attrs,
+    'perm',
+    Array.from({ length: rank }, (_, i) => rank - 1 - i),
+  );
   const inverse = new Array<number>(rank);
   perm.forEach((p, i) => (inverse[p] = i));
   return [c.o.transpose(c.GO(0), inverse)];
@@ -64,7 +68,10 @@ function spreadAxis(c: GradContext, g: Value, axis: number, step: number, room: 
   const pads = new Array<number>(2 * split.length).fill(0);
   pads[split.length + axis + 1] = step - 1;
   const spaced = c.o.pad(c.o.reshape(g, split), pads);
-  const merged = c.o.reshape(spaced, g.shape.map((d, i) => (i === axis ? n * step : d)));
+  const merged = c.o.reshape(
+    spaced,
+    g.shape.map((d, i) => (i === axis ? n * step : d)),
+  );
   const keep = Math.min(n * step, room);
   return keep === n * step ? merged : c.o.slice(merged, [0], [keep], [axis]);
 }
