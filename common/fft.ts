@@ -8,24 +8,13 @@
  * Conventions match numpy.fft.fft2 / torch.fft.fft2: forward X[u,v] = Σ x[y,x]·e^{-2πi(uy/H + vx/W)},
  * inverse divides by H·W.
  */
+import { assertImageLength, type ImageShape } from './image-shape.ts';
 
-/** Image shape [channels, height, width]; batches are stored image after image. */
-export type ImageShape = readonly [channels: number, height: number, width: number];
+export { assertImageLength, assertImageShape, shapeSize, type ImageShape } from './image-shape.ts';
 
 export interface ComplexImage {
   readonly re: Float64Array;
   readonly im: Float64Array;
-}
-
-export function shapeSize(shape: ImageShape): number {
-  return shape[0] * shape[1] * shape[2];
-}
-
-/** Checks at run time what the type cannot: three positive integers (shapes also arrive as JSON). */
-export function assertImageShape(shape: ImageShape): void {
-  if ((shape as readonly number[]).length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new RangeError(`image shape must be three positive integers [C, H, W], got [${shape.join(', ')}]`);
-  }
 }
 
 interface Plan {
@@ -162,14 +151,6 @@ function transform2d(re: Float64Array, im: Float64Array, shape: ImageShape, sign
         im[base + y * width + x] = cIm[y]!;
       }
     }
-  }
-}
-
-/** Checks the shape (assertImageShape) and that `length` values fill exactly one C×H×W image. */
-export function assertImageLength(length: number, shape: ImageShape): void {
-  assertImageShape(shape);
-  if (length !== shapeSize(shape)) {
-    throw new RangeError(`image has ${length} values, shape [${shape.join(', ')}] needs ${shapeSize(shape)}`);
   }
 }
 

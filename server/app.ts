@@ -18,7 +18,7 @@ import { createRequestValidators, loadOpenApi, type OpenApiDocument } from './op
 import { repoFile } from './paths.ts';
 import { BatchQueue } from './queue.ts';
 import { requestContext } from './request-context.ts';
-import { imageDims, type Lifecycle, type RouteContext } from './routes/context.ts';
+import { imageShapeOf, type Lifecycle, type RouteContext } from './routes/context.ts';
 import { generateRouter } from './routes/generate.ts';
 import { healthRouter } from './routes/health.ts';
 import { oipRouter } from './routes/oip.ts';
@@ -95,7 +95,7 @@ export function createApp(deps: AppDeps): IgnApp {
     uploads,
     metrics,
     lifecycle,
-    dims: imageDims(model),
+    shape: imageShapeOf(model),
     auth: apiKeyAuth(config.apiKeys),
   };
 

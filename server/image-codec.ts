@@ -10,7 +10,7 @@ import { decodeImageToTensor, UndecodableImageError, type ValueRange } from '../
 import { EmptyContentError } from '../common/input-normalizer.ts';
 import type { InputConventions } from '../common/model-card.ts';
 import { HttpError } from './errors.ts';
-import type { ImageDims } from './inference/generator.ts';
+import type { ImageShape } from '../common/image-shape.ts';
 
 let sharpConfigured = false;
 
@@ -45,7 +45,7 @@ const undecodable = (): HttpError =>
  */
 export async function decodeToTensor(
   bytes: Buffer,
-  dims: ImageDims,
+  shape: ImageShape,
   range: ValueRange,
   maxInputPixels: number,
   conventions: InputConventions | null = null,
@@ -66,9 +66,8 @@ export async function decodeToTensor(
       rejectReason: 'too_large',
     });
   }
-  const target = [dims.channels, dims.height, dims.width] as const;
   try {
-    return await decodeImageToTensor(bytes, { target, range, maxInputPixels, conventions });
+    return await decodeImageToTensor(bytes, { target: shape, range, maxInputPixels, conventions });
   } catch (err) {
     if (err instanceof EmptyContentError)
       throw new HttpError(422, 'empty_content', 'the image has no content to project (blank or uniform)', { rejectReason: 'bad_image' });
@@ -85,14 +84,14 @@ function toByte(value: number, [lo, hi]: ValueRange): number {
 function blit(
   tensor: Float32Array,
   index: number,
-  dims: ImageDims,
+  shape: ImageShape,
   range: ValueRange,
   out: Uint8Array,
   stride: number,
   x0: number,
   y0: number,
 ): void {
-  const { channels, height, width } = dims;
+  const [channels, height, width] = shape;
   const plane = height * width;
   const base = index * channels * plane;
   for (let y = 0; y < height; y++) {
@@ -111,25 +110,27 @@ async function rawToPng(pixels: Uint8Array, width: number, height: number, chann
 }
 
 /** PNG of image `index` of an N×C×H×W tensor. */
-export async function encodePng(tensor: Float32Array, index: number, dims: ImageDims, range: ValueRange): Promise<Buffer> {
-  const out = new Uint8Array(dims.channels * dims.height * dims.width);
-  blit(tensor, index, dims, range, out, dims.width, 0, 0);
-  return rawToPng(out, dims.width, dims.height, dims.channels);
+export async function encodePng(tensor: Float32Array, index: number, shape: ImageShape, range: ValueRange): Promise<Buffer> {
+  const [channels, height, width] = shape;
+  const out = new Uint8Array(channels * height * width);
+  blit(tensor, index, shape, range, out, width, 0, 0);
+  return rawToPng(out, width, height, channels);
 }
 
 export const GRID_PADDING = 2;
 
 /** All `count` images of a tensor as one PNG grid, ⌈√N⌉ columns, 2 px black gutters. */
-export async function encodeGridPng(tensor: Float32Array, count: number, dims: ImageDims, range: ValueRange): Promise<Buffer> {
+export async function encodeGridPng(tensor: Float32Array, count: number, shape: ImageShape, range: ValueRange): Promise<Buffer> {
+  const [channels, imageHeight, imageWidth] = shape;
   const cols = Math.ceil(Math.sqrt(count));
   const rows = Math.ceil(count / cols);
-  const width = cols * dims.width + (cols - 1) * GRID_PADDING;
-  const height = rows * dims.height + (rows - 1) * GRID_PADDING;
-  const out = new Uint8Array(width * height * dims.channels);
+  const width = cols * imageWidth + (cols - 1) * GRID_PADDING;
+  const height = rows * imageHeight + (rows - 1) * GRID_PADDING;
+  const out = new Uint8Array(width * height * channels);
   for (let i = 0; i < count; i++) {
-    const x0 = (i % cols) * (dims.width + GRID_PADDING);
-    const y0 = Math.floor(i / cols) * (dims.height + GRID_PADDING);
-    blit(tensor, i, dims, range, out, width, x0, y0);
+    const x0 = (i % cols) * (imageWidth + GRID_PADDING);
+    const y0 = Math.floor(i / cols) * (imageHeight + GRID_PADDING);
+    blit(tensor, i, shape, range, out, width, x0, y0);
   }
-  return rawToPng(out, width, height, dims.channels);
+  return rawToPng(out, width, height, channels);
 }

@@ -4,12 +4,6 @@
  * implementation is the worker pool (pool.ts); queue tests inject a deterministic slow one.
  */
 
-export interface ImageDims {
-  readonly channels: number;
-  readonly height: number;
-  readonly width: number;
-}
-
 /**
  * The one description of an f^k request, from route to worker: the queue adds its deadline and
  * signal (QueueRequest), the worker message its id and cancel flag (RunRequest), the session its

@@ -2,12 +2,13 @@
 /** Messages between the worker pool (main thread) and an inference worker. */
 import type { ExecutionProviderChoice } from '../config.ts';
 import type { GeneratorJob, InferenceFailure } from './generator.ts';
+import type { ImageShape } from '../../common/image-shape.ts';
 
 export interface SessionSpec {
   readonly modelPath: string;
   readonly inputName: string;
   readonly outputName: string;
-  readonly dims: readonly [number, number, number];
+  readonly dims: ImageShape;
   readonly ep: ExecutionProviderChoice;
   readonly cudaDeviceId: number;
   readonly threads: number;

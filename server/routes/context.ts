@@ -4,17 +4,11 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { LoadedModel } from '../../common/model-card.ts';
 import type { ServerConfig } from '../config.ts';
 import { ClientGoneError, HttpError } from '../errors.ts';
-import {
-  CancelledError,
-  InferenceError,
-  type Generator,
-  type GeneratorJob,
-  type GeneratorResult,
-  type ImageDims,
-} from '../inference/generator.ts';
+import { CancelledError, InferenceError, type Generator, type GeneratorJob, type GeneratorResult } from '../inference/generator.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { BatchQueue } from '../queue.ts';
 import type { UploadAdmission } from '../upload-admission.ts';
+import type { ImageShape } from '../../common/image-shape.ts';
 
 export interface Lifecycle {
   draining: boolean;
@@ -28,13 +22,13 @@ export interface RouteContext {
   readonly uploads: UploadAdmission;
   readonly metrics: ServerMetrics;
   readonly lifecycle: Lifecycle;
-  readonly dims: ImageDims;
+  readonly shape: ImageShape;
   readonly auth: RequestHandler;
 }
 
-export function imageDims(model: LoadedModel): ImageDims {
+export function imageShapeOf(model: LoadedModel): ImageShape {
   const { channels, height, width } = model.card.image;
-  return { channels, height, width };
+  return [channels, height, width];
 }
 
 /** New inference work is refused while draining or before the workers are ready. */

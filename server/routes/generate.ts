@@ -52,7 +52,7 @@ function plan(body: GenerateBody, ctx: RouteContext): GeneratePlan {
 }
 
 function noiseFor(p: GeneratePlan, ctx: RouteContext): Float32Array {
-  const { channels, height, width } = ctx.dims;
+  const [channels, height, width] = ctx.shape;
   const draw = (seed: number, count: number): Float32Array =>
     sampleNoise(
       { kind: p.noise, hermitian: p.noise === 'fourier' && ctx.model.card.noise.hermitian === true },
@@ -105,7 +105,7 @@ export function generateRouter(ctx: RouteContext, validators: RequestValidators)
     if (p.seed !== null) res.setHeader('X-Seed', String(p.seed));
     const final = result.outputs[result.outputs.length - 1]!;
     if (kind === 'png') {
-      const png = p.count === 1 ? await encodePng(final, 0, ctx.dims, range) : await encodeGridPng(final, p.count, ctx.dims, range);
+      const png = p.count === 1 ? await encodePng(final, 0, ctx.shape, range) : await encodeGridPng(final, p.count, ctx.shape, range);
       res.type('image/png').send(png);
       return;
     }
@@ -113,10 +113,10 @@ export function generateRouter(ctx: RouteContext, validators: RequestValidators)
     for (let n = 0; n < p.count; n++) {
       const residuals = residualsOf(result.residuals, p.count, n);
       const steps = keepSteps
-        ? await Promise.all(result.outputs.map(async (o) => (await encodePng(o, n, ctx.dims, range)).toString('base64')))
+        ? await Promise.all(result.outputs.map(async (o) => (await encodePng(o, n, ctx.shape, range)).toString('base64')))
         : undefined;
       // With steps kept, the last step is f^k itself: reuse its encoding.
-      const png = steps?.at(-1) ?? (await encodePng(final, n, ctx.dims, range)).toString('base64');
+      const png = steps?.at(-1) ?? (await encodePng(final, n, ctx.shape, range)).toString('base64');
       images.push({ png, residual: residuals[residuals.length - 1]!, residuals, ...(steps === undefined ? {} : { steps }) });
     }
     res.json({

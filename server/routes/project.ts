@@ -16,7 +16,7 @@ import { MAX_FIELD_BYTES, MAX_FORM_FIELDS, parseProjectParams, type ProjectParam
 
 export function projectRouter(ctx: RouteContext): Router {
   const router = express.Router();
-  const { config, dims } = ctx;
+  const { config, shape } = ctx;
   const range = ctx.model.card.image.valueRange;
   const limits = { maxSteps: config.maxSteps };
   const upload = readUpload({ maxUploadBytes: config.maxUploadBytes, maxFields: MAX_FORM_FIELDS, maxFieldBytes: MAX_FIELD_BYTES });
@@ -34,24 +34,23 @@ export function projectRouter(ctx: RouteContext): Router {
     async (req, res) => {
       const query: ProjectParams = parseProjectParams(req.query, res.locals.fields as Record<string, unknown>, limits);
       const conventions = (query.normalize ?? 'auto') === 'auto' ? (ctx.model.card.inputConventions ?? null) : null;
-      const decoded = await decodeToTensor(res.locals.upload as Buffer, dims, range, config.maxInputPixels, conventions);
+      const decoded = await decodeToTensor(res.locals.upload as Buffer, shape, range, config.maxInputPixels, conventions);
       (res.locals.releaseUpload as () => void)();
-      const input =
-        query.corrupt === null ? decoded : corrupt(query.corrupt, decoded, [dims.channels, dims.height, dims.width], new Rng(query.seed));
+      const input = query.corrupt === null ? decoded : corrupt(query.corrupt, decoded, shape, new Rng(query.seed));
       const wantJson = res.locals.responseKind === 'json';
       const result = await runInference(ctx, res, { input, count: 1, steps: query.steps, keepSteps: wantJson });
       const final = result.outputs[result.outputs.length - 1]!;
       if (!wantJson) {
-        res.type('image/png').send(await encodePng(final, 0, dims, range));
+        res.type('image/png').send(await encodePng(final, 0, shape, range));
         return;
       }
       const residuals = residualsOf(result.residuals, 1, 0);
-      const stepImages = await Promise.all(result.outputs.map(async (o) => (await encodePng(o, 0, dims, range)).toString('base64')));
+      const stepImages = await Promise.all(result.outputs.map(async (o) => (await encodePng(o, 0, shape, range)).toString('base64')));
       res.json({
         steps: query.steps,
-        input: (await encodePng(input, 0, dims, range)).toString('base64'),
+        input: (await encodePng(input, 0, shape, range)).toString('base64'),
         normalize: conventions === null ? 'none' : 'auto',
-        ...(conventions === null ? {} : { normalizedInput: (await encodePng(decoded, 0, dims, range)).toString('base64') }),
+        ...(conventions === null ? {} : { normalizedInput: (await encodePng(decoded, 0, shape, range)).toString('base64') }),
         output: stepImages[stepImages.length - 1]!,
         stepImages,
         residuals,
