@@ -21,7 +21,8 @@ export const DATASET_USAGE = '[--dataset mnist|fashion-mnist|folder] [--data-pat
 
 const KINDS: readonly DatasetKind[] = ['mnist', 'fashion-mnist', 'folder'];
 
-function number(values: Readonly<Record<string, unknown>>, name: string): number | undefined {
+/** The value of a numeric flag, or undefined when absent; anything but a decimal number is a ConfigError. */
+export function numberFlag(values: Readonly<Record<string, unknown>>, name: string): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
   const v = Number(raw);
@@ -47,7 +48,7 @@ export function datasetSpecFromFlags(values: Readonly<Record<string, unknown>>):
   if (kind === undefined) return undefined;
   if (kind === 'folder' && values['data-path'] === undefined) throw new ConfigError('--dataset folder needs --data-path DIR');
   const path = values['data-path'] as string | undefined;
-  const [size, channels, limit] = [number(values, 'size'), number(values, 'channels'), number(values, 'limit')];
+  const [size, channels, limit] = [numberFlag(values, 'size'), numberFlag(values, 'channels'), numberFlag(values, 'limit')];
   return {
     kind,
     ...(path !== undefined && { path }),

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.ts';
 import type { ConfigOverrides, Preset } from '../config.ts';
-import { datasetSpecFromFlags } from '../data/dataset-args.ts';
+import { datasetSpecFromFlags, numberFlag as num } from '../data/dataset-args.ts';
 
 interface Flag {
   name: string;
@@ -104,15 +104,6 @@ export function trainHelp(): string {
     '',
     'Ctrl-C finishes the current step, writes <out>/ckpt and exits; continue with --resume <out>/ckpt.',
   ].join('\n');
-}
-
-function num(values: Record<string, unknown>, name: string): number | undefined {
-  const raw = values[name];
-  if (raw === undefined) return undefined;
-  const v = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || Number.isNaN(v))
-    throw new ConfigError(`--${name} expects a number, got ${JSON.stringify(raw)}`);
-  return v;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the literal union it expects
