@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { resolveConfig } from '../../../training/config.ts';
 import { train } from '../../../training/trainer/trainer.ts';
 import { readCheckpoint } from '../../../training/trainer/checkpoint.ts';
-import { exportModel } from '../../../training/trainer/export.ts';
+import { exportRun, quietProgress } from '../../support/tiny-run.ts';
 import { loadModelCard } from '../../../common/model-card.ts';
 import { rectangles } from '../ign/synthetic.ts';
 
-const quiet = { write: () => true, isTTY: false };
+const quiet = quietProgress;
 
 void test('a resumed run keeps the first command and appends its own; the card lists both and the export', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ign-commands-'));
@@ -49,17 +49,7 @@ void test('a resumed run keeps the first command and appends its own; the card l
     assert.deepEqual((await readCheckpoint(resumed.checkpointDir)).meta.commands, expected);
 
     const modelDir = join(dir, 'model');
-    await exportModel(modelDir, {
-      config,
-      imageShape: resumed.run.imageShape,
-      tensors: resumed.tensors,
-      noiseStats: resumed.run.noiseStats,
-      steps: resumed.step,
-      epochs: 1,
-      wallTimeSeconds: resumed.wallTimeSeconds,
-      commands: [...resumed.commands, 'npm run export -- --checkpoint run/ckpt'],
-      dataset: resumed.run.dataset.name,
-    });
+    await exportRun(modelDir, config, resumed, 1, [...resumed.commands, 'npm run export -- --checkpoint run/ckpt']);
     const { card } = await loadModelCard(modelDir);
     assert.deepEqual(card.training.commands, [...expected, 'npm run export -- --checkpoint run/ckpt']);
     assert.equal(

@@ -7,33 +7,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { withTmpDir } from '../../support/tmp-dir.ts';
+import { exportRun, quietProgress, tinyTrainConfig } from '../../support/tiny-run.ts';
 import { ConfigError, RECIPE_OFF, resolveConfig, resumeConfig } from '../../../training/config.ts';
 import type { ConfigOverrides, TrainConfig } from '../../../training/config.ts';
 import { learningRate } from '../../../training/trainer/lr-schedule.ts';
 import { Ema, emaDecay, withEmaApplied } from '../../../training/trainer/ema.ts';
 import { train } from '../../../training/trainer/trainer.ts';
-import { exportModel } from '../../../training/trainer/export.ts';
 import { readCheckpoint } from '../../../training/trainer/checkpoint.ts';
 import { createRunState } from '../../../training/trainer/run-state.ts';
 import { parseTrainArgs } from '../../../training/trainer/cli-args.ts';
 import { rectangles } from '../ign/synthetic.ts';
 
-const quiet = { write: () => true, isTTY: false };
+const quiet = quietProgress;
 
 const withTmp = <T>(fn: (dir: string) => Promise<T>): Promise<T> => withTmpDir('ign-recipe-', fn);
 
 function tinyConfig(out: string, extra: ConfigOverrides = {}): TrainConfig {
-  return resolveConfig({
-    model: { arch: 'tiny', norm: 'batch', width: 8 },
-    batch: 8,
-    steps: 12,
-    optim: { lr: 1e-3 },
-    sampleEvery: 0,
-    checkpointEvery: 0,
-    logEvery: 50,
-    out,
-    ...extra,
-  });
+  return tinyTrainConfig(out, { batch: 8, steps: 12, ...extra });
 }
 
 void test('cosine schedule runs from lr to lr·final; constant stays at lr', () => {
@@ -121,17 +111,7 @@ void test('--init-from starts θ and the BN buffers from an exported model; a mi
     const config = tinyConfig(join(dir, 'run'));
     const r = await train(config, { dataset: data, progressStream: quiet });
     const modelDir = join(dir, 'model');
-    await exportModel(modelDir, {
-      config,
-      imageShape: r.run.imageShape,
-      tensors: r.tensors,
-      noiseStats: r.run.noiseStats,
-      steps: r.step,
-      epochs: 1,
-      wallTimeSeconds: r.wallTimeSeconds,
-      commands: ['test'],
-      dataset: r.run.dataset.name,
-    });
+    await exportRun(modelDir, config, r, 1, ['test']);
     const warm = await createRunState(tinyConfig(join(dir, 'warm'), { seed: 5, recipe: { initFrom: modelDir } }), { dataset: data });
     try {
       const state = warm.runner.state();

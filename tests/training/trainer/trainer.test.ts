@@ -9,48 +9,27 @@ import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withTmpDir } from '../../support/tmp-dir.ts';
+import { exportRun, quietProgress, tinyTrainConfig } from '../../support/tiny-run.ts';
 import { Rng } from '../../../common/rng.ts';
-import { resolveConfig } from '../../../training/config.ts';
 import type { ConfigOverrides, TrainConfig } from '../../../training/config.ts';
 import { train } from '../../../training/trainer/trainer.ts';
 import { readCheckpoint } from '../../../training/trainer/checkpoint.ts';
-import { exportModel } from '../../../training/trainer/export.ts';
 import { openExportedModel } from '../../../training/eval/model-runner.ts';
 import { ForwardRunner } from '../../../training/trainer/forward-runner.ts';
 import { architecture } from '../../../training/ign/model.ts';
 import { rectangles } from '../ign/synthetic.ts';
 
-const quiet = { write: () => true, isTTY: false };
+const quiet = quietProgress;
 
 const withTmp = <T>(fn: (dir: string) => Promise<T>): Promise<T> => withTmpDir('ign-trainer-', fn);
 
-function tinyConfig(out: string, extra: ConfigOverrides = {}) {
-  return resolveConfig({
-    model: { arch: 'tiny', norm: 'batch', width: 8 },
-    batch: 16,
-    steps: 300,
-    optim: { lr: 1e-3 },
-    sampleEvery: 0,
-    checkpointEvery: 0,
-    logEvery: 50,
-    out,
-    ...extra,
-  });
+function tinyConfig(out: string, extra: ConfigOverrides = {}): TrainConfig {
+  return tinyTrainConfig(out, { batch: 16, steps: 300, ...extra });
 }
 
 /** Export a finished run to `modelDir` and open it as the server would. */
 async function trainedExport(modelDir: string, config: TrainConfig, r: Awaited<ReturnType<typeof train>>, epochs: number) {
-  await exportModel(modelDir, {
-    config,
-    imageShape: r.run.imageShape,
-    tensors: r.tensors,
-    noiseStats: r.run.noiseStats,
-    steps: r.step,
-    epochs,
-    wallTimeSeconds: r.wallTimeSeconds,
-    commands: ['test'],
-    dataset: r.run.dataset.name,
-  });
+  await exportRun(modelDir, config, r, epochs, ['test']);
   return openExportedModel(modelDir);
 }
 
