@@ -14,7 +14,14 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export interface ServerConfig {
   readonly port: number;
   readonly host: string;
-  readonly modelDir: string;
+  /** MODEL_DIR: serve this one model folder (any load failure stops the boot), or null. */
+  readonly modelDir: string | null;
+  /** MODEL_REPOSITORY: serve every model folder under it (used when MODEL_DIR is unset). */
+  readonly modelRepository: string;
+  /** MODEL_NAME: the model requests get when they name none (null: mnist, else the only one). */
+  readonly modelName: string | null;
+  /** STRICT_MODELS: a repository model that fails to load stops the boot instead of being listed unavailable. */
+  readonly strictModels: boolean;
   readonly ep: ExecutionProviderChoice;
   readonly cudaDeviceId: number;
   readonly requireGpu: boolean;
@@ -91,12 +98,21 @@ function readHost(env: Env): string {
 export function parseConfig(env: Env): ServerConfig {
   const cores = availableParallelism();
   const workers = readInt(env, 'WORKERS', 1, 1, 64);
-  const modelDir = (env.MODEL_DIR ?? '').trim() || 'models/mnist';
+  const modelDir = (env.MODEL_DIR ?? '').trim() || null;
+  const modelRepository = (env.MODEL_REPOSITORY ?? '').trim();
+  if (modelDir !== null && modelRepository !== '')
+    throw new ConfigError('set MODEL_DIR (one model) or MODEL_REPOSITORY (a folder of models), not both');
+  const modelName = (env.MODEL_NAME ?? '').trim() || null;
+  if (modelName !== null && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(modelName))
+    throw new ConfigError(`MODEL_NAME is not a model name: "${modelName}"`);
   const headersTimeoutMs = readInt(env, 'HEADERS_TIMEOUT_MS', 5_000, 100, 600_000);
   const config: ServerConfig = {
     port: readInt(env, 'PORT', 8080, 0, 65535),
     host: readHost(env),
     modelDir,
+    modelRepository: modelRepository || 'models',
+    modelName,
+    strictModels: readBool(env, 'STRICT_MODELS'),
     ep: readEnum<ExecutionProviderChoice>(env, 'IGN_EP', 'auto', ['auto', 'cuda', 'cpu']),
     cudaDeviceId: readInt(env, 'CUDA_DEVICE_ID', 0, 0, 63),
     requireGpu: readBool(env, 'REQUIRE_GPU'),

@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file Process entry: config → model card → worker pool loaded and warmed up → listen. Nothing
- * binds the port until inference works, so a bad model fails the deploy (exit 1) instead of the
- * first request. SIGTERM/SIGINT drain (docs/serving.md, "Shutdown").
+ * @file Process entry: config → model cards → one worker pool per model, loaded and warmed up →
+ * listen. Nothing binds the port until inference works, so a bad model fails the deploy (exit 1)
+ * instead of the first request. With MODEL_REPOSITORY a model that fails to load is served as
+ * unavailable while the others work, unless STRICT_MODELS=1; with no model left the boot fails.
+ * SIGTERM/SIGINT drain (docs/serving.md, "Shutdown").
  */
 import { createServer, type Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { loadModelCard } from '../common/model-card.ts';
 import { createApp, type IgnApp } from './app.ts';
 import { ConfigError, parseConfig, redactConfig, type ServerConfig } from './config.ts';
-import { WorkerPool, poolOptionsFor } from './inference/pool.ts';
+import type { WorkerPool } from './inference/pool.ts';
 import { createMetrics } from './metrics.ts';
+import { StartupError, startRepository } from './model-repository.ts';
 
 function fail(logger: Logger, message: string, details: Record<string, unknown> & { error: string }): never {
   logger.fatal(details, message);
@@ -49,7 +51,7 @@ function listen(config: ServerConfig, handle: IgnApp): Server {
   return server;
 }
 
-function installDrain(server: Server, handle: IgnApp, pool: WorkerPool, config: ServerConfig, logger: Logger): void {
+function installDrain(server: Server, handle: IgnApp, pools: readonly WorkerPool[], config: ServerConfig, logger: Logger): void {
   const drain = (signal: string): void => {
     if (handle.lifecycle.draining) return;
     handle.lifecycle.draining = true;
@@ -67,8 +69,8 @@ function installDrain(server: Server, handle: IgnApp, pool: WorkerPool, config: 
       }),
     );
     server.closeIdleConnections();
-    void Promise.all([closed, handle.queue.idle()])
-      .then(() => pool.close())
+    void Promise.all([closed, handle.models.idle()])
+      .then(() => Promise.all(pools.map((pool) => pool.close())))
       .then(() => {
         clearInterval(idleCloser);
         clearTimeout(deadline);
@@ -97,35 +99,29 @@ async function main(): Promise<void> {
   });
   logger.info({ config: redactConfig(config), cores: availableParallelism() }, 'configuration');
 
-  const model = await loadModelCard(config.modelDir).catch((err: unknown) =>
-    fail(logger, 'cannot load the model card', { modelDir: config.modelDir, error: err instanceof Error ? err.message : String(err) }),
-  );
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createMetrics(config.maxBatchSize, registry);
-  const { card } = model;
-  const pool = new WorkerPool(
-    poolOptionsFor(config, model, logger, {
-      onRestart: () => {
-        metrics.workerRestarts.inc();
-      },
-      // Respawning with backoff did not help: exit non-zero and let the orchestrator restart us.
-      onGiveUp: (reason) => {
-        fail(logger, 'inference workers keep failing', { error: reason });
-      },
-    }),
-  );
-  const info = await pool
-    .start()
-    .catch((err: unknown) =>
-      fail(logger, 'cannot start inference', { modelPath: model.modelPath, error: err instanceof Error ? err.message : String(err) }),
-    );
-  logger.info(
-    { model: card.name, version: card.version, provider: info.provider, ortVersion: info.ortVersion, workers: config.workers },
-    'model loaded and warmed up',
+  const { models, unavailable } = await startRepository(config, logger, (name) => ({
+    onRestart: () => {
+      metrics.workerRestarts.inc({ model: name });
+    },
+    // Respawning with backoff did not help: exit non-zero and let the orchestrator restart us.
+    onGiveUp: (reason) => {
+      fail(logger, 'inference workers keep failing', { model: name, error: reason });
+    },
+  })).catch((err: unknown) =>
+    err instanceof StartupError
+      ? fail(logger, err.what, { error: err.message })
+      : fail(logger, 'cannot start', { error: err instanceof Error ? err.message : String(err) }),
   );
 
-  const handle = createApp({ config, model, generator: pool, logger, metrics });
+  let handle: IgnApp;
+  try {
+    handle = createApp({ config, models, unavailable, logger, metrics });
+  } catch (err) {
+    fail(logger, 'cannot serve the models', { error: err instanceof Error ? err.message : String(err) });
+  }
   const server = listen(config, handle);
   server.on('listening', () => {
     const address = server.address();
@@ -134,7 +130,13 @@ async function main(): Promise<void> {
   server.on('error', (err) => {
     fail(logger, 'cannot listen', { port: config.port, error: err.message });
   });
-  installDrain(server, handle, pool, config, logger);
+  installDrain(
+    server,
+    handle,
+    models.map((m) => m.generator),
+    config,
+    logger,
+  );
 }
 
 void main();

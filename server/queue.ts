@@ -19,6 +19,8 @@ export interface QueueOptions {
   /** Batches running at once (the number of workers). */
   readonly concurrency: number;
   readonly metrics: ServerMetrics;
+  /** The served model's name: the `model` label of the queue's metrics. */
+  readonly model: string;
   /** Retry-After seconds on capacity rejections. */
   readonly retryAfterSeconds?: number;
 }
@@ -50,8 +52,11 @@ export class BatchQueue {
   private running = 0;
   private delayTimer: NodeJS.Timeout | null = null;
   private readonly idleWaiters: (() => void)[] = [];
+  private readonly labels: { readonly model: string };
 
-  constructor(private readonly options: QueueOptions) {}
+  constructor(private readonly options: QueueOptions) {
+    this.labels = { model: options.model };
+  }
 
   depth(): number {
     return this.waiting.length;
@@ -87,7 +92,7 @@ export class BatchQueue {
         { once: true },
       );
       this.waiting.push(entry);
-      metrics.queueDepth.set(this.waiting.length);
+      metrics.queueDepth.set(this.labels, this.waiting.length);
       this.pump();
     });
   }
@@ -112,7 +117,7 @@ export class BatchQueue {
     entry.reject(error);
     if (wasQueued) {
       this.waiting.splice(this.waiting.indexOf(entry), 1);
-      this.options.metrics.queueDepth.set(this.waiting.length);
+      this.options.metrics.queueDepth.set(this.labels, this.waiting.length);
       this.notifyIdle();
     } else if (entry.batch?.entries.every((e) => e.state === 'settled') === true) {
       entry.batch.controller.abort();
@@ -153,7 +158,7 @@ export class BatchQueue {
       return null;
     }
     for (const entry of chosen) this.waiting.splice(this.waiting.indexOf(entry), 1);
-    this.options.metrics.queueDepth.set(this.waiting.length);
+    this.options.metrics.queueDepth.set(this.labels, this.waiting.length);
     return chosen;
   }
 
@@ -164,17 +169,17 @@ export class BatchQueue {
     for (const entry of entries) {
       entry.state = 'running';
       entry.batch = batch;
-      metrics.queueDuration.observe((now - entry.enqueuedAt) / 1000);
+      metrics.queueDuration.observe(this.labels, (now - entry.enqueuedAt) / 1000);
     }
     const count = entries.reduce((sum, e) => sum + e.request.count, 0);
     const { steps } = entries[0]!.request;
-    metrics.batchSize.observe(count);
+    metrics.batchSize.observe(this.labels, count);
     this.running++;
     try {
       const input = entries.length === 1 ? entries[0]!.request.input : concat(entries.map((e) => e.request.input));
       const keepSteps = entries.some((e) => e.request.keepSteps);
       const result = await generator.run({ input, count, steps, keepSteps }, batch.controller.signal);
-      metrics.inferenceDuration.observe({ ep: generator.info().provider }, result.computeSeconds);
+      metrics.inferenceDuration.observe({ ep: generator.info().provider, model: this.options.model }, result.computeSeconds);
       this.distribute(entries, result, count);
     } catch (err) {
       const error = err instanceof CancelledError ? new ClientGoneError('batch cancelled') : (err as Error);

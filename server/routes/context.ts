@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
-/** What the route modules share: config, model, queue, metrics and the drain flag. */
+/** What the route modules share: config, the served models, metrics and the drain flag. */
 import type { Request, RequestHandler, Response } from 'express';
 import type { LoadedModel } from '../../common/model-card.ts';
 import type { ServerConfig } from '../config.ts';
 import { ClientGoneError, HttpError } from '../errors.ts';
-import { CancelledError, InferenceError, type Generator, type GeneratorJob, type GeneratorResult } from '../inference/generator.ts';
+import { CancelledError, InferenceError, type GeneratorJob, type GeneratorResult } from '../inference/generator.ts';
 import type { ServerMetrics } from '../metrics.ts';
-import type { BatchQueue } from '../queue.ts';
+import type { ModelSet, ServedModel } from '../model-set.ts';
 import type { UploadAdmission } from '../upload-admission.ts';
 import type { ImageShape } from '../../common/image-shape.ts';
 
@@ -16,13 +16,10 @@ export interface Lifecycle {
 
 export interface RouteContext {
   readonly config: ServerConfig;
-  readonly model: LoadedModel;
-  readonly generator: Generator;
-  readonly queue: BatchQueue;
+  readonly models: ModelSet;
   readonly uploads: UploadAdmission;
   readonly metrics: ServerMetrics;
   readonly lifecycle: Lifecycle;
-  readonly shape: ImageShape;
   readonly auth: RequestHandler;
 }
 
@@ -31,15 +28,27 @@ export function imageShapeOf(model: LoadedModel): ImageShape {
   return [channels, height, width];
 }
 
-/** New inference work is refused while draining or before the workers are ready. */
+/** New inference work is refused while draining. */
 export function admitWork(ctx: RouteContext): RequestHandler {
   return (_req, _res, next) => {
     if (ctx.lifecycle.draining)
       next(new HttpError(503, 'shutting_down', 'server is shutting down', { retryAfterSeconds: 1, rejectReason: 'not_ready' }));
-    else if (!ctx.generator.ready())
-      next(new HttpError(503, 'not_ready', 'model is not ready', { retryAfterSeconds: 1, rejectReason: 'not_ready' }));
     else next();
   };
+}
+
+/** The model a request named (undefined = the default), refused with 503 while its workers are not ready. */
+export function readyModel(ctx: RouteContext, name: string | undefined): ServedModel {
+  const served = ctx.models.resolve(name);
+  if (!served.generator.ready()) {
+    throw new HttpError(503, 'not_ready', `model "${served.name}" is not ready`, { retryAfterSeconds: 1, rejectReason: 'not_ready' });
+  }
+  return served;
+}
+
+/** The `model` object of JSON answers. */
+export function modelRef(served: ServedModel): { name: string; version: string } {
+  return { name: served.name, version: served.model.card.version };
 }
 
 export type ResponseKind = 'png' | 'json';
@@ -51,19 +60,20 @@ export function negotiate(req: Request): ResponseKind {
   return chosen === 'application/json' ? 'json' : 'png';
 }
 
-/** Queues f^k for this request, cancelled when the client leaves; maps failures to HTTP errors. */
-export async function runInference(ctx: RouteContext, res: Response, call: GeneratorJob): Promise<GeneratorResult> {
+/** Queues f^k on `served`'s queue, cancelled when the client leaves; maps failures to HTTP errors. */
+export async function runInference(ctx: RouteContext, served: ServedModel, res: Response, call: GeneratorJob): Promise<GeneratorResult> {
   const controller = new AbortController();
   const onClose = (): void => {
     if (!res.writableFinished) controller.abort();
   };
   res.once('close', onClose);
   try {
-    const result = await ctx.queue.submit({ ...call, signal: controller.signal, deadlineAt: Date.now() + ctx.config.requestTimeoutMs });
+    const result = await served.queue.submit({ ...call, signal: controller.signal, deadlineAt: Date.now() + ctx.config.requestTimeoutMs });
     const count = call.count;
-    ctx.metrics.imagesGenerated.inc(count);
-    ctx.metrics.refinementSteps.inc(count * call.steps);
-    for (const r of result.residuals.subarray((call.steps - 1) * count)) ctx.metrics.idempotenceResidual.observe(r);
+    const labels = { model: served.name };
+    ctx.metrics.imagesGenerated.inc(labels, count);
+    ctx.metrics.refinementSteps.inc(labels, count * call.steps);
+    for (const r of result.residuals.subarray((call.steps - 1) * count)) ctx.metrics.idempotenceResidual.observe(labels, r);
     return result;
   } catch (err) {
     if (err instanceof CancelledError) throw new ClientGoneError('cancelled');

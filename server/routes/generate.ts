@@ -11,9 +11,11 @@ import { sampleNoise, type NoiseKind } from '../../common/noise.ts';
 import { HttpError, badRequest } from '../errors.ts';
 import { encodeGridPng, encodePng } from '../image-codec.ts';
 import type { RequestValidators } from '../openapi.ts';
-import { admitWork, negotiate, residualsOf, runInference, type RouteContext } from './context.ts';
+import type { ServedModel } from '../model-set.ts';
+import { admitWork, modelRef, negotiate, readyModel, residualsOf, runInference, type RouteContext } from './context.ts';
 
 interface GenerateBody {
+  model?: string;
   count?: number;
   steps?: number;
   seed?: number;
@@ -31,10 +33,10 @@ interface GeneratePlan {
   readonly interpolate: Required<GenerateBody>['interpolate'] | null;
 }
 
-function plan(body: GenerateBody, ctx: RouteContext): GeneratePlan {
+function plan(body: GenerateBody, served: ServedModel): GeneratePlan {
   // Default to the noise f was trained on: a Fourier-trained f maps Gaussian z to one blob.
-  const noise = body.noise ?? ctx.model.card.noise.kind;
-  if (noise === 'fourier' && ctx.model.noiseStats === null) {
+  const noise = body.noise ?? served.model.card.noise.kind;
+  if (noise === 'fourier' && served.model.noiseStats === null) {
     throw badRequest('invalid_noise', 'this model has no Fourier noise statistics; use "gaussian"');
   }
   if (body.interpolate !== undefined && (body.count !== undefined || body.seed !== undefined)) {
@@ -51,12 +53,12 @@ function plan(body: GenerateBody, ctx: RouteContext): GeneratePlan {
   };
 }
 
-function noiseFor(p: GeneratePlan, ctx: RouteContext): Float32Array {
-  const [channels, height, width] = ctx.shape;
+function noiseFor(p: GeneratePlan, served: ServedModel): Float32Array {
+  const [channels, height, width] = served.shape;
   const draw = (seed: number, count: number): Float32Array =>
     sampleNoise(
-      { kind: p.noise, hermitian: p.noise === 'fourier' && ctx.model.card.noise.hermitian === true },
-      ctx.model.noiseStats,
+      { kind: p.noise, hermitian: p.noise === 'fourier' && served.model.card.noise.hermitian === true },
+      served.model.noiseStats,
       [channels, height, width],
       new Rng(seed),
       count,
@@ -89,7 +91,6 @@ function requireJson(): RequestHandler {
 
 export function generateRouter(ctx: RouteContext, validators: RequestValidators): Router {
   const router = express.Router();
-  const range = ctx.model.card.image.valueRange;
   // The request body is required (openapi.yaml) but body-parser reads an empty one as {}.
   const rejectEmpty = (_req: unknown, _res: unknown, body: Buffer): void => {
     if (body.length === 0) throw badRequest('invalid_body', 'the body must be a JSON object');
@@ -99,13 +100,17 @@ export function generateRouter(ctx: RouteContext, validators: RequestValidators)
     const invalid = validators.generate(req.body);
     if (invalid !== null) throw invalid;
     const kind = negotiate(req);
-    const p = plan(req.body as GenerateBody, ctx);
+    const body = req.body as GenerateBody;
+    const served = readyModel(ctx, body.model);
+    const { shape } = served;
+    const range = served.model.card.image.valueRange;
+    const p = plan(body, served);
     const keepSteps = kind === 'json' && p.returnSteps;
-    const result = await runInference(ctx, res, { input: noiseFor(p, ctx), count: p.count, steps: p.steps, keepSteps });
+    const result = await runInference(ctx, served, res, { input: noiseFor(p, served), count: p.count, steps: p.steps, keepSteps });
     if (p.seed !== null) res.setHeader('X-Seed', String(p.seed));
     const final = result.outputs[result.outputs.length - 1]!;
     if (kind === 'png') {
-      const png = p.count === 1 ? await encodePng(final, 0, ctx.shape, range) : await encodeGridPng(final, p.count, ctx.shape, range);
+      const png = p.count === 1 ? await encodePng(final, 0, shape, range) : await encodeGridPng(final, p.count, shape, range);
       res.type('image/png').send(png);
       return;
     }
@@ -113,10 +118,10 @@ export function generateRouter(ctx: RouteContext, validators: RequestValidators)
     for (let n = 0; n < p.count; n++) {
       const residuals = residualsOf(result.residuals, p.count, n);
       const steps = keepSteps
-        ? await Promise.all(result.outputs.map(async (o) => (await encodePng(o, n, ctx.shape, range)).toString('base64')))
+        ? await Promise.all(result.outputs.map(async (o) => (await encodePng(o, n, shape, range)).toString('base64')))
         : undefined;
       // With steps kept, the last step is f^k itself: reuse its encoding.
-      const png = steps?.at(-1) ?? (await encodePng(final, n, ctx.shape, range)).toString('base64');
+      const png = steps?.at(-1) ?? (await encodePng(final, n, shape, range)).toString('base64');
       images.push({ png, residual: residuals[residuals.length - 1]!, residuals, ...(steps === undefined ? {} : { steps }) });
     }
     res.json({
@@ -124,8 +129,8 @@ export function generateRouter(ctx: RouteContext, validators: RequestValidators)
       ...(p.interpolate === null ? {} : { interpolate: p.interpolate }),
       steps: p.steps,
       noise: p.noise,
-      model: { name: ctx.model.card.name, version: ctx.model.card.version },
-      provider: ctx.generator.info().provider,
+      model: modelRef(served),
+      provider: served.generator.info().provider,
       images,
     });
   });

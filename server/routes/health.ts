@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 /**
  * @file Liveness and readiness, plain and Open Inference Protocol (docs/serving.md, "Health and readiness").
- * Liveness depends on nothing; readiness = workers loaded, warmed up and alive, and not draining.
+ * Liveness depends on nothing; readiness = every served model's workers loaded, warmed up and alive,
+ * and not draining. A model that failed to load at boot does not hold readiness down: it is reported
+ * in the repository index and answered 503, while the others serve.
  */
 import express, { type Router } from 'express';
 import type { RouteContext } from './context.ts';
 
 export function isReady(ctx: RouteContext): boolean {
-  return !ctx.lifecycle.draining && ctx.generator.ready();
+  return !ctx.lifecycle.draining && ctx.models.ready();
 }
 
 export function healthRouter(ctx: RouteContext): Router {

@@ -9,6 +9,7 @@
  */
 import { CORRUPTIONS, type CorruptionKind } from '../../common/corruptions.ts';
 import { badRequest } from '../errors.ts';
+import { MODEL_NAME_PATTERN } from '../model-set.ts';
 
 export interface ParamLimits {
   readonly maxSteps: number;
@@ -40,11 +41,19 @@ function oneOf<T extends string>(name: string, code: string, allowed: readonly T
   };
 }
 
+function modelName(raw: unknown): string {
+  if (typeof raw !== 'string' || !MODEL_NAME_PATTERN.test(raw)) {
+    throw badRequest('invalid_model', 'model must be a model name (letters, digits, ".", "_", "-"; at most 64)');
+  }
+  return raw;
+}
+
 export const NORMALIZE_MODES = ['auto', 'none'] as const;
 export type NormalizeMode = (typeof NORMALIZE_MODES)[number];
 
-/** The table. `normalize` is passed through as given (null when absent); the route decides its default. */
+/** The table. `normalize` and `model` are passed through as given (null when absent); the route decides their defaults. */
 export const PROJECT_PARAMS = {
+  model: { fallback: null, parse: modelName } satisfies ParamSpec<string | null>,
   steps: {
     fallback: 1,
     parse: integer(
@@ -74,7 +83,7 @@ export const PROJECT_PARAM_NAMES: readonly string[] = Object.keys(PROJECT_PARAMS
 /** Multipart text fields the parser will accept at most (each name once, plus room to name an unknown one). */
 export const MAX_FORM_FIELDS = PROJECT_PARAM_NAMES.length + 1;
 /** Longest accepted field value in bytes: every valid value is a short token. */
-export const MAX_FIELD_BYTES = 32;
+export const MAX_FIELD_BYTES = 64;
 
 const isParam = (name: string): name is keyof Table => Object.hasOwn(PROJECT_PARAMS, name);
 

@@ -3,6 +3,7 @@
  * @file POST /project: f^k(x) for an uploaded image x, optionally corrupted first (paper Fig. 5).
  * Parameters (project-params.ts) come as multipart text fields or query parameters.
  * JSON answers carry every step and δ(x) = RMS(f(x) − x), the paper's out-of-distribution score.
+ * `model` picks one of the served models (the default when absent).
  * normalize=auto (the default) brings the upload to the card's input conventions first when it
  * declares them (common/input-normalizer.ts); normalize=none only resizes.
  */
@@ -11,13 +12,12 @@ import { corrupt } from '../../common/corruptions.ts';
 import { Rng } from '../../common/rng.ts';
 import { decodeToTensor, encodePng } from '../image-codec.ts';
 import { readUpload } from '../upload.ts';
-import { admitWork, negotiate, residualsOf, runInference, type RouteContext } from './context.ts';
+import { admitWork, modelRef, negotiate, readyModel, residualsOf, runInference, type RouteContext } from './context.ts';
 import { MAX_FIELD_BYTES, MAX_FORM_FIELDS, parseProjectParams, type ProjectParams } from './project-params.ts';
 
 export function projectRouter(ctx: RouteContext): Router {
   const router = express.Router();
-  const { config, shape } = ctx;
-  const range = ctx.model.card.image.valueRange;
+  const { config } = ctx;
   const limits = { maxSteps: config.maxSteps };
   const upload = readUpload({ maxUploadBytes: config.maxUploadBytes, maxFields: MAX_FORM_FIELDS, maxFieldBytes: MAX_FIELD_BYTES });
   router.post(
@@ -25,7 +25,9 @@ export function projectRouter(ctx: RouteContext): Router {
     ctx.auth,
     admitWork(ctx),
     (req, res, next) => {
-      parseProjectParams(req.query, {}, limits); // a bad query string is refused before the body is read
+      // A bad query string, or a model that cannot answer, is refused before the body is read.
+      const early = parseProjectParams(req.query, {}, limits);
+      readyModel(ctx, early.model ?? undefined);
       res.locals.responseKind = negotiate(req);
       next();
     },
@@ -33,12 +35,15 @@ export function projectRouter(ctx: RouteContext): Router {
     upload,
     async (req, res) => {
       const query: ProjectParams = parseProjectParams(req.query, res.locals.fields as Record<string, unknown>, limits);
-      const conventions = (query.normalize ?? 'auto') === 'auto' ? (ctx.model.card.inputConventions ?? null) : null;
+      const served = readyModel(ctx, query.model ?? undefined);
+      const { shape } = served;
+      const range = served.model.card.image.valueRange;
+      const conventions = (query.normalize ?? 'auto') === 'auto' ? (served.model.card.inputConventions ?? null) : null;
       const decoded = await decodeToTensor(res.locals.upload as Buffer, shape, range, config.maxInputPixels, conventions);
       (res.locals.releaseUpload as () => void)();
       const input = query.corrupt === null ? decoded : corrupt(query.corrupt, decoded, shape, new Rng(query.seed));
       const wantJson = res.locals.responseKind === 'json';
-      const result = await runInference(ctx, res, { input, count: 1, steps: query.steps, keepSteps: wantJson });
+      const result = await runInference(ctx, served, res, { input, count: 1, steps: query.steps, keepSteps: wantJson });
       const final = result.outputs[result.outputs.length - 1]!;
       if (!wantJson) {
         res.type('image/png').send(await encodePng(final, 0, shape, range));
@@ -56,8 +61,8 @@ export function projectRouter(ctx: RouteContext): Router {
         residuals,
         oodScore: residuals[0]!,
         ...(query.corrupt === null ? {} : { corruption: { kind: query.corrupt, seed: query.seed } }),
-        model: { name: ctx.model.card.name, version: ctx.model.card.version },
-        provider: ctx.generator.info().provider,
+        model: modelRef(served),
+        provider: served.generator.info().provider,
       });
     },
   );

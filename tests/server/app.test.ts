@@ -242,7 +242,12 @@ void test('GET / serves the static page folder with the CSP header', async () =>
     await writeFile(join(dir, 'index.html'), '<!doctype html><title>IGN</title><script src="app.js"></script>');
     await writeFile(join(dir, 'app.js'), 'console.log(1);');
     const { handle } = {
-      handle: createApp({ config: server.config, model: server.model, generator: server.pool, logger: silentLogger, publicDir: dir }),
+      handle: createApp({
+        config: server.config,
+        models: [{ model: server.model, generator: server.pool }],
+        logger: silentLogger,
+        publicDir: dir,
+      }),
     };
     const page = await request(handle.app).get('/');
     assert.equal(page.status, 200);

@@ -3,11 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, parseConfig, redactConfig } from '../../server/config.ts';
 
-void test('defaults serve models/mnist on 0.0.0.0:8080 with batching 8 / no queue delay (opportunistic)', () => {
+void test('defaults serve the models/ repository on 0.0.0.0:8080 with batching 8 / no queue delay (opportunistic)', () => {
   const config = parseConfig({});
   assert.equal(config.port, 8080);
   assert.equal(config.host, '0.0.0.0');
-  assert.equal(config.modelDir, 'models/mnist');
+  assert.equal(config.modelDir, null);
+  assert.equal(config.modelRepository, 'models');
+  assert.equal(config.modelName, null);
+  assert.equal(config.strictModels, false);
   assert.equal(config.ep, 'auto');
   assert.equal(config.maxBatchSize, 8);
   // Was 2 ms: a request that finds a worker idle is now dispatched at once (issue 9, item 2).
@@ -28,6 +31,9 @@ void test('rejects the first bad value, naming the variable', () => {
     { API_KEYS: 'short' },
     { HOST: 'a b' },
     { REQUIRE_GPU: '1', IGN_EP: 'cpu' },
+    { MODEL_DIR: 'models/mnist', MODEL_REPOSITORY: 'models' },
+    { MODEL_NAME: '../etc' },
+    { STRICT_MODELS: 'maybe' },
     { MAX_QUEUE_DELAY_MS: '4.0' },
   ];
   for (const env of bad) {

@@ -53,7 +53,7 @@ export async function startRealApp(
   const { logger = silentLogger, ...hooks } = poolHooks;
   const pool = new WorkerPool(poolOptionsFor(config, model, logger, hooks));
   await pool.start();
-  const handle = createApp({ config, model, generator: pool, logger: silentLogger });
+  const handle = createApp({ config, models: [{ model, generator: pool }], logger: silentLogger });
   return {
     handle,
     pool,

@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { spawnServer } from '../support/server-child.ts';
+import { writeTinyModelDir } from '../support/tiny-model.ts';
 import { tinyModelDir } from './helpers.ts';
 
 let model: { dir: string; cleanup: () => Promise<void> };
@@ -24,20 +25,28 @@ async function expectStartupFailure(env: Record<string, string>, stderrPattern: 
   assert.doesNotMatch(child.stdout(), /"msg":"listening"/, 'the port was never bound');
 }
 
-void test('startup faults: missing, empty or garbage model → exit ≠ 0 with the path, port never bound', async () => {
+void test('startup faults: missing, empty or garbage model, empty or (strict) bad repository → exit ≠ 0 with the reason, port never bound', async () => {
   const empty = await tinyModelDir({ channels: 1, height: 4, width: 4 });
   const garbage = await tinyModelDir({ channels: 1, height: 4, width: 4 });
+  const repository = await tinyModelDir({ channels: 1, height: 4, width: 4 }); // its own card is ignored: only subfolders count
   try {
     await writeFile(join(empty.dir, 'model.onnx'), Buffer.alloc(0));
     await writeFile(join(garbage.dir, 'model.onnx'), Buffer.from('this is not a protobuf'.repeat(20)));
+    await writeTinyModelDir(join(repository.dir, 'good'), { channels: 1, height: 4, width: 4 }, 'good');
+    await writeTinyModelDir(join(repository.dir, 'bad'), { channels: 1, height: 4, width: 4 }, 'bad');
+    await writeFile(join(repository.dir, 'bad', 'model.onnx'), Buffer.from('this is not a protobuf'.repeat(20)));
     await Promise.all([
       expectStartupFailure({ MODEL_DIR: join(model.dir, 'missing') }, /missing.*does not exist/),
       expectStartupFailure({ MODEL_DIR: empty.dir }, new RegExp(`${empty.dir}/model.onnx`)),
       expectStartupFailure({ MODEL_DIR: garbage.dir }, new RegExp(`${garbage.dir}/model.onnx`)),
+      // A repository with no model folder, or (strict) one bad model among good ones.
+      expectStartupFailure({ MODEL_REPOSITORY: model.dir }, /no model could be served: no folder with a model\.json/),
+      expectStartupFailure({ MODEL_REPOSITORY: repository.dir, STRICT_MODELS: '1' }, /cannot start inference: .*bad\/model\.onnx/),
     ]);
   } finally {
     await empty.cleanup();
     await garbage.cleanup();
+    await repository.cleanup();
   }
 });
 
@@ -55,7 +64,7 @@ void test('IGN_EP=auto falls back to CPU, counts it once, and serves; SIGTERM dr
     const port = await child.listening(15_000);
     const base = `http://127.0.0.1:${port}`;
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    assert.match(metrics, /^ign_ep_fallback_total 1$/m);
+    assert.match(metrics, /^ign_ep_fallback_total\{model="tiny"\} 1$/m);
     assert.match(metrics, /ign_model_info\{[^}]*ep="cpu"/);
     assert.match(metrics, /^nodejs_eventloop_lag_seconds/m, 'main.ts adds the default metrics');
     assert.match(child.stdout(), /"reason":"libcuda.so.1 not found"|"reason":"no \/dev\/nvidia\* device"/);

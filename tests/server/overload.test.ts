@@ -22,7 +22,7 @@ after(async () => {
 
 function slowApp(env: Record<string, string>, stepMs = 200): { handle: IgnApp; generator: SlowGenerator } {
   const generator = new SlowGenerator(stepMs);
-  const handle = createApp({ config: testConfig(env), model, generator, logger: silentLogger });
+  const handle = createApp({ config: testConfig(env), models: [{ model, generator }], logger: silentLogger });
   return { handle, generator };
 }
 
@@ -52,7 +52,7 @@ void test('MAX_QUEUE=2, one worker: 1 then 5 requests → exactly 3 rejected wit
     assertError(res, 503, 'queue_full');
     assert.equal(res.headers['retry-after'], '1');
   }
-  assert.equal(handle.queue.depth(), 0);
+  assert.equal(handle.models.served()[0]!.queue.depth(), 0);
   assert.equal(await metricValue(handle, 'ign_rejected_requests_total', { reason: 'queue_full' }), 3);
   assert.equal(await metricValue(handle, 'ign_queue_depth'), 0);
 });
@@ -72,7 +72,7 @@ void test('REQUEST_TIMEOUT_MS: running past the deadline → 504, never started 
   assertError(running, 504, 'deadline_exceeded');
   assertError(queued, 503, 'queue_timeout');
   assert.ok(queued.headers['retry-after'] !== undefined);
-  await handle.queue.idle();
+  await handle.models.served()[0]!.queue.idle();
   assert.equal(generator.cancelled, 1, 'the running batch stopped between steps');
   assert.equal(generator.batches.length, 1);
 });
@@ -88,11 +88,11 @@ void test('a client that disconnects drops its queued work and cancels its runni
       });
     const sockets = [send(), send()];
     await new Promise((r) => setTimeout(r, 150));
-    assert.equal(handle.queue.depth(), 1);
+    assert.equal(handle.models.served()[0]!.queue.depth(), 1);
     for (const s of sockets) s.destroy();
     await new Promise((r) => setTimeout(r, 300));
-    assert.equal(handle.queue.depth(), 0);
-    await handle.queue.idle();
+    assert.equal(handle.models.served()[0]!.queue.depth(), 0);
+    await handle.models.served()[0]!.queue.idle();
     assert.equal(generator.batches.length, 1, 'the queued request never ran');
     assert.equal(generator.cancelled, 1);
     assert.equal(await metricValue(handle, 'ign_rejected_requests_total', { reason: 'client_gone' }), 2);

@@ -25,6 +25,7 @@ function queue(generator: SlowGenerator, opts: { maxQueue?: number; maxBatchSize
   return new BatchQueue({
     generator,
     metrics: createMetrics(8),
+    model: 'test',
     concurrency: 1,
     maxQueue: opts.maxQueue ?? 16,
     maxBatchSize: opts.maxBatchSize ?? 8,

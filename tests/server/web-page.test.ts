@@ -62,7 +62,7 @@ async function startServer(modelDir: string): Promise<{ url: string; close: () =
     },
   });
   await pool.start();
-  const { app } = createApp({ config, model, generator: pool, logger });
+  const { app } = createApp({ config, models: [{ model, generator: pool }], logger });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => {
       resolve(s);
