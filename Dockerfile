@@ -11,6 +11,7 @@
 #                     --cap-drop ALL --security-opt no-new-privileges --memory 1g --pids-limit 256 \
 #                     ign-server
 #   Own model:      ... -v "$PWD/models/fashion:/mnt/models:ro" -e MODEL_DIR=/mnt/models ign-server
+#   Own repository: ... -v "$PWD/models:/mnt/models:ro" -e MODEL_REPOSITORY=/mnt/models ign-server
 #
 #   No Docker engine: scripts/container-smoke.sh builds `--target runtime-cpu` with buildah on a
 #   local Debian base (--build-arg NODE_IMAGE=…) and checks the running image (README, Serving).
@@ -88,7 +89,7 @@ COPY models ./models
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
-    MODEL_DIR=/app/models/mnist \
+    MODEL_REPOSITORY=/app/models \
     IGN_EP=cpu
 USER node
 EXPOSE 8080
@@ -116,7 +117,7 @@ COPY models ./models
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
-    MODEL_DIR=/app/models/mnist \
+    MODEL_REPOSITORY=/app/models \
     IGN_EP=cuda \
     NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility

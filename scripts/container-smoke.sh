@@ -89,11 +89,11 @@ say "image $image: $size_mb MB ($over_mb MB over the base), built in $build_s s"
 ctr=$(buildah from --pull=never --name ign-smoke-server "$image")
 run_in() { buildah run --network host "$ctr" -- "$@"; }
 
-# The image's user, and a model directory that user cannot change.
+# The image's user, and a model repository that user cannot change.
 uid=$(run_in id -u)
 [ "$uid" != 0 ] || die "the image runs as root"
-model_dir=$(run_in sh -c 'echo "$MODEL_DIR"')
-run_in sh -c 'test -r "$MODEL_DIR/model.json" && test ! -w "$MODEL_DIR" && test ! -w "$MODEL_DIR/model.json" && ! touch "$MODEL_DIR/model.json" 2>/dev/null' \
+model_dir=$(run_in sh -c 'echo "$MODEL_REPOSITORY"')
+run_in sh -c 'test -r "$MODEL_REPOSITORY/mnist/model.json" && test ! -w "$MODEL_REPOSITORY" && test ! -w "$MODEL_REPOSITORY/mnist" && ! touch "$MODEL_REPOSITORY/mnist/model.json" 2>/dev/null' \
   || die "$model_dir is writable by uid $uid (or unreadable)"
 
 # Item by item what the Dockerfile promises: no compiler, no npm cache, no training-only packages,
@@ -143,7 +143,16 @@ code=$(curl -sS -o "$work/proj.png" -w '%{http_code} %{content_type}' -F "image=
 [ "$code" = "200 image/png" ] && is_png "$work/proj.png" || die "POST /project (multipart) answered $code, not a PNG"
 curl -fsS "$url/metrics" >"$work/metrics.txt" || die "GET /metrics"
 grep -Eq '^ign_images_generated_total(\{[^}]*\})? [1-9]' "$work/metrics.txt" || die "/metrics does not count the generated images"
-say "/readyz, /generate, /project (multipart), /metrics: ok; server uid $node_uid; $model_dir read-only"
+# Every model of the bundled repository is served.
+curl -fsS "$url/v2/repository/index" >"$work/index.json" || die "GET /v2/repository/index"
+node -e '
+  const rows = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const want = require("fs").readdirSync(process.argv[2], { withFileTypes: true })
+    .filter((d) => d.isDirectory() && require("fs").existsSync(`${process.argv[2]}/${d.name}/model.json`)).map((d) => d.name).sort();
+  const ready = rows.filter((r) => r.state === "READY").map((r) => r.name).sort();
+  if (JSON.stringify(ready) !== JSON.stringify(want)) { console.error(`READY ${ready} but models/ has ${want}`); process.exit(1); }
+' "$work/index.json" models || die "the repository index does not list every bundled model as READY"
+say "/readyz, /generate, /project (multipart), /metrics, /v2/repository/index: ok; server uid $node_uid; $model_dir read-only"
 
 # SIGTERM to PID 1 of the container (tini), as `docker stop` does: drain, then exit 0.
 kill -TERM "$tini_pid"

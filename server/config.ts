@@ -16,7 +16,7 @@ export interface ServerConfig {
   readonly host: string;
   /** MODEL_DIR: serve this one model folder (any load failure stops the boot), or null. */
   readonly modelDir: string | null;
-  /** MODEL_REPOSITORY: serve every model folder under it (used when MODEL_DIR is unset). */
+  /** MODEL_REPOSITORY: serve every model folder under it. MODEL_DIR, when set, wins: an image can set a repository and a deploy still pick one model. */
   readonly modelRepository: string;
   /** MODEL_NAME: the model requests get when they name none (null: mnist, else the only one). */
   readonly modelName: string | null;

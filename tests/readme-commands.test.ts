@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import sharp from 'sharp';
@@ -30,6 +30,8 @@ const ENDPOINTS = [
   '/v2/health/ready',
   '/v2/models/{model}',
   '/v2/models/{model}/ready',
+  '/v2/models/{model}/infer',
+  '/v2/repository/index',
 ];
 
 /** The lines of the first ```sh fence after HEADING (continuations joined, comments and blanks dropped). */
@@ -125,14 +127,17 @@ let modelName: string;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'ign-readme-'));
   await writeDigit(work);
-  const bundled = repoFile('models/mnist');
-  let modelDir = bundled;
-  if (!existsSync(join(bundled, 'model.json'))) {
-    modelDir = join(work, 'model');
-    await writeTinyModelDir(modelDir, { channels: 1, height: 28, width: 28 }, 'mnist');
+  // What `npm start` serves: the bundled repository (a tiny stand-in when the models are absent).
+  let repository = repoFile('models');
+  if (!existsSync(join(repository, 'mnist', 'model.json'))) {
+    repository = join(work, 'models');
+    await writeTinyModelDir(join(repository, 'mnist'), { channels: 1, height: 28, width: 28 }, 'mnist');
   }
-  modelName = (JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8')) as { name: string }).name;
-  server = await startServerChild({ MODEL_DIR: modelDir });
+  modelName = (JSON.parse(readFileSync(join(repository, 'mnist', 'model.json'), 'utf8')) as { name: string }).name;
+  // The README's blank Open Inference Protocol request.
+  const infer = { id: '1', inputs: [{ name: 'x', shape: [1, 1, 28, 28], datatype: 'FP32', data: new Array<number>(784).fill(-1) }] };
+  await writeFile(join(work, 'infer.json'), JSON.stringify(infer));
+  server = await startServerChild({ MODEL_REPOSITORY: repository });
 });
 after(async () => {
   await server?.stop();

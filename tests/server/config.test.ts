@@ -31,7 +31,6 @@ void test('rejects the first bad value, naming the variable', () => {
     { API_KEYS: 'short' },
     { HOST: 'a b' },
     { REQUIRE_GPU: '1', IGN_EP: 'cpu' },
-    { MODEL_DIR: 'models/mnist', MODEL_REPOSITORY: 'models' },
     { MODEL_NAME: '../etc' },
     { STRICT_MODELS: 'maybe' },
     { MAX_QUEUE_DELAY_MS: '4.0' },
