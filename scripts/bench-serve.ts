@@ -272,12 +272,24 @@ async function runSoak(modelDir: string, label: string): Promise<void> {
   }
 }
 
+const HELP = `Serving throughput and latency against a direct peer, the HTTP ceiling and raw session.run.
+
+usage: npm run bench:serve -- [--seconds 5] [--model models/<name>] [--soak] [--debug]
+  --seconds <s>   length of each closed-loop cell (default 5)
+  --model <dir>   model folder (default the bundled models/mnist, else a tiny model)
+  --soak          60 s at ~4× measured capacity: 5xx, rejections, RSS growth`;
+
 async function main(argv: string[]): Promise<undefined> {
-  const { values } = parseFlags(argv, {
-    soak: { type: 'boolean', default: false },
-    seconds: { type: 'string', default: '5' },
-    model: { type: 'string' },
-  });
+  const { values } = parseFlags(
+    argv,
+    {
+      soak: { type: 'boolean', default: false },
+      seconds: { type: 'string', default: '5' },
+      model: { type: 'string' },
+    },
+    false,
+    HELP,
+  );
   const seconds = Number(values.seconds);
   if (!(seconds > 0)) throw new ConfigError('--seconds must be positive');
   const model = values.model === undefined ? undefined : resolve(values.model);

@@ -10,33 +10,48 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { resolveConfig } from '../training/config.ts';
 import { MatMulCeiling } from '../training/bench/matmul-ceiling.ts';
 import { OrtStepBench, stepSpec } from '../training/bench/ort-step.ts';
 import { kernelEvents, profileTable, summariseProfile } from '../training/bench/profile.ts';
 import { defaultThreads } from '../training/runtime/ort.ts';
+import { ConfigError } from '../training/config.ts';
+import { parseFlags, runCli } from './cli.ts';
 import type { OptimizationLevel } from '../training/runtime/ort.ts';
 
 const LEVELS: readonly OptimizationLevel[] = ['disabled', 'basic', 'extended', 'all'];
 
-function parse(): { batch: number; steps: number; threads: number; optimization: OptimizationLevel; memPattern: boolean } {
-  const { values } = parseArgs({
-    options: {
+const HELP = `Where the IGN training step spends its time, per ONNX Runtime op type, against the MatMul ceiling.
+
+usage: npm run bench:train:profile -- [--batch 256] [--steps 2] [--threads N] [--optimization ${LEVELS.join('|')}] [--no-mem-pattern]`;
+
+function parse(argv: readonly string[]): {
+  batch: number;
+  steps: number;
+  threads: number;
+  optimization: OptimizationLevel;
+  memPattern: boolean;
+} {
+  const { values } = parseFlags(
+    argv,
+    {
       batch: { type: 'string', default: '256' },
       steps: { type: 'string', default: '2' },
       threads: { type: 'string' },
       optimization: { type: 'string', default: 'all' },
       'no-mem-pattern': { type: 'boolean', default: false },
     },
-  });
+    false,
+    HELP,
+  );
   const int = (name: string, text: string): number => {
     const v = Number(text);
-    if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${text}`);
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`--${name} must be a positive integer, got ${text}`);
     return v;
   };
   const optimization = values.optimization as OptimizationLevel;
-  if (!LEVELS.includes(optimization)) throw new Error(`--optimization must be one of ${LEVELS.join(', ')}, got ${values.optimization}`);
+  if (!LEVELS.includes(optimization))
+    throw new ConfigError(`--optimization must be one of ${LEVELS.join(', ')}, got ${values.optimization}`);
   return {
     batch: int('batch', values.batch),
     steps: int('steps', values.steps),
@@ -46,8 +61,8 @@ function parse(): { batch: number; steps: number; threads: number; optimization:
   };
 }
 
-async function main(): Promise<void> {
-  const opts = parse();
+async function main(argv: string[]): Promise<undefined> {
+  const opts = parse(argv);
   const config = resolveConfig({ preset: 'paper' });
   const dir = mkdtempSync(join(tmpdir(), 'ign-profile-'));
   try {
@@ -88,4 +103,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+runCli('bench:train:profile', main);

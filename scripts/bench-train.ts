@@ -53,18 +53,36 @@ function positiveInt(name: string, text: string): number {
   return v;
 }
 
+const HELP = `One IGN training step in onnxruntime-node against the same step in PyTorch, with the MatMul ceiling.
+
+usage: npm run bench:train -- [flags]
+  --batches <list>     batch sizes (default 64,256)
+  --rounds <n>         alternating ORT / PyTorch rounds (default 3)
+  --steps <n>          timed steps per round (default 3)
+  --warmup <n>         untimed steps first (default 1)
+  --threads <n>        threads for ORT and PyTorch (default: all cores)
+  --ceiling-n <n>      size of the square MatMul that measures the ceiling (default 2048)
+  --python <path>      Python with torch (default /usr/bin/python3)
+  --no-torch           ORT only
+  --omp-wait <passive|active>  OMP_WAIT_POLICY of the PyTorch child (default passive)`;
+
 function parseOptions(argv: readonly string[]): Options {
-  const { values } = parseFlags(argv, {
-    batches: { type: 'string', default: '64,256' },
-    rounds: { type: 'string', default: '3' },
-    steps: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '1' },
-    threads: { type: 'string', default: String(availableParallelism()) },
-    'ceiling-n': { type: 'string', default: '2048' },
-    python: { type: 'string', default: '/usr/bin/python3' },
-    'no-torch': { type: 'boolean', default: false },
-    'omp-wait': { type: 'string', default: 'passive' },
-  });
+  const { values } = parseFlags(
+    argv,
+    {
+      batches: { type: 'string', default: '64,256' },
+      rounds: { type: 'string', default: '3' },
+      steps: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '1' },
+      threads: { type: 'string', default: String(availableParallelism()) },
+      'ceiling-n': { type: 'string', default: '2048' },
+      python: { type: 'string', default: '/usr/bin/python3' },
+      'no-torch': { type: 'boolean', default: false },
+      'omp-wait': { type: 'string', default: 'passive' },
+    },
+    false,
+    HELP,
+  );
   const ompWait = values['omp-wait'];
   if (ompWait !== 'passive' && ompWait !== 'active') throw new ConfigError(`--omp-wait must be passive or active, got ${ompWait}`);
   return {

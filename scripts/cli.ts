@@ -23,12 +23,25 @@ export function isUserError(err: unknown): boolean {
   return typeof code === 'string' && USER_FS_CODES.has(code);
 }
 
-/** Strict parseArgs: unknown flags and missing values become a ConfigError with a --help hint. */
+/** `--help` was asked for: runCli prints `text` on stdout and exits 0. */
+export class HelpRequested extends Error {
+  override readonly name = 'HelpRequested';
+  constructor(readonly text: string) {
+    super('help requested');
+  }
+}
+
+/**
+ * Strict parseArgs: unknown flags and missing values become a ConfigError with a --help hint. With
+ * `help` given, `--help` anywhere answers it (HelpRequested) before any other check.
+ */
 export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(
   argv: readonly string[],
   options: T,
   allowPositionals = false,
+  help?: string,
 ): { values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: boolean; strict: true }>>['values']; positionals: string[] } {
+  if (help !== undefined && argv.includes('--help')) throw new HelpRequested(help);
   try {
     const { values, positionals } = parseArgs({ args: [...argv], options, strict: true, allowPositionals });
     return { values, positionals };
@@ -59,6 +72,10 @@ export function runCli(name: string, main: (argv: string[]) => Promise<number | 
   main(rest).then(
     (code) => process.exit(code ?? 0),
     (err: unknown) => {
+      if (err instanceof HelpRequested) {
+        process.stdout.write(`${err.text}\n`);
+        process.exit(0);
+      }
       const { text, code } = describeFailure(name, err, debug);
       process.stderr.write(`${text}\n`);
       process.exit(code);

@@ -46,6 +46,7 @@ void test('every CLI rejects an unknown flag with exit 2 and a hint, before doin
     'evaluate.ts',
     'train-classifier.ts',
     'bench-train.ts',
+    'bench-train-profile.ts',
     'bench-serve.ts',
   ]) {
     const r = run(script, ['--bogus-flag']);
@@ -53,6 +54,24 @@ void test('every CLI rejects an unknown flag with exit 2 and a hint, before doin
     assert.match(r.stderr, /--bogus-flag/, script);
     assert.match(r.stderr, /see --help/, script);
     assert.doesNotMatch(r.stderr, STACK_LINE, script);
+  }
+});
+
+void test('every CLI answers --help with its usage on stdout and exit 0, before doing any work', () => {
+  for (const script of [
+    'train.ts',
+    'export.ts',
+    'sample.ts',
+    'project.ts',
+    'evaluate.ts',
+    'train-classifier.ts',
+    'bench-train.ts',
+    'bench-train-profile.ts',
+    'bench-serve.ts',
+  ]) {
+    const r = run(script, ['--help']);
+    assert.equal(r.status, 0, `${script}: ${r.stderr}`);
+    assert.match(r.stdout, /usage: npm run /, script);
   }
 });
 
