@@ -2,19 +2,28 @@
 // The page's behaviour (no build step; CSP script-src 'self', so no inline scripts). Images are
 // shown through blob: URLs, revoked when replaced. Request and response shapes: /openapi.yaml.
 
-import { base64Png, byId, describeError, liveUrls, setError, showBlob } from './ui.js';
+import { base64Png, byId, describeError, isAbort, liveUrls, newestOnly, setError, showBlob } from './ui.js';
 import { startDrawPad } from './draw-pad.js';
+import { projectUrl, selectedModel, startModels, withModel } from './models.js';
 
-/** Runs `work` with the button disabled and the section marked busy. */
+/** Requests running per button: a model change can start one while another is still in flight. */
+const running = new WeakMap();
+
+/** Runs `work` with the button disabled and the section marked busy until every run has ended. */
 async function busy(button, work) {
   const section = button.closest('section');
+  running.set(button, (running.get(button) ?? 0) + 1);
   button.disabled = true;
   section.setAttribute('aria-busy', 'true');
   try {
     await work();
   } finally {
-    button.disabled = false;
-    section.removeAttribute('aria-busy');
+    const left = running.get(button) - 1;
+    running.set(button, left);
+    if (left === 0) {
+      button.disabled = false;
+      section.removeAttribute('aria-busy');
+    }
   }
 }
 
@@ -28,18 +37,8 @@ function bindRangeOutput(rangeId, outputId) {
   update();
 }
 
-/** True when the model answered ready. */
-async function checkModel() {
-  const status = byId('model-status');
-  try {
-    const res = await fetch('/readyz', { headers: { accept: 'application/json' } });
-    status.textContent = res.ok ? 'Model ready.' : `Model not ready (HTTP ${res.status}); requests may be refused.`;
-    return res.ok;
-  } catch {
-    status.textContent = 'Server unreachable.';
-    return false;
-  }
-}
+const nextGenerate = newestOnly();
+const nextProject = newestOnly();
 
 async function generate(event) {
   event?.preventDefault();
@@ -47,6 +46,9 @@ async function generate(event) {
   const count = Number(/** @type {HTMLSelectElement} */ (byId('gen-count')).value);
   const steps = Number(/** @type {HTMLInputElement} */ (byId('gen-steps')).value);
   const error = byId('generate-error');
+  const model = selectedModel();
+  // A newer grid (other settings or another model) aborts this one; a late answer is dropped.
+  const request = nextGenerate();
   await busy(byId('generate-button'), async () => {
     setError(error, '');
     // Hidden until the new grid arrives, so the figure never pairs an old image with new settings.
@@ -54,20 +56,27 @@ async function generate(event) {
     const res = await fetch('/generate', {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'image/png' },
-      body: JSON.stringify({ count, steps, seed }),
+      body: JSON.stringify(withModel({ count, steps, seed })),
+      signal: request.signal,
     });
     if (!res.ok) {
-      setError(error, await describeError(res));
+      const message = await describeError(res);
+      if (request.isNewest()) setError(error, message);
       return;
     }
+    const blob = await res.blob();
+    if (!request.isNewest()) return;
     const img = /** @type {HTMLImageElement} */ (byId('generate-image'));
-    showBlob(img, await res.blob());
+    showBlob(img, blob);
     const usedSeed = res.headers.get('x-seed') ?? String(seed);
     const what = count === 1 ? 'One image' : `${count} images`;
-    img.alt = `${what} generated from seed ${usedSeed} with ${steps} application${steps === 1 ? '' : 's'} of f`;
-    byId('generate-caption').textContent = `${what} · seed ${usedSeed} · f applied ${steps}×`;
+    const by = model === null ? '' : ` by model ${model}`;
+    img.alt = `${what} generated${by} from seed ${usedSeed} with ${steps} application${steps === 1 ? '' : 's'} of f`;
+    byId('generate-caption').textContent = `${what} · seed ${usedSeed} · f applied ${steps}×${model === null ? '' : ` · ${model}`}`;
     byId('generate-result').hidden = false;
-  }).catch((err) => setError(error, `request failed: ${err.message}`));
+  }).catch((err) => {
+    if (!isAbort(err) && request.isNewest()) setError(error, `request failed: ${err.message}`);
+  });
 }
 
 function randomSeed() {
@@ -113,7 +122,7 @@ function renderProjection(file, body) {
 }
 
 async function project(event) {
-  event.preventDefault();
+  event?.preventDefault();
   const file = /** @type {HTMLInputElement} */ (byId('proj-file')).files?.[0];
   const error = byId('project-error');
   if (file === undefined) {
@@ -126,15 +135,30 @@ async function project(event) {
   form.append('steps', /** @type {HTMLInputElement} */ (byId('proj-steps')).value);
   const corrupt = /** @type {HTMLSelectElement} */ (byId('proj-corrupt')).value;
   if (corrupt !== '') form.append('corrupt', corrupt);
+  const url = projectUrl();
+  const request = nextProject();
   await busy(byId('project-button'), async () => {
     setError(error, '');
-    const res = await fetch('/project', { method: 'POST', headers: { accept: 'application/json' }, body: form });
+    const res = await fetch(url, { method: 'POST', headers: { accept: 'application/json' }, body: form, signal: request.signal });
     if (!res.ok) {
-      setError(error, await describeError(res));
+      const message = await describeError(res);
+      if (request.isNewest()) setError(error, message);
       return;
     }
-    renderProjection(file, await res.json());
-  }).catch((err) => setError(error, `request failed: ${err.message}`));
+    const body = await res.json();
+    if (request.isNewest()) renderProjection(file, body);
+  }).catch((err) => {
+    if (!isAbort(err) && request.isNewest()) setError(error, `request failed: ${err.message}`);
+  });
+}
+
+/** Another model was picked: everything shown is redone with it. */
+function modelChanged(drawPad) {
+  void generate();
+  drawPad.reproject();
+  // An upload already projected is projected again, so the strip never shows the old model's answer.
+  const file = /** @type {HTMLInputElement} */ (byId('proj-file')).files?.[0];
+  if (file !== undefined && !byId('project-result').hidden) void project();
 }
 
 bindRangeOutput('gen-steps', 'gen-steps-value');
@@ -142,8 +166,11 @@ bindRangeOutput('proj-steps', 'proj-steps-value');
 byId('gen-random').addEventListener('click', randomSeed);
 byId('generate-form').addEventListener('submit', generate);
 byId('project-form').addEventListener('submit', project);
-startDrawPad();
-// The page opens with a grid already generated from the form's defaults.
-void checkModel().then((ready) => {
-  if (ready) void generate();
+const drawPad = startDrawPad();
+// The page opens with a grid already generated from the form's defaults, by the picked model; a
+// drawing made before the picker was filled is projected again with that model.
+void startModels(() => modelChanged(drawPad)).then((ready) => {
+  if (!ready) return;
+  void generate();
+  drawPad.reproject();
 });

@@ -2,9 +2,11 @@
 // The draw pad: pointer strokes (mouse, pen, touch) or arrow keys draw white on black, like the
 // training digits; after each change (debounced) the drawing is sent to POST /project and the
 // normalised input, f(x), f²(x) and δ(x) are shown. A newer drawing aborts the request in flight,
-// and an answer is shown only if it belongs to the latest request, so a stale one never wins.
+// and an answer is shown only if it belongs to the latest request, so a stale one never wins (also
+// across a model change: reproject() is just another, newer request, with the newly picked model).
 
 import { base64Png, byId, describeError, setError, showBlob } from './ui.js';
+import { projectUrl, selectedModel } from './models.js';
 
 const DEBOUNCE_MS = 150;
 const LINE_WIDTH = 22; // on the 280 px buffer: about 2 px at 28×28, the stroke width of MNIST
@@ -31,6 +33,7 @@ export function startDrawPad() {
   let inFlight = null;
   let latest = 0;
   let noiseSeed = 0;
+  let drawn = false; // something is on the pad since the last clear
   let last = null;
   let keyPen = { x: canvas.width / 2, y: canvas.height / 2 };
 
@@ -63,13 +66,15 @@ export function startDrawPad() {
     inFlight?.abort();
     const controller = new AbortController();
     inFlight = controller;
+    // Read now, with the request id: the model this request is for, whatever is picked later.
+    const model = selectedModel();
     status.textContent = 'Projecting…';
     try {
       const png = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
       const form = new FormData();
       form.append('image', png, 'drawing.png');
       form.append('steps', '2');
-      const res = await fetch('/project', {
+      const res = await fetch(projectUrl(model), {
         method: 'POST',
         headers: { accept: 'application/json' },
         body: form,
@@ -88,7 +93,7 @@ export function startDrawPad() {
       showBlob(byId('draw-f1'), base64Png(body.stepImages[0]));
       showBlob(byId('draw-f2'), base64Png(body.stepImages[1]));
       byId('draw-delta').textContent = body.oodScore.toFixed(4);
-      status.textContent = `Projected (request ${id}).`;
+      status.textContent = `Projected${model === null ? '' : ` by ${model}`} (request ${id}).`;
     } catch (err) {
       if (err.name === 'AbortError' || id !== latest) return;
       setError(error, `request failed: ${err.message}`);
@@ -98,6 +103,7 @@ export function startDrawPad() {
   }
 
   const changed = () => {
+    drawn = true;
     clearTimeout(timer);
     timer = setTimeout(() => {
       void project();
@@ -144,6 +150,7 @@ export function startDrawPad() {
     clearTimeout(timer);
     inFlight?.abort();
     latest++;
+    drawn = false;
     clearCanvas();
     keyPen = { x: canvas.width / 2, y: canvas.height / 2 };
     for (const id of ['draw-input', 'draw-f1', 'draw-f2']) byId(id).removeAttribute('src');
@@ -163,4 +170,12 @@ export function startDrawPad() {
   });
 
   clearCanvas();
+  return {
+    /** Projects the drawing again now (another model was picked); nothing to do on an empty pad. */
+    reproject() {
+      if (!drawn) return;
+      clearTimeout(timer);
+      void project();
+    },
+  };
 }

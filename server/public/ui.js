@@ -35,3 +35,21 @@ export function setError(el, text) {
   el.textContent = text;
   el.hidden = text === '';
 }
+
+/**
+ * Keeps only the newest of overlapping requests of one kind: each call aborts the previous request
+ * and returns the new one's signal and a check that it is still the newest, so an answer that
+ * arrives late (say, for the model picked before) never replaces a newer one.
+ */
+export function newestOnly() {
+  let current = null;
+  return () => {
+    current?.abort();
+    const controller = new AbortController();
+    current = controller;
+    return { signal: controller.signal, isNewest: () => current === controller };
+  };
+}
+
+/** True for the rejection of a fetch its page aborted on purpose (not an error to show). */
+export const isAbort = (err) => err?.name === 'AbortError';
