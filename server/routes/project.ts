@@ -25,9 +25,11 @@ export function projectRouter(ctx: RouteContext): Router {
     ctx.auth,
     admitWork(ctx),
     (req, res, next) => {
-      // A bad query string, or a model that cannot answer, is refused before the body is read.
+      // A bad query string, or a model named there that cannot answer, is refused before the body
+      // is read. A model named in a form field (or none, when there may be no default) is checked
+      // once the fields are parsed.
       const early = parseProjectParams(req.query, {}, limits);
-      readyModel(ctx, early.model ?? undefined);
+      if (early.model !== null) readyModel(ctx, early.model);
       res.locals.responseKind = negotiate(req);
       next();
     },

@@ -206,6 +206,18 @@ void test('default model: MODEL_NAME, else mnist, else the only one; with severa
     });
   const none = two();
   assertError(await request(none.app).post('/generate').set('Accept', 'application/json').send({}), 400, 'model_required');
+  // /project names its model in a form field: it is read with the fields, not required up front.
+  const image = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#404040' } })
+    .png()
+    .toBuffer();
+  const form = await request(none.app)
+    .post('/project')
+    .set('Accept', 'application/json')
+    .field('model', 'tiny2')
+    .attach('image', image, 'x.png');
+  assert.equal(form.status, 200, form.text);
+  assert.equal((form.body as { model: { name: string } }).model.name, 'tiny2');
+  assertError(await request(none.app).post('/project').attach('image', image, 'x.png'), 400, 'model_required');
   const named = two({ MODEL_NAME: 'tiny2' });
   const res = await request(named.app).post('/generate').set('Accept', 'application/json').send({ seed: 1 });
   assert.equal((res.body as { model: { name: string } }).model.name, 'tiny2');
