@@ -6,6 +6,7 @@
  * text, which varies between runs and libvips versions.
  */
 import sharp from 'sharp';
+import { encodePngBytes } from '../common/png-encode.ts';
 import { decodeImageToTensor, UndecodableImageError, type ValueRange } from '../common/image-input.ts';
 import { EmptyContentError } from '../common/input-normalizer.ts';
 import type { InputConventions } from '../common/model-card.ts';
@@ -102,11 +103,8 @@ function blit(
   }
 }
 
-async function rawToPng(pixels: Uint8Array, width: number, height: number, channels: number): Promise<Buffer> {
-  return sharp(pixels, { raw: { width, height, channels: channels as 1 | 3 } })
-    .toColourspace(channels === 1 ? 'b-w' : 'srgb')
-    .png()
-    .toBuffer();
+function rawToPng(pixels: Uint8Array, width: number, height: number, channels: number): Promise<Buffer> {
+  return encodePngBytes(pixels, width, height, channels as 1 | 3);
 }
 
 /** PNG of image `index` of an N×C×H×W tensor. */
