@@ -37,18 +37,21 @@ void test('describeFailure: user errors exit 2 on one line, other failures exit 
   assert.match(describeFailure('train', new TypeError('x is undefined'), true).text, STACK_LINE);
 });
 
+/** Every CLI in scripts/ that goes through cli.ts. */
+const CLIS = [
+  'train.ts',
+  'export.ts',
+  'sample.ts',
+  'project.ts',
+  'evaluate.ts',
+  'train-classifier.ts',
+  'bench-train.ts',
+  'bench-train-profile.ts',
+  'bench-serve.ts',
+];
+
 void test('every CLI rejects an unknown flag with exit 2 and a hint, before doing any work', () => {
-  for (const script of [
-    'train.ts',
-    'export.ts',
-    'sample.ts',
-    'project.ts',
-    'evaluate.ts',
-    'train-classifier.ts',
-    'bench-train.ts',
-    'bench-train-profile.ts',
-    'bench-serve.ts',
-  ]) {
+  for (const script of CLIS) {
     const r = run(script, ['--bogus-flag']);
     assert.equal(r.status, 2, `${script}: ${r.stderr}`);
     assert.match(r.stderr, /--bogus-flag/, script);
@@ -58,17 +61,7 @@ void test('every CLI rejects an unknown flag with exit 2 and a hint, before doin
 });
 
 void test('every CLI answers --help with its usage on stdout and exit 0, before doing any work', () => {
-  for (const script of [
-    'train.ts',
-    'export.ts',
-    'sample.ts',
-    'project.ts',
-    'evaluate.ts',
-    'train-classifier.ts',
-    'bench-train.ts',
-    'bench-train-profile.ts',
-    'bench-serve.ts',
-  ]) {
+  for (const script of CLIS) {
     const r = run(script, ['--help']);
     assert.equal(r.status, 0, `${script}: ${r.stderr}`);
     assert.match(r.stdout, /usage: npm run /, script);
