@@ -4,7 +4,8 @@
  * /project and the projection benchmark's user-style inputs share. The caller has already checked
  * what it must about untrusted bytes (the server sniffs the format and bounds the pixel count from
  * the header first); here libvips decodes with EXIF orientation applied, alpha flattened onto
- * black, converted to grey (C = 1) or sRGB (C = 3), and then either
+ * black (or onto white when what is visible is dark: dark ink drawn on a transparent canvas would
+ * vanish on black), converted to grey (C = 1) or sRGB (C = 3), and then either
  *
  * - `conventions: null`: resized to cover the model's H×W and centre-cropped, or
  * - `conventions` given: shrunk (never enlarged) to fit NORMALIZE_MAX_SIDE_FACTOR × the model's
@@ -37,10 +38,42 @@ export interface DecodeOptions {
   readonly conventions: InputConventions | null;
 }
 
+/** Side of the thumbnail that decides the flatten colour of an image with alpha. */
+const ALPHA_PROBE_SIDE = 64;
+
+/**
+ * The colour to flatten transparency onto: black, unless the visible pixels are dark on average
+ * (mean luminance, weighted by alpha, below mid-grey), then white, so the content keeps its
+ * contrast. Images without alpha never get here (flattening does nothing to them).
+ */
+async function flattenBackground(bytes: Uint8Array, maxInputPixels: number): Promise<string> {
+  const input = sharp(bytes, { limitInputPixels: maxInputPixels, failOn: 'warning' });
+  const meta = await input.metadata().catch(() => null);
+  if (meta?.hasAlpha !== true) return '#000000';
+  const { data, info } = await input
+    .clone()
+    .resize(ALPHA_PROBE_SIDE, ALPHA_PROBE_SIDE, { fit: 'inside', withoutEnlargement: true })
+    .toColourspace('srgb')
+    .ensureAlpha()
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true })
+    .catch(() => ({ data: null, info: null }));
+  if (data === null || info.channels !== 4) return '#000000';
+  let weight = 0;
+  let luminance = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    const a = data[i + 3]!;
+    weight += a;
+    luminance += a * (0.299 * data[i]! + 0.587 * data[i + 1]! + 0.114 * data[i + 2]!);
+  }
+  return weight > 0 && luminance / weight < 128 ? '#ffffff' : '#000000';
+}
+
 export async function decodeImageToTensor(bytes: Uint8Array, options: DecodeOptions): Promise<Float32Array> {
   const [channels, height, width] = options.target;
+  const background = await flattenBackground(bytes, options.maxInputPixels);
   const base = sharp(bytes, { limitInputPixels: options.maxInputPixels, sequentialRead: true, failOn: 'warning', autoOrient: true })
-    .flatten({ background: '#000000' })
+    .flatten({ background })
     .toColourspace(channels === 1 ? 'b-w' : 'srgb');
   const { conventions } = options;
   const side = NORMALIZE_MAX_SIDE_FACTOR * Math.max(height, width);

@@ -40,7 +40,7 @@ const undecodable = (): HttpError =>
 
 /**
  * Decodes any PNG/JPEG/WebP into the model's C×H×W layout in `range` (common/image-input.ts: EXIF
- * orientation applied, alpha flattened onto black, grey or sRGB), either resized to cover and
+ * orientation applied, alpha flattened onto black, or white under dark content, grey or sRGB), either resized to cover and
  * centre-cropped or, with `conventions`, normalised to the training data's form (422 empty_content
  * when there is nothing to normalise).
  */

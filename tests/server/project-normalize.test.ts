@@ -95,3 +95,28 @@ void test('a blank page or a uniform image → 422 empty_content; a bad normaliz
   }
   assertError(await project(await darkSevenOnWhite(), '?normalize=yes'), 400, 'invalid_normalize');
 });
+
+/** Strokes of `ink` (0–255) on a fully transparent 96×96 canvas: what a drawing app or canvas export sends. */
+async function strokesOnTransparent(ink: number): Promise<Buffer> {
+  const side = 96;
+  const rgba = new Uint8Array(side * side * 4); // all transparent black
+  for (let y = 20; y < 76; y++) {
+    for (let x = 40; x < 56; x++) {
+      const i = (y * side + x) * 4;
+      rgba.set([ink, ink, ink, 255], i);
+    }
+  }
+  return sharp(rgba, { raw: { width: side, height: side, channels: 4 } })
+    .png()
+    .toBuffer();
+}
+
+void test('a transparent PNG keeps its strokes: dark ink is flattened on white (then inverted), light ink on black', async () => {
+  for (const ink of [10, 240]) {
+    const res = await project(await strokesOnTransparent(ink));
+    assert.equal(res.status, 200, `ink ${ink}: ${res.text.slice(0, 200)}`);
+    const { data } = await gray((res.body as { normalizedInput: string }).normalizedInput);
+    assert.equal(data[0], 0, `ink ${ink}: background is dark`);
+    assert.ok(Math.max(...data) > 200, `ink ${ink}: the stroke is light`);
+  }
+});
