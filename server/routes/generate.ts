@@ -6,8 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import express, { type RequestHandler, type Router } from 'express';
-import { Rng } from '../../common/rng.ts';
-import { sampleNoise, type NoiseKind } from '../../common/noise.ts';
+import type { NoiseKind } from '../../common/noise.ts';
 import { HttpError, badRequest } from '../errors.ts';
 import { encodeGridPng, encodePng } from '../image-codec.ts';
 import type { RequestValidators } from '../openapi.ts';
@@ -53,19 +52,11 @@ function plan(body: GenerateBody, served: ServedModel): GeneratePlan {
   };
 }
 
-function noiseFor(p: GeneratePlan, served: ServedModel): Float32Array {
-  const [channels, height, width] = served.shape;
-  const draw = (seed: number, count: number): Float32Array =>
-    sampleNoise(
-      { kind: p.noise, hermitian: p.noise === 'fourier' && served.model.card.noise.hermitian === true },
-      served.model.noiseStats,
-      [channels, height, width],
-      new Rng(seed),
-      count,
-    );
+async function noiseFor(p: GeneratePlan, served: ServedModel, ctx: RouteContext): Promise<Float32Array> {
+  const spec = { kind: p.noise, hermitian: p.noise === 'fourier' && served.model.card.noise.hermitian === true };
+  const draw = (seed: number, count: number): Promise<Float32Array> => ctx.noise.sample(served.name, spec, served.shape, seed, count);
   if (p.interpolate === null) return draw(p.seed!, p.count);
-  const from = draw(p.interpolate.from, 1);
-  const to = draw(p.interpolate.to, 1);
+  const [from, to] = await Promise.all([draw(p.interpolate.from, 1), draw(p.interpolate.to, 1)]);
   const size = from.length;
   const out = new Float32Array(p.count * size);
   for (let i = 0; i < p.count; i++) {
@@ -106,7 +97,8 @@ export function generateRouter(ctx: RouteContext, validators: RequestValidators)
     const range = served.model.card.image.valueRange;
     const p = plan(body, served);
     const keepSteps = kind === 'json' && p.returnSteps;
-    const result = await runInference(ctx, served, res, { input: noiseFor(p, served), count: p.count, steps: p.steps, keepSteps });
+    const input = await noiseFor(p, served, ctx);
+    const result = await runInference(ctx, served, res, { input, count: p.count, steps: p.steps, keepSteps });
     if (p.seed !== null) res.setHeader('X-Seed', String(p.seed));
     const final = result.outputs[result.outputs.length - 1]!;
     if (kind === 'png') {
