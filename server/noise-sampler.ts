@@ -5,8 +5,8 @@
  * one thread every request shares; here it runs beside it. The result is bit-identical to
  * sampleNoise on the main thread (same code, same seeded stream), and the main thread is the
  * fallback whenever the worker is not ready yet, has died or answers with an error, so a request
- * never waits for the worker to boot and never fails because of it. The worker is unref'd: it
- * never keeps a process alive.
+ * never waits for the worker to boot and never fails because of it. The worker is referenced only
+ * while a draw is in flight, so an idle sampler never keeps a process alive.
  */
 import { Worker } from 'node:worker_threads';
 import type { ImageShape } from '../common/image-shape.ts';
@@ -63,6 +63,8 @@ export class NoiseSampler {
         return;
       }
       this.pending.set(request.id, pending);
+      // Referenced only while a draw is in flight: an idle sampler never keeps a process alive.
+      if (this.pending.size === 1) this.worker.ref();
       this.worker.postMessage(request);
     });
   }
@@ -98,7 +100,6 @@ export class NoiseSampler {
     const stats: Record<string, FourierStats> = {};
     for (const [name, value] of Object.entries(this.stats)) if (value !== null) stats[name] = value;
     const worker = new Worker(workerEntry(import.meta.url, 'noise-worker'), { workerData: { stats } satisfies NoiseWorkerData });
-    worker.unref();
     this.worker = worker;
     worker.on('message', (reply: NoiseReply) => {
       if ('ready' in reply) {
@@ -108,6 +109,7 @@ export class NoiseSampler {
       const pending = this.pending.get(reply.id);
       if (pending === undefined) return;
       this.pending.delete(reply.id);
+      if (this.pending.size === 0) worker.unref();
       if ('z' in reply) {
         this.served.worker++;
         pending.resolve(reply.z);
@@ -125,5 +127,7 @@ export class NoiseSampler {
     };
     worker.on('error', gone);
     worker.on('exit', gone);
+    // After the listeners: attaching a 'message' listener refs the worker's port again.
+    worker.unref();
   }
 }

@@ -3,6 +3,7 @@
 // the worker boots or after it is gone, and errors (Fourier noise without statistics) rejected, not thrown.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { loadModelCard } from '../../common/model-card.ts';
 import { sampleNoise } from '../../common/noise.ts';
 import { Rng } from '../../common/rng.ts';
@@ -46,4 +47,20 @@ void test('worker draws equal main-thread draws bit for bit; before it is ready 
   );
   assert.equal(sampler.served.mainThread, main + 1, 'after close the main thread draws');
   await sampler.close();
+});
+
+void test('an idle sampler never keeps a process alive, and a draw in flight does', () => {
+  // The child waits until the worker answers, then lets its event loop run dry: it must exit 0
+  // (a referenced worker would hang it; an unreferenced one mid-draw would end it with exit 13).
+  const script = `
+    import { NoiseSampler } from ${JSON.stringify(repoFile('server/noise-sampler.ts'))};
+    const s = new NoiseSampler({});
+    while (s.served.worker === 0) {
+      await s.sample('x', { kind: 'gaussian' }, [1, 4, 4], 1, 1);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    console.log('drawn on the worker');`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, `exit ${r.status} signal ${r.signal}: ${r.stderr}`);
+  assert.match(r.stdout, /drawn on the worker/);
 });
