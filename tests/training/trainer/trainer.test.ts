@@ -28,6 +28,31 @@ function tinyConfig(out: string, extra: ConfigOverrides = {}): TrainConfig {
 }
 
 /** Export a finished run to `modelDir` and open it as the server would. */
+/** f(x) by the training-time forward graph with the run's final tensors (runner released after). */
+async function trainingForward(
+  config: TrainConfig,
+  r: Awaited<ReturnType<typeof train>>,
+  x: Float32Array,
+  count: number,
+  bnMode: 'eval' | 'train',
+): Promise<Float32Array> {
+  const forward = await ForwardRunner.create({
+    arch: architecture(config.model, r.run.imageShape),
+    model: config.model,
+    batch: count,
+    bnMode,
+    applications: 1,
+  });
+  try {
+    const [y] = await forward.run(x, r.tensors);
+    return y!;
+  } finally {
+    await forward.release();
+  }
+}
+
+const maxAbsDiff = (a: Float32Array, b: Float32Array): number => a.reduce((worst, v, i) => Math.max(worst, Math.abs(v - b[i]!)), 0);
+
 async function trainedExport(modelDir: string, config: TrainConfig, r: Awaited<ReturnType<typeof train>>, epochs: number) {
   await exportRun(modelDir, config, r, epochs, ['test']);
   return openExportedModel(modelDir);
@@ -104,34 +129,15 @@ void test('the exported model equals the eval-mode forward graph (dynamic batch,
     const count = 5;
     const x = new Rng(5).fillUniform(new Float32Array(count * 64), -1, 1);
     const [exported] = await model.runner.iterate(x, 1);
-    const forward = await ForwardRunner.create({
-      arch: architecture(config.model, r.run.imageShape),
-      model: config.model,
-      batch: count,
-      bnMode: 'eval',
-      applications: 1,
-    });
-    const [reference] = await forward.run(x, r.tensors);
-    let worst = 0;
-    reference!.forEach((v, i) => {
-      worst = Math.max(worst, Math.abs(v - exported![i]!));
-    });
+    const reference = await trainingForward(config, r, x, count, 'eval');
+    const worst = maxAbsDiff(reference, exported!);
     assert.ok(worst <= 1e-5, `exported vs training-time forward: max |Δ| = ${worst}`);
-    const [trainMode] = await (
-      await ForwardRunner.create({
-        arch: architecture(config.model, r.run.imageShape),
-        model: config.model,
-        batch: count,
-        bnMode: 'train',
-        applications: 1,
-      })
-    ).run(x, r.tensors);
+    const trainMode = await trainingForward(config, r, x, count, 'train');
     assert.ok(
-      trainMode!.some((v, i) => Math.abs(v - reference![i]!) > 1e-4),
+      trainMode.some((v, i) => Math.abs(v - reference[i]!) > 1e-4),
       'train-mode BN differs from eval mode (the gap the card documents)',
     );
     await model.runner.release();
-    await forward.release();
   });
 });
 
@@ -145,20 +151,8 @@ void test('a GroupNorm model exports with a dynamic batch and serves any batch s
       const x = new Rng(count).fillUniform(new Float32Array(count * 64), -1, 1);
       const [y] = await model.runner.iterate(x, 1);
       assert.equal(y!.length, count * 64);
-      const forward = await ForwardRunner.create({
-        arch: architecture(config.model, r.run.imageShape),
-        model: config.model,
-        batch: count,
-        bnMode: 'eval',
-        applications: 1,
-      });
-      const [reference] = await forward.run(x, r.tensors);
-      let worst = 0;
-      reference!.forEach((v, i) => {
-        worst = Math.max(worst, Math.abs(v - y![i]!));
-      });
+      const worst = maxAbsDiff(await trainingForward(config, r, x, count, 'eval'), y!);
       assert.ok(worst <= 1e-5, `batch ${count}: exported vs training-time forward max |Δ| = ${worst}`);
-      await forward.release();
     }
     await model.runner.release();
   });
