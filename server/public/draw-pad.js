@@ -4,6 +4,8 @@
 // normalised input, f(x), f²(x) and δ(x) are shown. A newer drawing aborts the request in flight,
 // and an answer is shown only if it belongs to the latest request, so a stale one never wins (also
 // across a model change: reproject() is just another, newer request, with the newly picked model).
+// The strip is aria-busy from the first change until the latest request has settled, so assistive
+// technology (and the browser tests) can tell a final answer from an intermediate one.
 
 import { base64Png, byId, describeError, setError, showBlob } from './ui.js';
 import { projectUrl, selectedModel } from './models.js';
@@ -28,6 +30,8 @@ export function startDrawPad() {
   const canvas = /** @type {HTMLCanvasElement} */ (byId('draw-pad'));
   const ctx = canvas.getContext('2d');
   const status = byId('draw-status');
+  const strip = byId('draw-strip');
+  const setBusy = (busy) => strip.setAttribute('aria-busy', String(busy));
   const error = byId('draw-error');
   let timer = null;
   let inFlight = null;
@@ -97,15 +101,20 @@ export function startDrawPad() {
     } catch (err) {
       if (err.name === 'AbortError' || id !== latest) return;
       setError(error, `request failed: ${err.message}`);
+      status.textContent = 'Projection failed.';
     } finally {
       if (inFlight === controller) inFlight = null;
+      // Settled only when this was the latest request and no newer change waits in the debounce.
+      if (id === latest && timer === null) setBusy(false);
     }
   }
 
   const changed = () => {
     drawn = true;
+    setBusy(true);
     clearTimeout(timer);
     timer = setTimeout(() => {
+      timer = null;
       void project();
     }, DEBOUNCE_MS);
   };
@@ -148,9 +157,11 @@ export function startDrawPad() {
 
   byId('draw-clear').addEventListener('click', () => {
     clearTimeout(timer);
+    timer = null;
     inFlight?.abort();
     latest++;
     drawn = false;
+    setBusy(false);
     clearCanvas();
     keyPen = { x: canvas.width / 2, y: canvas.height / 2 };
     for (const id of ['draw-input', 'draw-f1', 'draw-f2']) byId(id).removeAttribute('src');
@@ -175,6 +186,8 @@ export function startDrawPad() {
     reproject() {
       if (!drawn) return;
       clearTimeout(timer);
+      timer = null;
+      setBusy(true);
       void project();
     },
   };

@@ -187,15 +187,20 @@ export const isProject = (url: URL): boolean => url.pathname === '/project';
 
 export const deltaText = (page: Page): Promise<string> => page.locator('#draw-delta').innerText();
 
-/** Waits until δ shows a number different from `before`, and the three outputs are decoded images. */
+/**
+ * Waits until the pad has settled (the strip is no longer aria-busy: no change waits in the debounce
+ * and the latest request has answered) with δ showing a number different from `before`, and the
+ * three outputs are decoded images. Waiting for the settled state, not just a new δ, matters on a
+ * slow machine: a stroke may send an intermediate request whose answer lands first.
+ */
 export async function nextProjection(page: Page, before: string): Promise<string> {
   await page.waitForFunction(
     (prev: string) => {
-      const d =
-        (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } | null } }).document.getElementById(
-          'draw-delta',
-        )?.textContent ?? '';
-      return d !== prev && d !== '–';
+      // No helper function here: this runs in the page, where the test build's name helpers don't exist.
+      type Element = { textContent: string | null; getAttribute(name: string): string | null };
+      const doc = (globalThis as unknown as { document: { getElementById(id: string): Element | null } }).document;
+      const d = doc.getElementById('draw-delta')?.textContent ?? '';
+      return d !== prev && d !== '–' && doc.getElementById('draw-strip')?.getAttribute('aria-busy') === 'false';
     },
     before,
     { timeout: 15_000 },

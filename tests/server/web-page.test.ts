@@ -115,12 +115,20 @@ void test(
         assert.match(src, /^blob:/);
       }
       const f1Before = await page.getAttribute('#draw-f1', 'src');
-      await mouseStroke(page, box, [
-        [0.2, 0.5],
-        [0.8, 0.5],
-      ]);
+      // A slow stroke: the pause mid-stroke outlasts the debounce, so an intermediate drawing is
+      // projected first. The pad counts as settled only once the finished stroke's answer is shown.
+      await page.mouse.move(box.x + 0.2 * box.width, box.y + 0.5 * box.height);
+      await page.mouse.down();
+      await page.mouse.move(box.x + 0.5 * box.width, box.y + 0.5 * box.height, { steps: 3 });
+      await new Promise((r) => setTimeout(r, 600));
+      await page.mouse.move(box.x + 0.8 * box.width, box.y + 0.5 * box.height, { steps: 3 });
+      await page.mouse.up();
       delta = await nextProjection(page, delta);
-      assert.notEqual(await page.getAttribute('#draw-f1', 'src'), f1Before);
+      const f1Settled = await page.getAttribute('#draw-f1', 'src');
+      assert.notEqual(f1Settled, f1Before);
+      await new Promise((r) => setTimeout(r, 600));
+      assert.equal(await page.getAttribute('#draw-f1', 'src'), f1Settled, 'an answer arrived after the pad said it had settled');
+      assert.equal(await deltaText(page), delta);
     });
 
     await t.test('touch and pen strokes draw too', async () => {
