@@ -52,6 +52,14 @@ export interface OptimConfig {
 export interface RecipeConfig {
   /** Fraction of each z batch drawn from corrupted training images instead of noise (0: none). */
   sourceMix: number;
+  /**
+   * Weight of L_tight on the mixture rows, as a fraction of λ_t (1: as on noise rows; 0: those rows
+   * see only L_idem). f(x̃) of a corrupted digit lies next to the data, so tightness there pushes f
+   * away from the identity on the manifold it is meant to project onto.
+   */
+  sourceTight: number;
+  /** Clip mixture samples to the image range [-1, 1] (Gaussian noise otherwise leaves it). */
+  sourceClip: boolean;
   /** EMA decay of θ and BN buffers, exported instead of θ when > 0 (0: no EMA). */
   ema: number;
   lrSchedule: LrSchedule;
@@ -111,6 +119,8 @@ export const PRESETS: Readonly<Record<Preset, LossConfig>> = {
 /** Recipe defaults: everything off, so the paper presets train exactly as before. */
 export const RECIPE_OFF: Readonly<RecipeConfig> = {
   sourceMix: 0,
+  sourceTight: 1,
+  sourceClip: false,
   ema: 0,
   lrSchedule: 'constant',
   lrFinal: 0,
@@ -208,6 +218,11 @@ function validateConfig(c: TrainConfig): string[] {
     issues,
     isFinite(c.recipe.sourceMix) && c.recipe.sourceMix >= 0 && c.recipe.sourceMix <= 1,
     `sourceMix must be in [0, 1], got ${c.recipe.sourceMix}`,
+  );
+  check(
+    issues,
+    isFinite(c.recipe.sourceTight) && c.recipe.sourceTight >= 0 && c.recipe.sourceTight <= 1,
+    `sourceTight must be in [0, 1], got ${c.recipe.sourceTight}`,
   );
   check(issues, isFinite(c.recipe.ema) && c.recipe.ema >= 0 && c.recipe.ema < 1, `ema must be in [0, 1), got ${c.recipe.ema}`);
   oneOf(issues, 'lrSchedule', c.recipe.lrSchedule, ['constant', 'cosine']);

@@ -11,6 +11,9 @@
  *   blur      Gaussian blur, σ ∈ [0.6, 2]       affine   shift ±4 px, scale ∈ [0.75, 1.25] about the centre
  *   clean     the image itself (idempotence on data: f(f(x)) = f(x))
  * Source images come from their own random indices (the step's rng), not from the x batch.
+ * With `clip`, every mixture sample is clipped to the image range [-1, 1], as any image a user sends
+ * is (only Gaussian noise leaves it): unclipped noise is zero-mean, clipped noise brightens the
+ * background, and f should have seen the latter.
  */
 import type { ImageShape } from '../../common/fft.ts';
 import { shapeSize } from '../../common/fft.ts';
@@ -100,10 +103,20 @@ export function sourceRows(p: number, batch: number): number {
 }
 
 /**
+ * L_tight's per-row weights for a z batch whose first sourceRows(p, batch) rows are mixture samples
+ * weighted `sourceTight`; null when every weight is 1 (the graph then has no weighting at all).
+ */
+export function tightRowWeights(p: number, sourceTight: number, batch: number): number[] | null {
+  const rows = sourceRows(p, batch);
+  if (rows === 0 || sourceTight === 1) return null;
+  return Array.from({ length: batch }, (_, i) => (i < rows ? sourceTight : 1));
+}
+
+/**
  * Overwrites the first sourceRows(p, batch) images of z (batch×C×H×W) with corrupted training
  * images drawn at random from `source`.
  */
-export function mixSources(z: Float32Array, p: number, batch: number, source: BatchSource, rng: Rng): void {
+export function mixSources(z: Float32Array, p: number, batch: number, source: BatchSource, rng: Rng, clip = false): void {
   const rows = sourceRows(p, batch);
   if (rows === 0) return;
   const size = shapeSize(source.shape);
@@ -113,6 +126,8 @@ export function mixSources(z: Float32Array, p: number, batch: number, source: Ba
   source.gather(indices, clean);
   for (let i = 0; i < rows; i++) {
     const family = SOURCE_FAMILIES[rng.int(SOURCE_FAMILIES.length)]!;
-    z.set(corruptSource(family, clean.subarray(i * size, (i + 1) * size), source.shape, rng), i * size);
+    const sample = corruptSource(family, clean.subarray(i * size, (i + 1) * size), source.shape, rng);
+    if (clip) for (let k = 0; k < size; k++) sample[k] = Math.min(1, Math.max(-1, sample[k]!));
+    z.set(sample, i * size);
   }
 }

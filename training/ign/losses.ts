@@ -9,7 +9,8 @@
  *
  * D is reduced per sample (mean over C·H·W), then averaged over the batch. With no clamp this equals
  * Algorithm 1's one global mean. The clamp acts per sample: L_tight,i ← tanh(L̃_i/(a·N_i))·a·N_i,
- * odd, so the sign survives and |L_tight,i| ≤ a·N_i.
+ * odd, so the sign survives and |L_tight,i| ≤ a·N_i. Optional per-row weights w_i scale L_tight,i
+ * before the batch mean (the mixture source's rows may see less or no tightness).
  */
 import type { Value } from '../onnx/ir.ts';
 import type { GraphBuilder } from '../onnx/builder.ts';
@@ -67,7 +68,15 @@ function smoothClamp(o: Ops, loss: Value, normaliser: Value, a: number): Value {
   return o.mul(o.tanh(o.div(loss, scale)), scale);
 }
 
-export function emitIgnLosses(b: GraphBuilder, o: Ops, x: Value, z: Value, f: Applications, cfg: LossConfig): IgnLosses {
+export function emitIgnLosses(
+  b: GraphBuilder,
+  o: Ops,
+  x: Value,
+  z: Value,
+  f: Applications,
+  cfg: LossConfig,
+  tightRowWeights: readonly number[] | null = null,
+): IgnLosses {
   // Order matches Algorithm 1 so BN running statistics chain x → z → f_z like PyTorch train mode.
   const fx = b.scope('f_x', () => f.fx(x));
   const fz = b.scope('f_z', () => f.fz(z));
@@ -84,6 +93,10 @@ export function emitIgnLosses(b: GraphBuilder, o: Ops, x: Value, z: Value, f: Ap
   if (cfg.clamp) {
     clampNorm = cfg.clampNormalizer === 'rec_x' ? recPerSample : b.stopGradient(perSampleDistance(o, fzStop, z, cfg.distance));
     tightPerSample = smoothClamp(o, tightRaw, clampNorm, cfg.clampA);
+  }
+  if (tightRowWeights !== null) {
+    if (tightRowWeights.length !== z.shape[0]) throw new Error(`tightRowWeights has ${tightRowWeights.length} rows, z has ${z.shape[0]}`);
+    tightPerSample = o.mul(tightPerSample, b.constant(tightRowWeights, 'float32', [tightRowWeights.length]));
   }
   const rec = batchMean(o, recPerSample);
   const idem = batchMean(o, idemPerSample);

@@ -43,6 +43,8 @@ export interface StepGraphSpec {
   loss: LossConfig;
   optim: OptimConfig;
   batch: number;
+  /** Per-row weights of L_tight over the z batch (null or absent: 1 for every row). */
+  tightRowWeights?: readonly number[] | null;
 }
 
 export interface StepGraphOptions {
@@ -100,6 +102,7 @@ export function buildStepGraph(spec: StepGraphSpec, options: StepGraphOptions = 
       idemOuter: (input) => applyF(frozenCtx, spec.arch, spec.model, input),
     },
     spec.loss,
+    spec.tightRowWeights ?? null,
   );
 
   const decls = theta.decls();

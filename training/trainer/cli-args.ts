@@ -29,6 +29,13 @@ export const TRAIN_FLAGS: readonly Flag[] = [
     help: 'fraction of each z batch drawn from corrupted training images (idem/tight only; default 0, projector 0.5)',
   },
   {
+    name: 'source-tight',
+    type: 'string',
+    arg: 'w',
+    help: 'weight of L_tight on the mixture rows as a fraction of λ_t (default 1; 0: those rows see only L_idem)',
+  },
+  { name: 'source-clip', type: 'boolean', help: 'clip mixture samples to the image range [-1, 1], as sent images are' },
+  {
     name: 'ema',
     type: 'string',
     arg: 'd',
@@ -142,6 +149,8 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
     recipe: nonEmpty(
       defined({
         sourceMix: num(values, 'source-mix'),
+        sourceTight: num(values, 'source-tight'),
+        sourceClip: values['source-clip'] === true ? true : undefined,
         ema: num(values, 'ema'),
         lrSchedule: str(values, 'lr-schedule'),
         lrFinal: num(values, 'lr-final'),

@@ -17,6 +17,7 @@ import { StepRunner } from '../runtime/step-runner.ts';
 import { architecture } from '../ign/model.ts';
 import type { Architecture } from '../ign/model.ts';
 import { buildStepGraph } from '../ign/train-graph.ts';
+import { tightRowWeights } from '../data/source-mix.ts';
 import type { StepGraph } from '../ign/train-graph.ts';
 import { totalSteps } from '../config.ts';
 import type { TrainConfig } from '../config.ts';
@@ -74,7 +75,14 @@ export async function createRunState(config: TrainConfig, options: RunStateOptio
   const dataset = options.dataset ?? (await loadDataset(config.data, 'train'));
   const imageShape: [number, number, number] = [dataset.shape[0], dataset.shape[1], dataset.shape[2]];
   const arch = architecture(config.model, imageShape);
-  const stepGraph = buildStepGraph({ arch, model: config.model, loss: config.loss, optim: config.optim, batch: config.batch });
+  const stepGraph = buildStepGraph({
+    arch,
+    model: config.model,
+    loss: config.loss,
+    optim: config.optim,
+    batch: config.batch,
+    tightRowWeights: tightRowWeights(config.recipe.sourceMix, config.recipe.sourceTight, config.batch),
+  });
   const state = ckpt
     ? new Map(Object.entries(ckpt.tensors).filter(([name]) => !name.startsWith(EMA_PREFIX)))
     : initialState(stepGraph, config.seed);

@@ -176,7 +176,7 @@ async function trainStep(run: RunState, step: number, noise: NoisePrefetcher, ti
   const shape = [config.batch, ...imageShape];
   const batch = run.batcher.next();
   const z = await noise.take(step);
-  mixSources(z, config.recipe.sourceMix, config.batch, run.dataset, sourceRng(config.seed, step));
+  mixSources(z, config.recipe.sourceMix, config.batch, run.dataset, sourceRng(config.seed, step), config.recipe.sourceClip);
   const lr = learningRate(config.optim.lr, config.recipe, step, run.totalSteps);
   const t0 = performance.now();
   const losses = await run.runner.run(

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../../common/rng.ts';
-import { SOURCE_FAMILIES, affine, corruptSource, mixSources, sourceRows } from '../../../training/data/source-mix.ts';
+import { SOURCE_FAMILIES, affine, corruptSource, mixSources, sourceRows, tightRowWeights } from '../../../training/data/source-mix.ts';
 import type { BatchSource } from '../../../training/data/batches.ts';
 
 const shape = [1, 28, 28] as const;
@@ -63,4 +63,30 @@ void test('mixSources replaces round(p·batch) leading rows with corrupted sourc
   const untouched = new Float32Array(784 * 2).fill(7);
   mixSources(untouched, 0, 2, source, new Rng(2));
   assert.ok(untouched.every((v) => v === 7));
+});
+
+void test('tightRowWeights: the mixture rows (the leading round(p·batch)) get sourceTight, the noise rows 1', () => {
+  assert.deepEqual(tightRowWeights(0.5, 0, 4), [0, 0, 1, 1]);
+  assert.deepEqual(tightRowWeights(0.25, 0.5, 8), [0.5, 0.5, 1, 1, 1, 1, 1, 1]);
+  assert.equal(tightRowWeights(0.5, 1, 4), null, 'all ones: no weighting in the graph');
+  assert.equal(tightRowWeights(0, 0, 4), null, 'no mixture rows');
+});
+
+void test('mixSources with clip keeps every mixture sample inside [-1, 1]; without, Gaussian noise leaves it', () => {
+  const images = new Float32Array(16 * 784).map((_, i) => (i % 3 === 0 ? 1 : -1));
+  const source: BatchSource = {
+    n: 16,
+    shape: [...shape],
+    gather: (idx, out) => {
+      for (let r = 0; r < idx.length; r++) out.set(images.subarray(idx[r]! * 784, (idx[r]! + 1) * 784), r * 784);
+    },
+  };
+  const range = (clip: boolean): [number, number] => {
+    const z = new Float32Array(64 * 784);
+    mixSources(z, 1, 64, source, new Rng(5), clip);
+    return [z.reduce((m, v) => Math.min(m, v), Infinity), z.reduce((m, v) => Math.max(m, v), -Infinity)];
+  };
+  const [lo, hi] = range(false);
+  assert.ok(lo < -1 && hi > 1, `unclipped noise leaves the range: [${lo}, ${hi}]`);
+  assert.deepEqual(range(true), [-1, 1]);
 });

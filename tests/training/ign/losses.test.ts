@@ -24,9 +24,9 @@ const config = resolveConfig({ model: { arch: 'tiny', norm: 'none', width: 3 }, 
 const arch = architecture(config.model, SHAPE);
 const t = (shape: readonly number[], data: Float32Array): HostTensor => ({ dtype: 'float32', shape, data });
 
-async function stepOutputs(loss: LossConfig, seed: number) {
+async function stepOutputs(loss: LossConfig, seed: number, tightRowWeights: number[] | null = null) {
   const rng = new Rng(seed);
-  const sg = buildStepGraph({ arch, model: config.model, loss, optim: config.optim, batch: N }, { outputDebug: true });
+  const sg = buildStepGraph({ arch, model: config.model, loss, optim: config.optim, batch: N, tightRowWeights }, { outputDebug: true });
   const theta = Object.fromEntries(sg.decls.map((d) => [d.name, rng.fillNormal(new Float32Array(numel(d.shape)), 0, 0.6)]));
   const x = rng.fillUniform(new Float32Array(N * SIZE), -1, 1);
   const z = rng.fillNormal(new Float32Array(N * SIZE));
@@ -78,6 +78,23 @@ for (const clampA of [1.5, 0.05]) {
     assert.ok(close(r.value('loss.total'), total), `total ${r.value('loss.total')} vs weighted sum ${total}`);
   });
 }
+
+void test('per-row tightness weights scale each clamped L_tight,i before the batch mean (mixture rows)', async () => {
+  const weights = [0, 0.25, 1];
+  const r = await stepOutputs(PRESETS.paper, 24, weights);
+  const plain = await stepOutputs(PRESETS.paper, 24);
+  const raw = perSampleL1(r.ffz, r.fz).map((d) => -d);
+  const scale = perSampleL1(r.fz, r.z).map((n) => 1.5 * n + CLAMP_EPS);
+  const clamped = raw.map((l, i) => Math.tanh(l / scale[i]!) * scale[i]!);
+  const weighted = mean(clamped.map((v, i) => weights[i]! * v));
+  assert.ok(close(r.value('loss.tight'), weighted), `loss.tight ${r.value('loss.tight')} vs host ${weighted}`);
+  assert.ok(close(plain.value('loss.tight'), mean(clamped)), 'without weights every row counts fully');
+  assert.ok(Math.abs(weighted - mean(clamped)) > 1e-4, 'the weights visibly change the term');
+  for (const name of ['loss.rec', 'loss.idem'])
+    assert.ok(close(r.value(name), plain.value(name)), `${name} does not depend on the tightness weights`);
+  const total = 20 * r.value('loss.rec') + 20 * r.value('loss.idem') + 2.5 * r.value('loss.tight');
+  assert.ok(close(r.value('loss.total'), total), `total ${r.value('loss.total')} vs weighted sum ${total}`);
+});
 
 void test('rec_x normaliser: N is the per-sample reconstruction distance of the real images', async () => {
   const r = await stepOutputs({ ...PRESETS.paper, clampNormalizer: 'rec_x' }, 22);

@@ -57,6 +57,7 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
   assert.ok(p.recipe.sourceMix > 0 && p.recipe.ema > 0 && p.recipe.lrSchedule === 'cosine');
   assert.throws(() => resolveConfig({ recipe: { ema: 1 } }), /ema must be in \[0, 1\)/);
   assert.throws(() => resolveConfig({ recipe: { sourceMix: 1.5 } }), /sourceMix/);
+  assert.throws(() => resolveConfig({ recipe: { sourceTight: -0.5 } }), /sourceTight must be in \[0, 1\]/);
   assert.throws(() => resolveConfig({ noise: 'gaussian', recipe: { hermitian: true } }), /hermitian needs Fourier/);
   const { overrides } = parseTrainArgs([
     '--preset',
@@ -70,8 +71,19 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
     '--hermitian',
     '--init-from',
     'models/x',
+    '--source-tight',
+    '0',
+    '--source-clip',
   ]);
-  assert.deepEqual(overrides.recipe, { sourceMix: 0.25, ema: 0.99, lrSchedule: 'cosine', hermitian: true, initFrom: 'models/x' });
+  assert.deepEqual(overrides.recipe, {
+    sourceMix: 0.25,
+    sourceTight: 0,
+    sourceClip: true,
+    ema: 0.99,
+    lrSchedule: 'cosine',
+    hermitian: true,
+    initFrom: 'models/x',
+  });
 });
 
 void test('a checkpoint written before the recipe options existed resumes with them off', () => {
