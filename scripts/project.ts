@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
 /**
  * @file `npm run project -- --model models/mnist --image digit.png [--corrupt sketch] --k 3 --out p.png`:
- * projects an image onto the model's manifold. The image is resized to the model's H×W (and turned
- * grey or RGB), optionally corrupted (noise σ 0.15, grayscale, sketch k 21, mask; docs/ign.md,
- * "Corruptions"), then written as one row: input, [corrupted], f(·), f²(·), …, f^k(·).
+ * projects an image onto the model's manifold. The image is decoded as POST /project decodes it
+ * (common/image-input.ts): with `--normalize auto` (the default when the model card declares input
+ * conventions) a digit drawn dark on light, off-centre, at any size is brought to the training
+ * data's form first; `--normalize none` only resizes to cover the model's H×W. Then optionally
+ * corrupted (noise σ 0.15, grayscale, sketch k 21, mask; docs/ign.md, "Corruptions") and written as
+ * one row: input, [corrupted], f(·), f²(·), …, f^k(·).
  */
-import sharp from 'sharp';
+import { readFile } from 'node:fs/promises';
 import { CORRUPTIONS, corrupt, isCorruptionKind } from '../common/corruptions.ts';
+import { decodeImageToTensor } from '../common/image-input.ts';
 import { Rng } from '../common/rng.ts';
 import { openExportedModel } from '../training/eval/model-runner.ts';
 import { writeGridPng } from '../training/trainer/image-grid.ts';
@@ -15,24 +19,20 @@ import { parseFlags, runCli } from './cli.ts';
 
 const HELP = `Project an image with an exported IGN: input, [corrupted], f(x), …, f^k(x).
 
-usage: npm run project -- --model <dir> --image <file> [--corrupt ${CORRUPTIONS.join('|')}] [--k 3] [--seed 0] [--out projection.png] [--debug]`;
+usage: npm run project -- --model <dir> --image <file> [--normalize auto|none] [--corrupt ${CORRUPTIONS.join('|')}] [--k 3] [--seed 0] [--out projection.png]
 
-/** The image as C×H×W floats in [-1, 1]. */
-async function readImage(path: string, [c, h, w]: [number, number, number]): Promise<Float32Array> {
-  let pipeline = sharp(path).resize(w, h, { fit: 'cover' }).removeAlpha();
-  pipeline = c === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  if (info.channels !== c) throw new Error(`decoded ${info.channels} channels, the model needs ${c}`);
-  const out = new Float32Array(c * h * w);
-  for (let ch = 0; ch < c; ch++) for (let p = 0; p < h * w; p++) out[ch * h * w + p] = data[p * c + ch]! / 127.5 - 1;
-  return out;
-}
+--normalize auto (default when the model card declares input conventions) inverts a light
+background, crops to the content, fits and centres it as the training data; none resizes only.`;
+
+/** libvips' pixel limit for a local file (the server's default upload limit is far lower). */
+const MAX_INPUT_PIXELS = 1 << 26;
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
     model: { type: 'string' },
     image: { type: 'string' },
     corrupt: { type: 'string' },
+    normalize: { type: 'string' },
     k: { type: 'string' },
     seed: { type: 'string' },
     out: { type: 'string' },
@@ -49,11 +49,26 @@ async function main(argv: string[]): Promise<number> {
     throw new ConfigError(`--corrupt must be one of ${CORRUPTIONS.join(', ')}`);
   const seed = Number(values.seed ?? 0);
   if (!Number.isInteger(seed) || seed < 0) throw new ConfigError(`--seed must be an integer ≥ 0, got ${values.seed}`);
+  if (values.normalize !== undefined && values.normalize !== 'auto' && values.normalize !== 'none')
+    throw new ConfigError(`--normalize must be auto or none, got ${values.normalize}`);
   const model = await openExportedModel(values.model);
+  const conventions = model.card.inputConventions ?? null;
+  if (values.normalize === 'auto' && conventions === null)
+    throw new ConfigError(`--normalize auto needs input conventions in the model card; ${values.model} declares none`);
   const image = values.image;
-  const x = await readImage(image, model.shape).catch((err: unknown) => {
-    throw new ConfigError(`cannot read image ${image}: ${err instanceof Error ? err.message : String(err)}`);
-  });
+  const x = await readFile(image)
+    .then((bytes) =>
+      decodeImageToTensor(bytes, {
+        target: model.shape,
+        range: [-1, 1],
+        maxInputPixels: MAX_INPUT_PIXELS,
+        conventions: values.normalize === 'none' ? null : conventions,
+      }),
+    )
+    .catch(async (err: unknown) => {
+      await model.runner.release();
+      throw new ConfigError(`cannot read image ${image}: ${err instanceof Error ? err.message : String(err)}`);
+    });
   const input = values.corrupt ? corrupt(values.corrupt, x, model.shape, new Rng(seed)) : x;
   const outs = await model.runner.iterate(input, k);
   const tiles = [x, ...(values.corrupt ? [input] : []), ...outs];
