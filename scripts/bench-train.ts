@@ -25,7 +25,8 @@ import { MatMulCeiling } from '../training/bench/matmul-ceiling.ts';
 import { OrtStepBench, stepSpec } from '../training/bench/ort-step.ts';
 import type { ReferenceTensor } from '../training/bench/ort-step.ts';
 import { peakRssMiB, resetPeakRss } from '../training/bench/rss.ts';
-import { flopSummary, markdownTable, spreadLine } from '../training/bench/report.ts';
+import { flopSummary, loopLine, markdownTable, spreadLine } from '../training/bench/report.ts';
+import { measureTrainLoop } from '../training/bench/train-loop.ts';
 import type { BatchResult } from '../training/bench/report.ts';
 import { busyFraction } from '../training/bench/cpu-load.ts';
 import { TorchChild, torchAvailable } from '../training/bench/torch-child.ts';
@@ -45,7 +46,12 @@ interface Options {
   torch: boolean;
   /** OMP_WAIT_POLICY of the PyTorch child (see startTorch). */
   ompWait: 'passive' | 'active';
+  /** Timed windows of the trainer's own loop per batch size (0: skip it). */
+  loopWindows: number;
 }
+
+/** Steps per window of the trainer's loop (its log interval); the first window is warm-up. */
+const LOOP_WINDOW = 5;
 
 function positiveInt(name: string, text: string): number {
   const v = Number(text);
@@ -64,7 +70,10 @@ usage: npm run bench:train -- [flags]
   --ceiling-n <n>      size of the square MatMul that measures the ceiling (default 2048)
   --python <path>      Python with torch (default /usr/bin/python3)
   --no-torch           ORT only
-  --omp-wait <passive|active>  OMP_WAIT_POLICY of the PyTorch child (default passive)`;
+  --omp-wait <passive|active>  OMP_WAIT_POLICY of the PyTorch child (default passive)
+  --loop-windows <n>   then npm run train's own loop (preset projector: mixture source, EMA, log)
+                       for ${LOOP_WINDOW}·(n+1) steps, the first ${LOOP_WINDOW} untimed, against the bench's s/step
+                       (default 2; 0 skips it)`;
 
 function parseOptions(argv: readonly string[]): Options {
   const { values } = parseFlags(
@@ -79,6 +88,7 @@ function parseOptions(argv: readonly string[]): Options {
       python: { type: 'string', default: '/usr/bin/python3' },
       'no-torch': { type: 'boolean', default: false },
       'omp-wait': { type: 'string', default: 'passive' },
+      'loop-windows': { type: 'string', default: '2' },
     },
     false,
     HELP,
@@ -95,6 +105,7 @@ function parseOptions(argv: readonly string[]): Options {
     python: values.python,
     torch: !values['no-torch'],
     ompWait,
+    loopWindows: values['loop-windows'] === '0' ? 0 : positiveInt('loop-windows', values['loop-windows']),
   };
 }
 
@@ -227,6 +238,7 @@ async function benchBatch(
       lossesAgree,
       ortPeakMiB: null,
       torchPeakMiB: null,
+      loop: null,
     };
     for (let round = 1; round <= opts.rounds; round++) {
       const busy = await busyFraction(1000);
@@ -264,7 +276,12 @@ async function main(argv: string[]): Promise<undefined> {
   const dir = mkdtempSync(join(tmpdir(), 'ign-bench-'));
   const rows: BatchResult[] = [];
   try {
-    for (const batch of opts.batches) rows.push(await benchBatch(config, batch, opts, torch, ceiling, dir));
+    for (const batch of opts.batches) {
+      const row = await benchBatch(config, batch, opts, torch, ceiling, dir);
+      // After the bench's session is released, alone on the cores like the rounds.
+      if (opts.loopWindows > 0) row.loop = await measureTrainLoop(batch, opts.threads, LOOP_WINDOW, opts.loopWindows, config.model);
+      rows.push(row);
+    }
   } finally {
     await torch?.close();
     await ceiling.release();
@@ -273,6 +290,7 @@ async function main(argv: string[]): Promise<undefined> {
   console.log(`\nMatMul ceiling: ${opts.ceilingN}³ in ORT, ${opts.threads} threads, best of 2 per round (median used)`);
   for (const r of rows) console.log(spreadLine(r));
   console.log(`\n${markdownTable(rows)}\n`);
+  for (const line of rows.map(loopLine)) if (line) console.log(line);
   console.log(`${loadLine('at end')}; wall ${((performance.now() - started) / 1000).toFixed(1)} s`);
   if (rows.some((r) => r.lossesAgree === false)) {
     console.log('FAILED: the step-1 losses of ORT and PyTorch differ by more than 1e-4 relative (see above)');

@@ -6,8 +6,10 @@
  *   median(xs), quantile(xs, q)
  *   BatchResult (one row), markdownTable(rows) → string
  *   flopSummary(report, batch) → string lines
+ *   loopLine(row) → the end-to-end line (the trainer's loop against the bench's step)
  */
 import type { FlopReport } from './flops.ts';
+import type { TrainLoopResult } from './train-loop.ts';
 
 function quantile(xs: readonly number[], q: number): number {
   if (xs.length === 0) return NaN;
@@ -37,6 +39,8 @@ export interface BatchResult {
   /** Peak resident memory (MiB) of the ORT process and of the PyTorch child during this batch size. */
   ortPeakMiB: number | null;
   torchPeakMiB: number | null;
+  /** The trainer's own loop on the same model and batch (null: not measured). */
+  loop: TrainLoopResult | null;
 }
 
 const fix = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : '—');
@@ -95,4 +99,16 @@ export function flopSummary(report: FlopReport, batch: number): string[] {
     `  by scope: ${scopes}`,
     `  top ops (GFLOP): ${ops}${report.unknownOps.length > 0 ? `; estimated ops: ${report.unknownOps.join(', ')}` : ''}`,
   ];
+}
+
+/** `npm run train`'s loop against session.run alone: the share of the bench's speed it sustains. */
+export function loopLine(r: BatchResult): string | null {
+  if (!r.loop) return null;
+  const bench = median(r.ort);
+  const { loop } = r;
+  return (
+    `batch ${r.batch}: npm run train (preset ${loop.preset}, ${loop.steps} steps after a warm-up window) ` +
+    `${fix(loop.secondsPerStep, 3)} s/step = ${fix((100 * bench) / loop.secondsPerStep, 1)} % of the bench's speed ` +
+    `(${fix(bench, 3)} s/step); outside session.run ${fix(100 * loop.hostShare, 1)} % of its wall time`
+  );
 }

@@ -9,9 +9,9 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shapeSize, type ImageShape } from '../../common/fft.ts';
-import type { BatchSource } from './batches.ts';
 import { DatasetError } from './errors.ts';
 import { loadImageFolder, type SkippedFile } from './image-folder.ts';
+import { imageSource, toShared, type ImageSource, type SharedImages } from './shared-images.ts';
 import { loadFashionMnist, loadMnist, type DatasetSplit, type LabelledImages } from './mnist.ts';
 
 export type { DatasetSplit } from './mnist.ts';
@@ -31,14 +31,14 @@ export interface DatasetSpec {
   readonly cacheFile?: string;
 }
 
-export interface Dataset extends BatchSource {
+export interface Dataset extends ImageSource {
   /** Human-readable origin, e.g. "mnist/train" or "folder /data/celeba (3×64×64)". */
   readonly name: string;
   readonly labels: Uint8Array | null;
   /** Files of a folder that could not be decoded (empty for MNIST kinds). */
   readonly skipped: readonly SkippedFile[];
-  /** Images [start, end) as a new float array in [-1, 1], e.g. the first 1000 for noise statistics. */
-  slice(start: number, end: number): Float32Array;
+  /** The pixels in shared memory, for worker threads (the noise worker's mixture sources). */
+  readonly images: SharedImages;
 }
 
 const DEFAULT_FOLDER_SIZE = 64;
@@ -67,26 +67,8 @@ function checkMnistSpec(spec: DatasetSpec): void {
 
 function fromLabelled(name: string, data: LabelledImages, limit: number | undefined): Dataset {
   const n = Math.min(limit ?? data.n, data.n);
-  const size = shapeSize(data.shape);
-  const images = data.images.subarray(0, n * size);
-  return {
-    name,
-    n,
-    shape: data.shape,
-    labels: data.labels.subarray(0, n),
-    skipped: [],
-    gather(indices, out) {
-      checkGather(indices, out, n, size);
-      for (let k = 0; k < indices.length; k++) {
-        const i = indices[k]!;
-        out.set(images.subarray(i * size, (i + 1) * size), k * size);
-      }
-    },
-    slice(start, end) {
-      const [from, to] = checkRange(start, end, n);
-      return images.slice(from * size, to * size);
-    },
-  };
+  const images: SharedImages = { data: toShared(data.images.subarray(0, n * shapeSize(data.shape))), n, shape: data.shape };
+  return { name, labels: data.labels.subarray(0, n), skipped: [], images, ...imageSource(images) };
 }
 
 async function isDirectory(path: string): Promise<boolean> {
@@ -109,46 +91,10 @@ async function loadFolderDataset(spec: DatasetSpec, split: DatasetSplit): Promis
     ...(spec.limit !== undefined && { limit: spec.limit }),
     ...(spec.cacheFile !== undefined && { cacheFile: spec.cacheFile }),
   });
-  const { pixels, n, shape } = folder;
-  const size = shapeSize(shape);
-  const toFloat = (from: number, to: number, out: Float32Array, at: number): void => {
-    for (let p = from; p < to; p++) out[at + p - from] = pixels[p]! / 127.5 - 1;
-  };
-  return {
-    name: `folder ${root} (${describeShape(shape)})`,
-    n,
-    shape,
-    labels: null,
-    skipped: folder.skipped,
-    gather(indices, out) {
-      checkGather(indices, out, n, size);
-      for (let k = 0; k < indices.length; k++) toFloat(indices[k]! * size, (indices[k]! + 1) * size, out, k * size);
-    },
-    slice(start, end) {
-      const [from, to] = checkRange(start, end, n);
-      const out = new Float32Array((to - from) * size);
-      toFloat(from * size, to * size, out, 0);
-      return out;
-    },
-  };
+  const images: SharedImages = { data: toShared(folder.pixels), n: folder.n, shape: folder.shape };
+  return { name: `folder ${root} (${describeShape(folder.shape)})`, labels: null, skipped: folder.skipped, images, ...imageSource(images) };
 }
 
 function describeShape(shape: ImageShape): string {
   return `${shape[0]}×${shape[1]}×${shape[2]}`;
-}
-
-function checkGather(indices: ArrayLike<number>, out: Float32Array, n: number, size: number): void {
-  if (out.length < indices.length * size) throw new RangeError(`output holds ${out.length} values, need ${indices.length * size}`);
-  for (let k = 0; k < indices.length; k++) {
-    const i = indices[k]!;
-    if (!Number.isInteger(i) || i < 0 || i >= n) throw new RangeError(`image index ${i} out of range [0, ${n})`);
-  }
-}
-
-/** [start, min(end, n)), validated. */
-function checkRange(start: number, end: number, n: number): [number, number] {
-  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
-    throw new RangeError(`invalid image range [${start}, ${end})`);
-  }
-  return [Math.min(start, n), Math.min(end, n)];
 }

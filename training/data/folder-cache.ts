@@ -9,6 +9,7 @@ import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { shapeSize, type ImageShape } from '../../common/fft.ts';
 import type { SkippedFile } from './image-folder.ts';
+import { sharedUint8 } from './shared-images.ts';
 
 const MAGIC = 'IGNIMGU8';
 const VERSION = 1;
@@ -57,7 +58,7 @@ export async function readFolderCache(file: string, fingerprint: string, shape: 
       JSON.stringify(header.shape) !== JSON.stringify(shape) ||
       size !== header.payloadStart + header.n * imageBytes;
     if (stale) return null;
-    const pixels = new Uint8Array(header.n * imageBytes);
+    const pixels = sharedUint8(header.n * imageBytes);
     await readFully(handle, pixels, header.payloadStart);
     return { pixels, n: header.n, skipped: header.skipped };
   } finally {

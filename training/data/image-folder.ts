@@ -18,6 +18,7 @@ import sharp from 'sharp';
 import type { ImageShape } from '../../common/fft.ts';
 import { DatasetError } from './errors.ts';
 import { folderFingerprint, readFolderCache, writeFolderCache } from './folder-cache.ts';
+import { sharedUint8 } from './shared-images.ts';
 
 const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp'];
 
@@ -134,7 +135,7 @@ async function decodeFiles(
   const { channels, size } = options;
   const imageBytes = channels * size * size;
   const capacity = Math.min(limit, files.length);
-  const pixels = new Uint8Array(capacity * imageBytes);
+  const pixels = sharedUint8(capacity * imageBytes);
   const skipped: SkippedFile[] = [];
   const chunk = Math.max(1, options.concurrency ?? 4);
   let n = 0;

@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ImageShape } from '../../common/fft.ts';
 import { DatasetError } from './errors.ts';
+import { sharedFloat32 } from './shared-images.ts';
 
 export type DatasetSplit = 'train' | 'test';
 
@@ -47,7 +48,7 @@ function packageDir(name: string): string {
 }
 
 /** Bytes 0–255 → [-1, 1]. */
-function bytesToUnit(bytes: Uint8Array, out = new Float32Array(bytes.length)): Float32Array {
+function bytesToUnit(bytes: Uint8Array, out = sharedFloat32(bytes.length)): Float32Array {
   for (let i = 0; i < bytes.length; i++) out[i] = bytes[i]! / 127.5 - 1;
   return out;
 }
@@ -103,7 +104,7 @@ function readFashion(): Record<DatasetSplit, LabelledImages> {
 function interleave(perClass: number[][][]): LabelledImages {
   const count = Math.min(...perClass.map((rows) => rows.length));
   const n = count * FASHION_CLASSES;
-  const images = new Float32Array(n * IMAGE_BYTES);
+  const images = sharedFloat32(n * IMAGE_BYTES);
   const labels = new Uint8Array(n);
   for (let j = 0; j < count; j++) {
     for (let label = 0; label < FASHION_CLASSES; label++) {

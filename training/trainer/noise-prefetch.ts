@@ -1,13 +1,23 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file Source noise drawn off the critical path. `session.run` holds the main thread for the whole
- * step, so the noise of step t + 1 (Fourier noise: an inverse FFT per image) is drawn by a worker
- * thread while step t runs. `take(t)` returns step t's noise and asks for t + 1 at once; the values
- * are exactly those of drawing on the main thread (each step has its own stream).
+ * @file Step inputs z drawn off the critical path. `session.run` holds the main thread for the whole
+ * step, so the z of step t + 1 is drawn by a worker thread while step t runs: the source noise
+ * (Fourier noise: an inverse FFT per image) and, with a mixture source, the corrupted training
+ * images that replace its first rows (read from the dataset's shared memory, no copy). `take(t)`
+ * returns step t's z and asks for t + 1 at once; the values are exactly those of drawing on the
+ * main thread (noise and sources each have their own per-step stream).
  */
 import { Worker } from 'node:worker_threads';
 import type { FourierStats, ImageShape, NoiseSpec } from '../../common/noise.ts';
 import { workerEntry } from '../../common/worker-entry.ts';
+import type { SharedImages } from '../data/shared-images.ts';
+
+/** The mixture source (see source-mix.ts): fraction p of z's rows from corrupted images. */
+export interface MixJob {
+  p: number;
+  clip: boolean;
+  images: SharedImages;
+}
 
 export interface NoiseJob {
   spec: NoiseSpec;
@@ -15,6 +25,7 @@ export interface NoiseJob {
   shape: ImageShape;
   seed: number;
   batch: number;
+  mix: MixJob | null;
 }
 
 interface Reply {
@@ -49,7 +60,7 @@ export class NoisePrefetcher {
     });
   }
 
-  /** Step t's noise; also starts drawing step t + 1's. */
+  /** Step t's z; also starts drawing step t + 1's. */
   async take(step: number): Promise<Float32Array> {
     const current = this.pending?.step === step ? this.pending.reply : this.request(step);
     const z = await current;

@@ -16,19 +16,17 @@ import { adamStepScalars } from '../optim/adam.ts';
 import type { HostTensor } from '../runtime/ort.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { skippedFilesLine } from '../data/dataset-args.ts';
-import type { TrainConfig } from '../config.ts';
+import type { RecipeConfig, TrainConfig } from '../config.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { createRunState } from './run-state.ts';
-import { sourceRng } from './noise-stream.ts';
-import { NoisePrefetcher } from './noise-prefetch.ts';
+import { NoisePrefetcher, type MixJob } from './noise-prefetch.ts';
 import type { RunState } from './run-state.ts';
 import { Progress } from './progress.ts';
 import type { ProgressStream } from './progress.ts';
 import { ForwardRunner } from './forward-runner.ts';
 import { writeGridPng } from './image-grid.ts';
 import { learningRate } from './lr-schedule.ts';
-import { mixSources } from '../data/source-mix.ts';
 import type { NoiseSpec } from '../../common/noise.ts';
 
 const CHECKPOINT_DIR = 'ckpt';
@@ -167,16 +165,20 @@ async function createSampler(run: RunState): Promise<{ write: (step: number) => 
   return { write: (step) => writeSamples(run, forward, inputs, step), release: () => forward.release() };
 }
 
+/** The prefetcher's mixture-source job, or null when z is noise only. */
+function mixJob(recipe: RecipeConfig, dataset: Dataset): MixJob | null {
+  return recipe.sourceMix > 0 ? { p: recipe.sourceMix, clip: recipe.sourceClip, images: dataset.images } : null;
+}
+
 /**
- * One optimiser step: the next batch, this step's noise (drawn ahead by the prefetcher), the
- * mixture sources, the Adam scalars; then the EMA. `timer.runMs` accumulates time in session.run.
+ * One optimiser step: the next batch, this step's z (noise and mixture sources, drawn ahead by the
+ * prefetcher), the Adam scalars; then the EMA. `timer.runMs` accumulates time in session.run.
  */
 async function trainStep(run: RunState, step: number, noise: NoisePrefetcher, timer: StepTimer): Promise<StepRecord> {
   const { config, imageShape } = run;
   const shape = [config.batch, ...imageShape];
   const batch = run.batcher.next();
   const z = await noise.take(step);
-  mixSources(z, config.recipe.sourceMix, config.batch, run.dataset, sourceRng(config.seed, step), config.recipe.sourceClip);
   const lr = learningRate(config.optim.lr, config.recipe, step, run.totalSteps);
   const t0 = performance.now();
   const losses = await run.runner.run(
@@ -221,6 +223,7 @@ async function loop(run: RunState, options: TrainOptions, commands: readonly str
     shape: run.imageShape,
     seed: config.seed,
     batch: config.batch,
+    mix: mixJob(config.recipe, run.dataset),
   });
   // Speed over the last log window: steps/s and the share of wall time outside session.run.
   let window = { timer: { runMs: 0 }, steps: 0, since: performance.now() };

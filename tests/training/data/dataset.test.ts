@@ -46,6 +46,11 @@ void test('an MNIST dataset with a limit serves the first images of the split', 
   assert.throws(() => {
     dataset.gather([100], out);
   }, /out of range/);
+  // The pixels live in shared memory (a worker thread reads them without a copy) and are the
+  // loader's own array, not a second copy of the split.
+  assert.ok(dataset.images.data.buffer instanceof SharedArrayBuffer);
+  assert.equal(dataset.images.data.buffer, all.buffer);
+  assert.equal(dataset.images.n, 100);
 });
 
 void test('MNIST kinds refuse other sizes and channel counts', async () => {
@@ -64,6 +69,11 @@ void test('a folder dataset converts bytes to [-1, 1] and defaults to RGB', asyn
   const out = new Float32Array(48);
   dataset.gather([1], out);
   assert.deepEqual(out, images.subarray(48));
+  assert.ok(dataset.images.data instanceof Uint8Array && dataset.images.data.buffer instanceof SharedArrayBuffer, 'bytes, shared');
+  assert.throws(() => dataset.slice(2, 1), /invalid image range/);
+  assert.throws(() => {
+    dataset.gather([0, 1], out);
+  }, /output holds 48 values, need 96/);
 });
 
 void test('a folder with train/ and test/ subfolders uses the one of the split', async () => {

@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { computeFourierStats, sampleNoise } from '../../../common/noise.ts';
 import { Rng } from '../../../common/rng.ts';
 import { NoisePrefetcher } from '../../../training/trainer/noise-prefetch.ts';
-import { noiseRng } from '../../../training/trainer/noise-stream.ts';
+import { noiseRng, sourceRng } from '../../../training/trainer/noise-stream.ts';
+import { imageSource, toShared, type SharedImages } from '../../../training/data/shared-images.ts';
+import { mixSources } from '../../../training/data/source-mix.ts';
 import { Progress } from '../../../training/trainer/progress.ts';
 
 void test('noise drawn ahead by the worker equals noise drawn on the main thread, step by step', async () => {
@@ -12,7 +14,7 @@ void test('noise drawn ahead by the worker equals noise drawn on the main thread
   const images = new Rng(1).fillUniform(new Float32Array(30 * 36), -1, 1);
   const stats = computeFourierStats(images, 30, [...shape]);
   for (const spec of [{ kind: 'fourier' as const }, { kind: 'fourier' as const, hermitian: true }, { kind: 'gaussian' as const }]) {
-    const prefetcher = new NoisePrefetcher({ spec, stats, shape: [...shape], seed: 9, batch: 3 });
+    const prefetcher = new NoisePrefetcher({ spec, stats, shape: [...shape], seed: 9, batch: 3, mix: null });
     try {
       // In order, then a jump (as after a resume), then in order again.
       for (const step of [1, 2, 3, 10, 11]) {
@@ -25,8 +27,37 @@ void test('noise drawn ahead by the worker equals noise drawn on the main thread
   }
 });
 
+void test('mixture-source rows drawn by the worker from shared memory equal those drawn on the main thread', async () => {
+  const shape = [1, 6, 6] as const;
+  const floats = new Rng(2).fillUniform(new Float32Array(20 * 36), -1, 1);
+  const bytes = Uint8Array.from(floats, (v) => Math.round((v + 1) * 127.5));
+  for (const data of [toShared(floats), toShared(bytes)]) {
+    const images: SharedImages = { data, n: 20, shape: [...shape] };
+    assert.ok(images.data.buffer instanceof SharedArrayBuffer);
+    for (const clip of [false, true]) {
+      const mix = { p: 0.5, clip, images };
+      const prefetcher = new NoisePrefetcher({ spec: { kind: 'gaussian' }, stats: null, shape: [...shape], seed: 4, batch: 4, mix });
+      try {
+        for (const step of [1, 2, 7]) {
+          const want = sampleNoise({ kind: 'gaussian' }, null, [...shape], noiseRng(4, step), 4);
+          mixSources(want, 0.5, 4, imageSource(images), sourceRng(4, step), clip);
+          const got = await prefetcher.take(step);
+          assert.deepEqual(got, want, `${data.constructor.name} clip ${clip} step ${step}`);
+          // Two of the four rows are sources: inside [-1, 1] when clipped, and not the plain noise.
+          const noiseOnly = sampleNoise({ kind: 'gaussian' }, null, [...shape], noiseRng(4, step), 4);
+          assert.notDeepEqual(got.subarray(0, 72), noiseOnly.subarray(0, 72));
+          assert.deepEqual(got.subarray(72), noiseOnly.subarray(72));
+          if (clip) assert.ok(got.subarray(0, 72).every((v) => v >= -1 && v <= 1));
+        }
+      } finally {
+        await prefetcher.close();
+      }
+    }
+  }
+});
+
 void test('a noise worker that cannot draw (no Fourier statistics) rejects instead of hanging', async () => {
-  const prefetcher = new NoisePrefetcher({ spec: { kind: 'fourier' }, stats: null, shape: [1, 4, 4], seed: 1, batch: 2 });
+  const prefetcher = new NoisePrefetcher({ spec: { kind: 'fourier' }, stats: null, shape: [1, 4, 4], seed: 1, batch: 2, mix: null });
   try {
     await assert.rejects(prefetcher.take(1));
   } finally {
