@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fft2, fft2Complex, ifft2, type ImageShape } from '../../common/fft.ts';
 import { Rng } from '../../common/rng.ts';
+import { maxAbsDiff } from '../support/max-abs-diff.ts';
 
 /** Textbook 2-D DFT straight from the definition, per channel. */
 function naiveDft2(re: ArrayLike<number>, im: ArrayLike<number>, [channels, h, w]: ImageShape, sign: number) {
@@ -28,13 +29,6 @@ function naiveDft2(re: ArrayLike<number>, im: ArrayLike<number>, [channels, h, w
     }
   }
   return { re: outRe, im: outIm };
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 function randomImage(shape: ImageShape, seed: number): Float32Array {

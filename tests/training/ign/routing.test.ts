@@ -27,6 +27,7 @@ import { architecture, applyF } from '../../../training/ign/model.ts';
 import { emitIgnLosses } from '../../../training/ign/losses.ts';
 import type { Applications } from '../../../training/ign/losses.ts';
 import { buildStepGraph } from '../../../training/ign/train-graph.ts';
+import { maxAbsDiff } from '../../support/max-abs-diff.ts';
 
 const N = 2;
 const SHAPE = [1, 4, 4] as const;
@@ -130,15 +131,14 @@ async function analyticGradients(
   return new Map(sg.decls.map((d) => [d.name, out[`grad.${d.name}`]!.data as Float32Array]));
 }
 
-function maxAbsDiff(a: Map<string, Float32Array>, b: Map<string, Float32Array>): { diff: number; scale: number } {
+/** Largest |Δ| over every named gradient, and the largest magnitude on either side (the scale). */
+function gradientDiff(a: Map<string, Float32Array>, b: Map<string, Float32Array>): { diff: number; scale: number } {
   let diff = 0;
   let scale = 0;
   for (const [name, av] of a) {
     const bv = b.get(name)!;
-    av.forEach((v, i) => {
-      diff = Math.max(diff, Math.abs(v - bv[i]!));
-      scale = Math.max(scale, Math.abs(v), Math.abs(bv[i]!));
-    });
+    diff = Math.max(diff, maxAbsDiff(av, bv));
+    for (const v of [...av, ...bv]) scale = Math.max(scale, Math.abs(v));
   }
   return { diff, scale };
 }
@@ -158,10 +158,10 @@ void test('L_idem gradient flows only through the inner f(z), never the frozen o
   const g = await lossGraph({ fx: 'a.', fz: 'inner.', tightOuter: 'a.', idemOuter: 'outer.' }, loss);
   const inner = await finiteDifference(g, theta, io, 'inner.');
   const outer = await finiteDifference(g, theta, io, 'outer.');
-  const match = maxAbsDiff(analytic, inner);
+  const match = gradientDiff(analytic, inner);
   assert.ok(match.scale > 1e-3, `gradient too small to test (${match.scale})`);
   assert.ok(match.diff < 2e-3 * Math.max(1, match.scale), `analytic vs inner-only FD: ${match.diff} (scale ${match.scale})`);
-  const excluded = maxAbsDiff(outer, new Map([...outer].map(([k, v]) => [k, new Float32Array(v.length)])));
+  const excluded = gradientDiff(outer, new Map([...outer].map(([k, v]) => [k, new Float32Array(v.length)])));
   assert.ok(excluded.diff > 50 * match.diff, `the outer path must matter (|d|=${excluded.diff}) for this test to discriminate`);
 });
 
@@ -172,10 +172,10 @@ void test('L_tight gradient flows only through the outer f; the inner f(z) is st
   const g = await lossGraph({ fx: 'a.', fz: 'inner.', tightOuter: 'outer.', idemOuter: 'a.' }, loss);
   const outer = await finiteDifference(g, theta, io, 'outer.');
   const inner = await finiteDifference(g, theta, io, 'inner.');
-  const match = maxAbsDiff(analytic, outer);
+  const match = gradientDiff(analytic, outer);
   assert.ok(match.scale > 1e-3, `gradient too small to test (${match.scale})`);
   assert.ok(match.diff < 2e-3 * Math.max(1, match.scale), `analytic vs outer-only FD: ${match.diff} (scale ${match.scale})`);
-  const excluded = maxAbsDiff(inner, new Map([...inner].map(([k, v]) => [k, new Float32Array(v.length)])));
+  const excluded = gradientDiff(inner, new Map([...inner].map(([k, v]) => [k, new Float32Array(v.length)])));
   assert.ok(excluded.diff > 50 * match.diff, `the inner path must matter (|d|=${excluded.diff}) for this test to discriminate`);
 });
 
@@ -185,6 +185,6 @@ void test('L_rec gradient equals the full derivative of D(f(x), x)', async () =>
   const analytic = await analyticGradients(loss, theta, io);
   const g = await lossGraph({ fx: 'a.', fz: 'b.', tightOuter: 'b.', idemOuter: 'b.' }, loss);
   const fd = await finiteDifference(g, theta, io, 'a.');
-  const match = maxAbsDiff(analytic, fd);
+  const match = gradientDiff(analytic, fd);
   assert.ok(match.diff < 2e-3 * Math.max(1, match.scale), `analytic vs FD: ${match.diff} (scale ${match.scale})`);
 });

@@ -18,6 +18,7 @@ import { openExportedModel } from '../../../training/eval/model-runner.ts';
 import { ForwardRunner } from '../../../training/trainer/forward-runner.ts';
 import { architecture } from '../../../training/ign/model.ts';
 import { rectangles } from '../ign/synthetic.ts';
+import { maxAbsDiff } from '../../support/max-abs-diff.ts';
 
 const quiet = quietProgress;
 
@@ -50,8 +51,6 @@ async function trainingForward(
     await forward.release();
   }
 }
-
-const maxAbsDiff = (a: Float32Array, b: Float32Array): number => a.reduce((worst, v, i) => Math.max(worst, Math.abs(v - b[i]!)), 0);
 
 async function trainedExport(modelDir: string, config: TrainConfig, r: Awaited<ReturnType<typeof train>>, epochs: number) {
   await exportRun(modelDir, config, r, epochs, ['test']);
