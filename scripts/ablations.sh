@@ -39,16 +39,17 @@ if [ "$SET" = recipe ]; then
   run hermitian --preset paper --steps 500 --batch 64 --hermitian
   run mix       --preset paper --steps 500 --batch 64 --source-mix 0.5
   run batch256  --preset paper --steps 125 --batch 256
-  run projector --preset projector --steps 500 --batch 64 --ema 0.995
+  run projector --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip
   npm run --silent ablation-table -- \
     "paper (base)=$OUT/base" "+ EMA 0.995=$OUT/ema" "+ cosine LR=$OUT/cosine" "+ Hermitian noise=$OUT/hermitian" \
     "+ mixture source 0.5=$OUT/mix" "batch 256=$OUT/batch256" "projector (all)=$OUT/projector"
 else
-  run projector   --preset projector --steps 500 --batch 64 --ema 0.995
-  run notight     --preset projector --steps 500 --batch 64 --ema 0.995 --source-tight 0
+  # The projector preset clips mixture samples since this ablation; the base run turns it off.
+  run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip
+  run notight     --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip --source-tight 0
   run clip        --preset projector --steps 500 --batch 64 --ema 0.995 --source-clip
   run clipnotight --preset projector --steps 500 --batch 64 --ema 0.995 --source-clip --source-tight 0
   npm run --silent ablation-table -- \
-    "projector (base)=$OUT/projector" "+ no L_tight on mixture rows=$OUT/notight" "+ clipped mixture=$OUT/clip" \
+    "projector, unclipped (base)=$OUT/projector" "+ no L_tight on mixture rows=$OUT/notight" "+ clipped mixture=$OUT/clip" \
     "+ both=$OUT/clipnotight"
 fi

@@ -131,7 +131,7 @@ export const RECIPE_OFF: Readonly<RecipeConfig> = {
 const PRESET_RECIPES: Readonly<Record<Preset, Readonly<RecipeConfig>>> = {
   paper: RECIPE_OFF,
   algorithm1: RECIPE_OFF,
-  projector: { ...RECIPE_OFF, sourceMix: 0.5, ema: 0.999, lrSchedule: 'cosine', lrFinal: 0.1 },
+  projector: { ...RECIPE_OFF, sourceMix: 0.5, sourceClip: true, ema: 0.999, lrSchedule: 'cosine', lrFinal: 0.1 },
 };
 
 const ARCH_DEFAULTS: Readonly<Record<ArchKind, { latent: number; width: number }>> = {

@@ -20,7 +20,7 @@ export const TRAIN_FLAGS: readonly Flag[] = [
     name: 'preset',
     type: 'string',
     arg: 'paper|algorithm1|projector',
-    help: 'preset (default paper: L1, 20/20/2.5, clamp; algorithm1: MSE, 1/1/0.1, no clamp; projector: paper loss + the shipped recipe, see --source-mix, --ema, --lr-schedule)',
+    help: 'preset (default paper: L1, 20/20/2.5, clamp; algorithm1: MSE, 1/1/0.1, no clamp; projector: paper loss + the shipped recipe, see --source-mix, --source-clip, --ema, --lr-schedule)',
   },
   {
     name: 'source-mix',
@@ -34,7 +34,8 @@ export const TRAIN_FLAGS: readonly Flag[] = [
     arg: 'w',
     help: 'weight of L_tight on the mixture rows as a fraction of λ_t (default 1; 0: those rows see only L_idem)',
   },
-  { name: 'source-clip', type: 'boolean', help: 'clip mixture samples to the image range [-1, 1], as sent images are' },
+  { name: 'source-clip', type: 'boolean', help: 'clip mixture samples to the image range [-1, 1], as sent images are (projector: on)' },
+  { name: 'no-source-clip', type: 'boolean', help: 'leave mixture samples unclipped (default except projector)' },
   {
     name: 'ema',
     type: 'string',
@@ -142,15 +143,19 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
     throw new ConfigError(`${(err as Error).message}\n(see --help)`);
   }
   if (values.clamp === true && values['no-clamp'] === true) throw new ConfigError('--clamp and --no-clamp contradict each other');
+  if (values['source-clip'] === true && values['no-source-clip'] === true) {
+    throw new ConfigError('--source-clip and --no-source-clip contradict each other');
+  }
   const data = datasetSpecFromFlags(values);
   const clamp = values.clamp === true ? true : values['no-clamp'] === true ? false : undefined;
+  const sourceClip = values['source-clip'] === true ? true : values['no-source-clip'] === true ? false : undefined;
   const overrides: ConfigOverrides = defined({
     preset: str<Preset>(values, 'preset'),
     recipe: nonEmpty(
       defined({
         sourceMix: num(values, 'source-mix'),
         sourceTight: num(values, 'source-tight'),
-        sourceClip: values['source-clip'] === true ? true : undefined,
+        sourceClip,
         ema: num(values, 'ema'),
         lrSchedule: str(values, 'lr-schedule'),
         lrFinal: num(values, 'lr-final'),

@@ -54,7 +54,7 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
   assert.deepEqual(resolveConfig({ preset: 'algorithm1' }).recipe, RECIPE_OFF);
   const p = resolveConfig({ preset: 'projector' });
   assert.deepEqual(p.loss, resolveConfig({ preset: 'paper' }).loss);
-  assert.ok(p.recipe.sourceMix > 0 && p.recipe.ema > 0 && p.recipe.lrSchedule === 'cosine');
+  assert.ok(p.recipe.sourceMix > 0 && p.recipe.sourceClip && p.recipe.ema > 0 && p.recipe.lrSchedule === 'cosine');
   assert.throws(() => resolveConfig({ recipe: { ema: 1 } }), /ema must be in \[0, 1\)/);
   assert.throws(() => resolveConfig({ recipe: { sourceMix: 1.5 } }), /sourceMix/);
   assert.throws(() => resolveConfig({ recipe: { sourceTight: -0.5 } }), /sourceTight must be in \[0, 1\]/);
@@ -84,6 +84,13 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
     hermitian: true,
     initFrom: 'models/x',
   });
+});
+
+void test("--no-source-clip turns the projector preset's clipping off; both flags together are refused", () => {
+  assert.equal(resolveConfig(parseTrainArgs(['--preset', 'projector', '--no-source-clip']).overrides).recipe.sourceClip, false);
+  assert.equal(resolveConfig(parseTrainArgs(['--preset', 'projector']).overrides).recipe.sourceClip, true);
+  assert.equal(resolveConfig(parseTrainArgs(['--preset', 'paper', '--source-mix', '0.5']).overrides).recipe.sourceClip, false);
+  assert.throws(() => parseTrainArgs(['--source-clip', '--no-source-clip']), /contradict each other/);
 });
 
 void test('a checkpoint written before the recipe options existed resumes with them off', () => {
