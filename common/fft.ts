@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /**
  * @file 2-D discrete Fourier transform of C×H×W images, channel by channel, for the Fourier source
- * noise (common/noise.ts). Any H and W: power-of-two lengths use an iterative radix-2 FFT, others
- * (28 for MNIST) a direct O(n²) DFT over precomputed twiddles, which at these sizes is cheaper than
- * Bluestein. Complex data is kept as separate real and imaginary Float64Arrays.
+ * noise (common/noise.ts). Any H and W: power-of-two lengths use an iterative radix-2 FFT, other
+ * even lengths (28 for MNIST) split off factors of two down to an odd length, and odd lengths use a
+ * direct O(n²) DFT over precomputed twiddles, which at these sizes is cheaper than Bluestein. Complex data is kept as separate real and imaginary Float64Arrays.
  *
  * Conventions match numpy.fft.fft2 / torch.fft.fft2: forward X[u,v] = Σ x[y,x]·e^{-2πi(uy/H + vx/W)},
  * inverse divides by H·W.
@@ -59,7 +59,70 @@ function bitReversal(n: number): Uint32Array {
  */
 function transform1d(plan: Plan, re: Float64Array, im: Float64Array, sign: number, scratch: Float64Array): void {
   if (plan.bitReverse) radix2(plan, plan.bitReverse, re, im, sign);
-  else directDft(plan, re, im, sign, scratch);
+  else if (plan.n % 2 === 0) {
+    splitEven(plan, re, im, 0, 1, plan.n, scratch, 0, sign);
+    re.set(scratch.subarray(0, plan.n));
+    im.set(scratch.subarray(plan.n, 2 * plan.n));
+  } else directDft(plan, re, im, sign, scratch);
+}
+
+/**
+ * Decimation in time for an even length that is not a power of two (28 = 2·2·7 for MNIST): the
+ * n-point DFT of x[off + j·stride] is two n/2-point DFTs (even and odd samples) joined by one
+ * butterfly layer, X[k] = E[k] + w^k·O[k], X[k + n/2] = E[k] − w^k·O[k] with w = e^{sign·2πi/n},
+ * recursing while the length is even and finishing with a direct DFT of the odd factor. For 28 that
+ * is 4·7² + 42 complex multiplies instead of 28² = 784. Writes X into out (re at outOff, im at
+ * outOff + plan.n); the twiddles of every level are entries of the top-level table.
+ */
+function splitEven(
+  plan: Plan,
+  re: Float64Array,
+  im: Float64Array,
+  off: number,
+  stride: number,
+  n: number,
+  out: Float64Array,
+  outOff: number,
+  sign: number,
+): void {
+  const { cos, sin } = plan;
+  const imOff = plan.n; // out holds [re of all n | im of all n]
+  const step = plan.n / n; // e^{2πi·k/n} = table[k·step]
+  if (n % 2 !== 0) {
+    for (let k = 0; k < n; k++) {
+      let sumRe = 0;
+      let sumIm = 0;
+      let idx = 0; // (k·j) mod n
+      for (let j = 0; j < n; j++) {
+        const c = cos[idx * step]!;
+        const s = sign * sin[idx * step]!;
+        const a = re[off + j * stride]!;
+        const b = im[off + j * stride]!;
+        sumRe += a * c - b * s;
+        sumIm += a * s + b * c;
+        idx += k;
+        if (idx >= n) idx -= n;
+      }
+      out[outOff + k] = sumRe;
+      out[imOff + outOff + k] = sumIm;
+    }
+    return;
+  }
+  const half = n / 2;
+  splitEven(plan, re, im, off, 2 * stride, half, out, outOff, sign);
+  splitEven(plan, re, im, off + stride, 2 * stride, half, out, outOff + half, sign);
+  for (let k = 0; k < half; k++) {
+    const c = cos[k * step]!;
+    const s = sign * sin[k * step]!;
+    const e = outOff + k;
+    const o = e + half;
+    const tRe = out[o]! * c - out[imOff + o]! * s;
+    const tIm = out[o]! * s + out[imOff + o]! * c;
+    out[o] = out[e]! - tRe;
+    out[imOff + o] = out[imOff + e]! - tIm;
+    out[e] = out[e]! + tRe;
+    out[imOff + e] = out[imOff + e]! + tIm;
+  }
 }
 
 function directDft(plan: Plan, re: Float64Array, im: Float64Array, sign: number, scratch: Float64Array): void {
@@ -184,13 +247,18 @@ export function ifft2(input: ComplexImage, shape: ImageShape): ComplexImage {
 }
 
 /**
- * Inverse fft2 overwriting re/im (no copies); used by the noise sampler, which only keeps the real
- * part.
+ * Writes Re(ifft2(re + i·im)) of a C×H×W spectrum into out[offset …] as float32, the part the noise
+ * sampler keeps, without allocating. re and im are overwritten (callers pass scratch buffers).
  */
-export function ifft2InPlace(re: Float64Array, im: Float64Array, shape: ImageShape): void {
+export function ifft2RealInto(re: Float64Array, im: Float64Array, shape: ImageShape, out: Float32Array, offset = 0): void {
   assertImageLength(re.length, shape);
   assertImageLength(im.length, shape);
-  inverseInPlace(re, im, shape);
+  if (!Number.isInteger(offset) || offset < 0 || offset + re.length > out.length) {
+    throw new RangeError(`ifft2RealInto: ${re.length} values do not fit in ${out.length} at offset ${offset}`);
+  }
+  transform2d(re, im, shape, 1);
+  const scale = 1 / (shape[1] * shape[2]);
+  for (let i = 0; i < re.length; i++) out[offset + i] = re[i]! * scale;
 }
 
 function inverseInPlace(re: Float64Array, im: Float64Array, shape: ImageShape): void {

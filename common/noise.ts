@@ -18,7 +18,7 @@
  * which gives F[−k] = conj F[k] (μ and σ of real images are themselves symmetric this way) and
  * Var Re F[k] = σ_re², Var Im F[k] = σ_im². At self-conjugate k, F[k] = μ_re[k] + σ_re[k]·a_k.
  */
-import { fft2, ifft2InPlace, shapeSize, assertImageShape, type ImageShape } from './fft.ts';
+import { fft2, ifft2RealInto, shapeSize, assertImageShape, type ImageShape } from './fft.ts';
 import type { Rng } from './rng.ts';
 
 export type { ImageShape } from './fft.ts';
@@ -114,8 +114,7 @@ export function sampleNoise(spec: NoiseSpec, stats: FourierStats | null, shape: 
       re[k] = stats.meanRe[k]! + stats.stdRe[k]! * re[k]!;
       im[k] = stats.meanIm[k]! + stats.stdIm[k]! * im[k]!;
     }
-    ifft2InPlace(re, im, shape);
-    out.set(re, i * size);
+    ifft2RealInto(re, im, shape, out, i * size);
   }
   return out;
 }

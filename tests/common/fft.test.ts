@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fft2, fft2Complex, ifft2, type ImageShape } from '../../common/fft.ts';
+import { fft2, fft2Complex, ifft2, ifft2RealInto, type ImageShape } from '../../common/fft.ts';
 import { Rng } from '../../common/rng.ts';
 import { maxAbsDiff } from '../support/max-abs-diff.ts';
 
@@ -106,6 +106,27 @@ void test('fft2 of a 64×64 image (radix-2 path) matches the naive DFT at sample
     }
     assert.ok(Math.abs(got.re[u * 64 + v]! - sr) < 1e-9 && Math.abs(got.im[u * 64 + v]! - si) < 1e-9, `frequency (${u}, ${v})`);
   }
+});
+
+void test('ifft2RealInto writes Re(ifft2) as float32 at an offset, for split even (28×28, 2×6×10) and radix-2 (3×8×8) sides', () => {
+  for (const shape of [
+    [1, 28, 28],
+    [2, 6, 10],
+    [3, 8, 8],
+  ] as ImageShape[]) {
+    const size = shape[0] * shape[1] * shape[2];
+    const spectrum = { re: Float64Array.from(randomImage(shape, 11)), im: Float64Array.from(randomImage(shape, 12)) };
+    const expected = naiveDft2(spectrum.re, spectrum.im, shape, 1).re.map((v) => v / (shape[1] * shape[2]));
+    const out = new Float32Array(size + 7).fill(9);
+    ifft2RealInto(Float64Array.from(spectrum.re), Float64Array.from(spectrum.im), shape, out, 5);
+    assert.ok(maxAbsDiff(out.subarray(5, 5 + size), Float32Array.from(expected)) < 1e-6, `[${shape.join(', ')}]`);
+    assert.deepEqual([...out.subarray(0, 5), ...out.subarray(5 + size)], [9, 9, 9, 9, 9, 9, 9], 'writes only its slot');
+    // The same values as the general inverse, which keeps the imaginary part too.
+    assert.ok(maxAbsDiff(Float32Array.from(ifft2(spectrum, shape).re), out.subarray(5, 5 + size)) < 1e-6);
+  }
+  assert.throws(() => {
+    ifft2RealInto(new Float64Array(784), new Float64Array(784), [1, 28, 28], new Float32Array(784), 1);
+  }, /do not fit/);
 });
 
 void test('rejects data whose length does not match the shape', () => {
