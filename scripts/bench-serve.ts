@@ -10,6 +10,7 @@
  *
  *   npm run bench:serve                       server /generate, /project × c 1, 8, 32; peer; ceiling; raw
  *   npm run bench:serve -- --seconds 2        shorter cells
+ *   npm run bench:serve -- --rounds 3         every system measured 3 times in turn; per-cell medians
  *   npm run bench:serve -- --soak             60 s at ~4× measured capacity (autocannon): 5xx, rejections, RSS growth
  *   npm run bench:serve -- --model models/x   another model directory
  */
@@ -22,6 +23,7 @@ import { startBenchServer, type BenchServer } from './bench-serve-server.ts';
 import { runAutocannon } from './bench-serve-load.ts';
 import type { LoopResult, LoopSpec } from './bench-serve-closed-loop.ts';
 import type { RawResult } from './bench-serve-raw.ts';
+import { medianRaw, medianRows, type Row } from './bench-serve-rounds.ts';
 import { ConfigError } from '../training/config.ts';
 import { parseFlags, runCli } from './cli.ts';
 
@@ -33,12 +35,6 @@ const BOUNDARY = 'benchBoundary';
 
 const TINY_MODEL_MODULE: string = '../tests/support/tiny-model.ts';
 
-interface Row {
-  system: string;
-  route: string;
-  concurrency: number;
-  load: LoopResult;
-}
 interface Cell {
   route: string;
   url: string;
@@ -168,10 +164,12 @@ async function measurePeer(system: 'peer' | 'HTTP ceiling', modelDir: string, th
 }
 
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const range = (r: Row): string => (r.range === undefined || r.range[0] === r.range[1] ? '' : ` (${fmt(r.range[0])}–${fmt(r.range[1])})`);
 
-function printMatrix(rows: Row[], raw: RawResult[], label: string, seconds: number, threads: number): void {
+function printMatrix(rows: Row[], raw: RawResult[], label: string, seconds: number, threads: number, rounds: number): void {
+  const of = rounds > 1 ? `; medians of ${rounds} rounds (responses/s range in brackets)` : '';
   console.log(
-    `\n## bench:serve — model: ${label}; ${seconds} s per cell after 1 s warm-up; ${availableParallelism()} cores; ORT intra-op threads ${threads}\n`,
+    `\n## bench:serve — model: ${label}; ${seconds} s per cell after 1 s warm-up${of}; ${availableParallelism()} cores; ORT intra-op threads ${threads}\n`,
   );
   console.log('| system | route | conc. | responses/s | p50 ms | p99 ms | statuses | errors |');
   console.log('|---|---|---:|---:|---:|---:|---|---:|');
@@ -181,7 +179,7 @@ function printMatrix(rows: Row[], raw: RawResult[], label: string, seconds: numb
       .map(([s, n]) => `${s}×${n}`)
       .join(' ');
     console.log(
-      `| ${r.system} | ${r.route} | ${r.concurrency} | ${fmt(l.requestsPerSecond)} | ${fmt(l.p50Ms, 2)} | ${fmt(l.p99Ms, 2)} | ${statuses} | ${l.errors} |`,
+      `| ${r.system} | ${r.route} | ${r.concurrency} | ${fmt(l.requestsPerSecond)}${range(r)} | ${fmt(l.p50Ms, 2)} | ${fmt(l.p99Ms, 2)} | ${statuses} | ${l.errors} |`,
     );
   }
   console.log('\n| raw session.run | runs/s | images/s | p50 ms | p99 ms |');
@@ -274,8 +272,9 @@ async function runSoak(modelDir: string, label: string): Promise<void> {
 
 const HELP = `Serving throughput and latency against a direct peer, the HTTP ceiling and raw session.run.
 
-usage: npm run bench:serve -- [--seconds 5] [--model models/<name>] [--soak] [--debug]
+usage: npm run bench:serve -- [--seconds 5] [--rounds 1] [--model models/<name>] [--soak] [--debug]
   --seconds <s>   length of each closed-loop cell (default 5)
+  --rounds <n>    measure every system n times in turn and report per-cell medians (default 1)
   --model <dir>   model folder (default the bundled models/mnist, else a tiny model)
   --soak          60 s at ~4× measured capacity: 5xx, rejections, RSS growth`;
 
@@ -285,6 +284,7 @@ async function main(argv: string[]): Promise<undefined> {
     {
       soak: { type: 'boolean', default: false },
       seconds: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '1' },
       model: { type: 'string' },
     },
     false,
@@ -292,6 +292,8 @@ async function main(argv: string[]): Promise<undefined> {
   );
   const seconds = Number(values.seconds);
   if (!(seconds > 0)) throw new ConfigError('--seconds must be positive');
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new ConfigError('--rounds must be a positive integer');
   const model = values.model === undefined ? undefined : resolve(values.model);
   // Child processes (server, raw ORT) and the bundled model are addressed from the repository root.
   process.chdir(fileURLToPath(new URL('..', import.meta.url)));
@@ -303,13 +305,18 @@ async function main(argv: string[]): Promise<undefined> {
       return;
     }
     const threads = availableParallelism();
-    const rows = [
-      ...(await measureServer(dir, seconds)),
-      ...(await measurePeer('peer', dir, threads, seconds)),
-      ...(await measurePeer('HTTP ceiling', dir, threads, seconds)),
-    ];
-    const raw = await rawOrt(dir, Math.min(seconds, 3), threads);
-    printMatrix(rows, raw, label, seconds, threads);
+    const rowRounds: Row[][] = [];
+    const rawRounds: RawResult[][] = [];
+    for (let round = 1; round <= rounds; round++) {
+      rowRounds.push([
+        ...(await measureServer(dir, seconds)),
+        ...(await measurePeer('peer', dir, threads, seconds)),
+        ...(await measurePeer('HTTP ceiling', dir, threads, seconds)),
+      ]);
+      rawRounds.push(await rawOrt(dir, Math.min(seconds, 3), threads));
+      if (rounds > 1) process.stderr.write(`bench:serve round ${round}/${rounds} done\n`);
+    }
+    printMatrix(medianRows(rowRounds), medianRaw(rawRounds), label, seconds, threads, rounds);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

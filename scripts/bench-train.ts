@@ -276,11 +276,11 @@ async function main(argv: string[]): Promise<undefined> {
   const dir = mkdtempSync(join(tmpdir(), 'ign-bench-'));
   const rows: BatchResult[] = [];
   try {
-    for (const batch of opts.batches) {
-      const row = await benchBatch(config, batch, opts, torch, ceiling, dir);
-      // After the bench's session is released, alone on the cores like the rounds.
-      if (opts.loopWindows > 0) row.loop = await measureTrainLoop(batch, opts.threads, LOOP_WINDOW, opts.loopWindows, config.model);
-      rows.push(row);
+    for (const batch of opts.batches) rows.push(await benchBatch(config, batch, opts, torch, ceiling, dir));
+    // After every bench session is released and its peak RSS read: the trainer's dataset and
+    // sessions stay resident afterwards and would inflate the next batch's peak.
+    if (opts.loopWindows > 0) {
+      for (const row of rows) row.loop = await measureTrainLoop(row.batch, opts.threads, LOOP_WINDOW, opts.loopWindows, config.model);
     }
   } finally {
     await torch?.close();

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+// bench:serve --rounds: per-cell medians, summed statuses and errors, the req/s range, raw medians.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { median, medianRaw, medianRows, type Row } from '../../scripts/bench-serve-rounds.ts';
+
+const row = (system: string, concurrency: number, rps: number, p50: number, errors = 0): Row => ({
+  system,
+  route: '/generate',
+  concurrency,
+  load: { requestsPerSecond: rps, p50Ms: p50, p99Ms: 2 * p50, statusCounts: { '200': rps }, errors },
+});
+
+void test('median of odd and even counts, and of nothing', () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.ok(Number.isNaN(median([])));
+});
+
+void test('medianRows groups by system, route and concurrency in first-seen order', () => {
+  const rows = medianRows([
+    [row('server', 1, 100, 5), row('peer', 1, 80, 6)],
+    [row('server', 1, 300, 3, 1), row('peer', 1, 90, 7)],
+    [row('server', 1, 200, 4), row('peer', 1, 70, 9)],
+  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.system, r.load.requestsPerSecond, r.load.p50Ms, r.load.p99Ms, r.load.errors, r.load.statusCounts['200'], r.range]),
+    [
+      ['server', 200, 4, 8, 1, 600, [100, 300]],
+      ['peer', 80, 7, 14, 0, 240, [70, 90]],
+    ],
+  );
+});
+
+void test('medianRaw takes each batch size median over rounds and sums the runs', () => {
+  const raw = (batch: number, ips: number) => ({ batch, runs: 10, runsPerSecond: ips / batch, imagesPerSecond: ips, p50Ms: 1, p99Ms: 2 });
+  const out = medianRaw([
+    [raw(1, 100), raw(32, 3200)],
+    [raw(1, 300), raw(32, 1600)],
+    [raw(1, 200), raw(32, 6400)],
+  ]);
+  assert.deepEqual(
+    out.map((r) => [r.batch, r.imagesPerSecond, r.runs]),
+    [
+      [1, 200, 30],
+      [32, 3200, 30],
+    ],
+  );
+});
