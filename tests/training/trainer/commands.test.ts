@@ -73,10 +73,12 @@ void test('the shipped card records the real runs: a chain of warm-started train
     recipe?: { initFrom?: string };
   };
   assert.ok(commands.length >= 1);
-  for (const command of commands) assert.match(command, new RegExp(`^npm run train -- --preset ${config.preset} (--\\S+ )*--init-from \\S+ `));
+  for (const command of commands)
+    assert.match(command, new RegExp(`^npm run train -- --preset ${config.preset} (--\\S+ )*--init-from \\S+ `));
   // Each cycle starts from the model the previous one exported.
   const flag = (command: string, name: string) => new RegExp(`--${name} (\\S+)`).exec(command)?.[1];
-  for (let i = 1; i < commands.length; i++) assert.equal(flag(commands[i]!, 'init-from'), flag(commands[i - 1]!, 'export'), `cycle ${i + 1}`);
+  for (let i = 1; i < commands.length; i++)
+    assert.equal(flag(commands[i]!, 'init-from'), flag(commands[i - 1]!, 'export'), `cycle ${i + 1}`);
   // The last command's flags are the ones the recorded config holds.
   const last = commands.at(-1)!;
   for (const [name, value] of [
