@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { ConfigError, parseConfig, redactConfig } from '../../server/config.ts';
 
 void test('defaults serve the models/ repository on 0.0.0.0:8080 with batching 8 / no queue delay (opportunistic)', () => {
@@ -42,6 +43,15 @@ void test('rejects the first bad value, naming the variable', () => {
       (err: unknown) => err instanceof ConfigError && err.message.includes(key),
       key,
     );
+  }
+});
+
+void test('by default the ORT threads of the workers leave one core to the event loop (at least one thread each)', () => {
+  const cores = availableParallelism();
+  for (const workers of [1, 2]) {
+    const { threadsPerWorker } = parseConfig({ WORKERS: String(workers) });
+    assert.equal(threadsPerWorker, Math.max(1, Math.floor((cores - 1) / workers)), `WORKERS=${workers}`);
+    assert.ok(threadsPerWorker >= 1 && (threadsPerWorker === 1 || workers * threadsPerWorker <= cores - 1));
   }
 });
 
