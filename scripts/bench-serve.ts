@@ -169,7 +169,7 @@ const range = (r: Row): string => (r.range === undefined || r.range[0] === r.ran
 function printMatrix(rows: Row[], raw: RawResult[], label: string, seconds: number, threads: number, rounds: number): void {
   const of = rounds > 1 ? `; medians of ${rounds} rounds (responses/s range in brackets)` : '';
   console.log(
-    `\n## bench:serve — model: ${label}; ${seconds} s per cell after 1 s warm-up${of}; ${availableParallelism()} cores; ORT intra-op threads ${threads}\n`,
+    `\n## bench:serve — model: ${label}; ${seconds} s per cell after 1 s warm-up${of}; ${availableParallelism()} cores; ORT intra-op threads: peer and raw ${threads}, server its THREADS_PER_WORKER default\n`,
   );
   console.log('| system | route | conc. | responses/s | p50 ms | p99 ms | statuses | errors |');
   console.log('|---|---|---:|---:|---:|---:|---|---:|');
