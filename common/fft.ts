@@ -3,7 +3,8 @@
  * @file 2-D discrete Fourier transform of C×H×W images, channel by channel, for the Fourier source
  * noise (common/noise.ts). Any H and W: power-of-two lengths use an iterative radix-2 FFT, other
  * even lengths (28 for MNIST) split off factors of two down to an odd length, and odd lengths use a
- * direct O(n²) DFT over precomputed twiddles, which at these sizes is cheaper than Bluestein. Complex data is kept as separate real and imaginary Float64Arrays.
+ * direct O(n²) DFT over precomputed twiddles, which at these sizes is cheaper than Bluestein.
+ * Complex data is kept as separate real and imaginary Float64Arrays.
  *
  * Conventions match numpy.fft.fft2 / torch.fft.fft2: forward X[u,v] = Σ x[y,x]·e^{-2πi(uy/H + vx/W)},
  * inverse divides by H·W.
@@ -55,22 +56,23 @@ function bitReversal(n: number): Uint32Array {
 
 /**
  * In-place 1-D transform of buffers re/im (length n). sign = -1 forward, +1 inverse (unscaled).
- * scratch holds 2n doubles for the direct DFT.
+ * scratch holds 2n doubles for lengths that are not powers of two.
  */
 function transform1d(plan: Plan, re: Float64Array, im: Float64Array, sign: number, scratch: Float64Array): void {
-  if (plan.bitReverse) radix2(plan, plan.bitReverse, re, im, sign);
-  else if (plan.n % 2 === 0) {
-    splitEven(plan, re, im, 0, 1, plan.n, scratch, 0, sign);
-    re.set(scratch.subarray(0, plan.n));
-    im.set(scratch.subarray(plan.n, 2 * plan.n));
-  } else directDft(plan, re, im, sign, scratch);
+  if (plan.bitReverse) {
+    radix2(plan, plan.bitReverse, re, im, sign);
+    return;
+  }
+  splitEven(plan, re, im, 0, 1, plan.n, scratch, 0, sign);
+  re.set(scratch.subarray(0, plan.n));
+  im.set(scratch.subarray(plan.n, 2 * plan.n));
 }
 
 /**
- * Decimation in time for an even length that is not a power of two (28 = 2·2·7 for MNIST): the
- * n-point DFT of x[off + j·stride] is two n/2-point DFTs (even and odd samples) joined by one
- * butterfly layer, X[k] = E[k] + w^k·O[k], X[k + n/2] = E[k] − w^k·O[k] with w = e^{sign·2πi/n},
- * recursing while the length is even and finishing with a direct DFT of the odd factor. For 28 that
+ * Any length that is not a power of two. Decimation in time while the length is even (28 = 2·2·7
+ * for MNIST): the n-point DFT of x[off + j·stride] is two n/2-point DFTs (even and odd samples)
+ * joined by one butterfly layer, X[k] = E[k] + w^k·O[k], X[k + n/2] = E[k] − w^k·O[k] with
+ * w = e^{sign·2πi/n}; an odd length is a direct DFT (the whole transform when n itself is odd). For 28 that
  * is 4·7² + 42 complex multiplies instead of 28² = 784. Writes X into out (re at outOff, im at
  * outOff + plan.n); the twiddles of every level are entries of the top-level table.
  */
@@ -122,32 +124,6 @@ function splitEven(
     out[imOff + o] = out[imOff + e]! - tIm;
     out[e] = out[e]! + tRe;
     out[imOff + e] = out[imOff + e]! + tIm;
-  }
-}
-
-function directDft(plan: Plan, re: Float64Array, im: Float64Array, sign: number, scratch: Float64Array): void {
-  const { n, cos, sin } = plan;
-  for (let k = 0; k < n; k++) {
-    let sumRe = 0;
-    let sumIm = 0;
-    let idx = 0; // (k·j) mod n, advanced by k each step
-    for (let j = 0; j < n; j++) {
-      // (a + ib)(cos θ + i·sign·sin θ), θ = 2πkj/n
-      const c = cos[idx]!;
-      const s = sign * sin[idx]!;
-      const a = re[j]!;
-      const b = im[j]!;
-      sumRe += a * c - b * s;
-      sumIm += a * s + b * c;
-      idx += k;
-      if (idx >= n) idx -= n;
-    }
-    scratch[k] = sumRe;
-    scratch[n + k] = sumIm;
-  }
-  for (let k = 0; k < n; k++) {
-    re[k] = scratch[k]!;
-    im[k] = scratch[n + k]!;
   }
 }
 
