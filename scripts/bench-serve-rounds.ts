@@ -7,6 +7,7 @@
  */
 import type { LoopResult } from './bench-serve-closed-loop.ts';
 import type { RawResult } from './bench-serve-raw.ts';
+import { median } from '../training/bench/report.ts';
 
 export interface Row {
   system: string;
@@ -15,13 +16,6 @@ export interface Row {
   load: LoopResult;
   /** Lowest and highest responses/s over the rounds (one round: both equal the value). */
   range?: readonly [number, number];
-}
-
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** One row per (system, route, concurrency), in first-seen order: medians, summed statuses and errors. */

@@ -2,7 +2,8 @@
 // bench:serve --rounds: per-cell medians, summed statuses and errors, the req/s range, raw medians.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { median, medianRaw, medianRows, type Row } from '../../scripts/bench-serve-rounds.ts';
+import { medianRaw, medianRows, type Row } from '../../scripts/bench-serve-rounds.ts';
+import { median } from '../../training/bench/report.ts';
 
 const row = (system: string, concurrency: number, rps: number, p50: number, errors = 0): Row => ({
   system,
