@@ -5,8 +5,10 @@
 #            f shipped before the recipe existed (commit 56dbb96); 500 steps × 64 (or 125 × 256).
 #   mixture: the mixture-source variants on top of `projector`, from the f the recipe produced
 #            (commit 0bfea35); 500 steps × 64.
-# Usage: bash scripts/ablations.sh [recipe|mixture] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
-# About 3 min a run on 2 cores (training, then the evaluation).
+#   cycle:   one more `projector` cycle from the f bundled at commit 534cfed, alone and with one
+#            change each; 3,000 steps × 64, seed 5.
+# Usage: bash scripts/ablations.sh [recipe|mixture|cycle] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
+# About 3 min a run on 2 cores (training, then the evaluation); cycle runs about 12 min.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SET=${1:-recipe}
@@ -14,7 +16,8 @@ OUT=${2:-$HOME/ign-ablations}/$SET
 case $SET in
   recipe) FROM=56dbb96 ;;
   mixture) FROM=0bfea35 ;;
-  *) echo "unknown set '$SET' (recipe or mixture)" >&2; exit 2 ;;
+  cycle) FROM=534cfed ;;
+  *) echo "unknown set '$SET' (recipe, mixture or cycle)" >&2; exit 2 ;;
 esac
 START="$OUT/start"
 mkdir -p "$OUT"
@@ -22,7 +25,9 @@ if [ ! -f "$START/model.onnx" ]; then
   mkdir -p "$START"
   git archive "$FROM" models/mnist | tar -x -C "$OUT" && cp -r "$OUT/models/mnist/." "$START/" && rm -rf "$OUT/models"
 fi
-common=(--dataset mnist --width 32 --latent 128 --seed 0 --init-from "$START" --sample-every 0 --checkpoint-every 0 --log-every 50)
+SEED=0
+[ "$SET" = cycle ] && SEED=5
+common=(--dataset mnist --width 32 --latent 128 --seed "$SEED" --init-from "$START" --sample-every 0 --checkpoint-every 0 --log-every 50)
 run() {
   local name=$1; shift
   if [ ! -f "$OUT/$name/model.onnx" ]; then
@@ -43,6 +48,17 @@ if [ "$SET" = recipe ]; then
   npm run --silent ablation-table -- \
     "paper (base)=$OUT/base" "+ EMA 0.995=$OUT/ema" "+ cosine LR=$OUT/cosine" "+ Hermitian noise=$OUT/hermitian" \
     "+ mixture source 0.5=$OUT/mix" "batch 256=$OUT/batch256" "projector (all)=$OUT/projector"
+elif [ "$SET" = cycle ]; then
+  run base      --preset projector --steps 3000 --batch 64
+  run hermitian --preset projector --steps 3000 --batch 64 --hermitian
+  run rec40     --preset projector --steps 3000 --batch 64 --w-rec 40
+  run tight125  --preset projector --steps 3000 --batch 64 --w-tight 1.25
+  run mix25     --preset projector --steps 3000 --batch 64 --source-mix 0.25
+  run hermrec40 --preset projector --steps 3000 --batch 64 --hermitian --w-rec 40
+  npm run --silent ablation-table -- \
+    "bundled f (start)=$START" "projector cycle (base)=$OUT/base" "+ Hermitian noise=$OUT/hermitian" "+ λ_rec 40=$OUT/rec40" \
+    "+ λ_tight 1.25=$OUT/tight125" "+ mixture 0.25=$OUT/mix25" \
+    "+ Hermitian, λ_rec 40=$OUT/hermrec40"
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip
