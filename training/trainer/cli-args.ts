@@ -117,6 +117,14 @@ export function trainHelp(): string {
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the literal union it expects
 const str = <T extends string = string>(values: Record<string, unknown>, name: string): T | undefined => values[name] as T | undefined;
 
+/** A --name / --no-name pair: true, false, or undefined when neither is given (both: an error). */
+function onOff(values: Record<string, unknown>, name: string): boolean | undefined {
+  const on = values[name] === true;
+  const off = values[`no-${name}`] === true;
+  if (on && off) throw new ConfigError(`--${name} and --no-${name} contradict each other`);
+  return on ? true : off ? false : undefined;
+}
+
 /** Drops undefined fields (exactOptionalPropertyTypes: absent ≠ undefined). */
 type Defined<T> = { [K in keyof T]?: Exclude<T[K], undefined> };
 function defined<T extends object>(o: T): Defined<T> {
@@ -142,13 +150,9 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
   } catch (err) {
     throw new ConfigError(`${(err as Error).message}\n(see --help)`);
   }
-  if (values.clamp === true && values['no-clamp'] === true) throw new ConfigError('--clamp and --no-clamp contradict each other');
-  if (values['source-clip'] === true && values['no-source-clip'] === true) {
-    throw new ConfigError('--source-clip and --no-source-clip contradict each other');
-  }
+  const clamp = onOff(values, 'clamp');
+  const sourceClip = onOff(values, 'source-clip');
   const data = datasetSpecFromFlags(values);
-  const clamp = values.clamp === true ? true : values['no-clamp'] === true ? false : undefined;
-  const sourceClip = values['source-clip'] === true ? true : values['no-source-clip'] === true ? false : undefined;
   const overrides: ConfigOverrides = defined({
     preset: str<Preset>(values, 'preset'),
     recipe: nonEmpty(
