@@ -44,7 +44,12 @@ export interface ModelCard {
   output: TensorSpec;
   image: { channels: 1 | 3; height: number; width: number; valueRange: [-1, 1] };
   noise: { kind: NoiseKind; statsFile?: string; hermitian?: boolean };
-  normalization: { kind: 'batch' | 'group' | 'none'; mode: 'eval' | 'train' };
+  normalization: {
+    kind: 'batch' | 'group' | 'none';
+    mode: 'eval' | 'train';
+    /** Set when the BatchNorm running statistics were recalibrated after training (`npm run calibrate-bn`). */
+    calibration?: { images: number; seed: number; source: string };
+  };
   seed: number;
   training: {
     preset: string;

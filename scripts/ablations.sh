@@ -7,8 +7,10 @@
 #            (commit 0bfea35); 500 steps × 64.
 #   cycle:   one more `projector` cycle from the f bundled at commit 534cfed, alone and with one
 #            change each; 3,000 steps × 64, seed 5.
-# Usage: bash scripts/ablations.sh [recipe|mixture|cycle] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
-# About 3 min a run on 2 cores (training, then the evaluation); cycle runs about 12 min.
+#   calibration: no training; the BatchNorm statistics of the f bundled at commit 27818b0
+#            recalibrated (`npm run calibrate-bn`) on each calibration source, and a second seed.
+# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
+# About 3 min a run on 2 cores (training, then the evaluation); cycle runs about 12 min, calibration 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SET=${1:-recipe}
@@ -17,7 +19,8 @@ case $SET in
   recipe) FROM=56dbb96 ;;
   mixture) FROM=0bfea35 ;;
   cycle) FROM=534cfed ;;
-  *) echo "unknown set '$SET' (recipe, mixture or cycle)" >&2; exit 2 ;;
+  calibration) FROM=27818b0 ;;
+  *) echo "unknown set '$SET' (recipe, mixture, cycle or calibration)" >&2; exit 2 ;;
 esac
 START="$OUT/start"
 mkdir -p "$OUT"
@@ -37,6 +40,15 @@ run() {
     npm run --silent evaluate -- "$OUT/$name" --classifier-dir models/mnist-classifier
   fi
 }
+calibrate() {
+  local name=$1; shift
+  if [ ! -f "$OUT/$name/model.onnx" ]; then
+    npm run --silent calibrate-bn -- "$START" --out "$OUT/$name" "$@"
+  fi
+  if [ ! -f "$OUT/$name/evaluation.json" ]; then
+    npm run --silent evaluate -- "$OUT/$name" --classifier-dir models/mnist-classifier
+  fi
+}
 if [ "$SET" = recipe ]; then
   run base      --preset paper --steps 500 --batch 64
   run ema       --preset paper --steps 500 --batch 64 --ema 0.995
@@ -48,6 +60,14 @@ if [ "$SET" = recipe ]; then
   npm run --silent ablation-table -- \
     "paper (base)=$OUT/base" "+ EMA 0.995=$OUT/ema" "+ cosine LR=$OUT/cosine" "+ Hermitian noise=$OUT/hermitian" \
     "+ mixture source 0.5=$OUT/mix" "batch 256=$OUT/batch256" "projector (all)=$OUT/projector"
+elif [ "$SET" = calibration ]; then
+  calibrate serving  --source serving
+  calibrate serving1 --source serving --seed 1
+  calibrate clean    --source clean
+  calibrate noise    --source noise
+  npm run --silent ablation-table -- \
+    "as trained (running statistics)=$START" "serving: clean + corrupted (shipped)=$OUT/serving" \
+    "serving, seed 1=$OUT/serving1" "clean images only=$OUT/clean" "noise z only=$OUT/noise"
 elif [ "$SET" = cycle ]; then
   run base      --preset projector --steps 3000 --batch 64
   run hermitian --preset projector --steps 3000 --batch 64 --hermitian

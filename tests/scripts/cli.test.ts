@@ -44,6 +44,7 @@ const CLIS = [
   'sample.ts',
   'project.ts',
   'evaluate.ts',
+  'calibrate-bn.ts',
   'train-classifier.ts',
   'bench-train.ts',
   'bench-train-profile.ts',
@@ -88,6 +89,20 @@ void test('a missing data folder and an unreadable checkpoint are one line and e
   const value = run('evaluate.ts', ['models/mnist', '--n', 'many']);
   assert.equal(value.status, 2, value.stderr);
   assert.equal(value.stderr.trim(), 'evaluate: --n must be a non-negative integer, got "many"');
+});
+
+void test('calibrate-bn: a missing model, an unknown source and zero batches are one line and exit 2, nothing written', () => {
+  const out = join(tmpdir(), 'ign-never-written-calibration');
+  for (const [args, message] of [
+    [['/nonexistent/model'], /^calibrate-bn: model directory \/nonexistent\/model does not exist$/],
+    [['models/mnist', '--out', out, '--source', 'data'], /^calibrate-bn: --source must be one of serving, clean, noise, got "data"$/],
+    [['models/mnist', '--out', out, '--batches', '0'], /^calibrate-bn: --batches must be a positive integer$/],
+  ] as const) {
+    const r = run('calibrate-bn.ts', [...args]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr.trim(), message);
+  }
+  assert.equal(spawnSync('test', ['-e', out]).status, 1, 'no output folder was created');
 });
 
 void test('evaluate and train:classifier take datasets the way train does', () => {

@@ -18,7 +18,7 @@
 import type { ImageShape } from '../../common/fft.ts';
 import { shapeSize } from '../../common/fft.ts';
 import { gaussianBlur } from '../../common/corruptions.ts';
-import type { Rng } from '../../common/rng.ts';
+import { Rng } from '../../common/rng.ts';
 import type { BatchSource } from './batches.ts';
 
 export const SOURCE_FAMILIES = ['gaussian', 'impulse', 'occlusion', 'blur', 'affine', 'clean'] as const;
@@ -130,4 +130,31 @@ export function mixSources(z: Float32Array, p: number, batch: number, source: Ba
     if (clip) for (let k = 0; k < size; k++) sample[k] = Math.min(1, Math.max(-1, sample[k]!));
     z.set(sample, i * size);
   }
+}
+
+/**
+ * Calibration batches for BatchNorm recalibration, at random indices of `source` drawn from one
+ * seeded stream (batch i depends on the seed and on the batches before it). 'serving': what a
+ * served projector is sent, clean images in even batches and mixture samples (every family, clipped
+ * to [-1, 1]) in odd ones; 'clean': clean images only.
+ */
+export function calibrationBatches(
+  source: BatchSource,
+  batch: number,
+  seed: number,
+  kind: 'serving' | 'clean',
+): (index: number) => Float32Array {
+  const rng = new Rng(seed);
+  const size = shapeSize(source.shape);
+  return (index) => {
+    const out = new Float32Array(batch * size);
+    if (kind === 'serving' && index % 2 === 1) {
+      mixSources(out, 1, batch, source, rng, true);
+      return out;
+    }
+    const indices = new Uint32Array(batch);
+    for (let i = 0; i < batch; i++) indices[i] = rng.int(source.n);
+    source.gather(indices, out);
+    return out;
+  };
 }

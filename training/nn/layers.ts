@@ -96,10 +96,13 @@ export function linear(ctx: NnContext, name: string, x: Value, opts: { out: numb
  * (rm′ = (1−m)·rm + m·μ, rv′ = (1−m)·rv + m·σ²·M/(M−1)) into ctx.buffers.
  * Eval mode: normalise by the current running statistics.
  */
+/** PyTorch's default BatchNorm momentum (weight of the new batch statistic). */
+export const BN_MOMENTUM = 0.1;
+
 export function batchNorm2d(ctx: NnContext, name: string, x: Value, opts: { eps?: number; momentum?: number } = {}): Value {
   const c = channels(name, x);
   const eps = opts.eps ?? 1e-5;
-  const momentum = opts.momentum ?? 0.1;
+  const momentum = opts.momentum ?? BN_MOMENTUM;
   const gamma = ctx.params.param(`${name}.weight`, [c], ONES);
   const beta = ctx.params.param(`${name}.bias`, [c], ZEROS);
   const meanName = `${name}.running_mean`;

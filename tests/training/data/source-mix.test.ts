@@ -2,7 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../../common/rng.ts';
-import { SOURCE_FAMILIES, affine, corruptSource, mixSources, sourceRows, tightRowWeights } from '../../../training/data/source-mix.ts';
+import {
+  SOURCE_FAMILIES,
+  affine,
+  corruptSource,
+  mixSources,
+  calibrationBatches,
+  sourceRows,
+  tightRowWeights,
+} from '../../../training/data/source-mix.ts';
 import type { BatchSource } from '../../../training/data/batches.ts';
 
 const shape = [1, 28, 28] as const;
@@ -89,4 +97,32 @@ void test('mixSources with clip keeps every mixture sample inside [-1, 1]; witho
   const [lo, hi] = range(false);
   assert.ok(lo < -1 && hi > 1, `unclipped noise leaves the range: [${lo}, ${hi}]`);
   assert.deepEqual(range(true), [-1, 1]);
+});
+
+void test('calibrationBatches: serving alternates clean source images and clipped mixture samples; clean has only the former; both by seed', () => {
+  const images = new Float32Array(16 * 784).map((_, i) => (Math.floor(i / 784) % 2 === 0 ? -1 : 1) * (i % 7 === 0 ? 0.5 : 1));
+  const source: BatchSource = {
+    n: 16,
+    shape: [...shape],
+    gather: (idx, out) => {
+      for (let r = 0; r < idx.length; r++) out.set(images.subarray(idx[r]! * 784, (idx[r]! + 1) * 784), r * 784);
+    },
+  };
+  const isSourceImage = (img: Float32Array): boolean =>
+    Array.from({ length: 16 }, (_, k) => images.subarray(k * 784, (k + 1) * 784)).some((s) => s.every((v, i) => v === img[i]));
+  const next = calibrationBatches(source, 32, 9, 'serving');
+  const [clean, mixed] = [next(0), next(1)];
+  const rows = (z: Float32Array) => Array.from({ length: 32 }, (_, r) => z.subarray(r * 784, (r + 1) * 784));
+  assert.ok(rows(clean).every(isSourceImage), 'even batches are unaltered source images');
+  assert.ok(rows(mixed).filter(isSourceImage).length < 32, 'odd batches hold corrupted images');
+  assert.ok(
+    mixed.every((v) => v >= -1 && v <= 1),
+    'odd batches are clipped to the image range',
+  );
+  const again = calibrationBatches(source, 32, 9, 'serving');
+  assert.deepEqual([again(0), again(1)], [clean, mixed]);
+  assert.notDeepEqual(calibrationBatches(source, 32, 10, 'serving')(0), clean);
+  const cleanOnly = calibrationBatches(source, 32, 9, 'clean');
+  assert.deepEqual(cleanOnly(0), clean, 'the same stream draws the same first batch');
+  assert.ok(rows(cleanOnly(1)).every(isSourceImage), "'clean' never corrupts");
 });

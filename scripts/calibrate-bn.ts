@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving|clean|noise] [--batches 16] [--batch 500] [--seed 0] [--threads N]
+ * Recalibrates the BatchNorm running statistics of an exported f on calibration images (default:
+ * clean and corrupted training images, what a served projector is sent), rewrites model.onnx and model.json, and clears the
+ * card's evaluation: run `npm run evaluate` on the result before serving it.
+ */
+import { ConfigError } from '../training/config.ts';
+import { intOption } from '../training/eval/cli-args.ts';
+import { recalibrateExport } from '../training/trainer/recalibrate-export.ts';
+import type { CalibrationSource } from '../training/trainer/recalibrate-export.ts';
+import { parseFlags, runCli } from './cli.ts';
+
+const USAGE = `usage: npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving] [--batches 16] [--batch 500] [--seed 0] [--threads N] [--debug]
+  Recalibrates the BatchNorm running statistics of f on calibration images.
+  --out <dir>     write the recalibrated model here (default: in place)
+  --source <s>    serving: clean and corrupted training images, alternately (default);
+                  clean: training images only; noise: the model's noise z
+  --batches <k>   calibration batches (default 16)
+  --batch <n>     images per batch (default 500)
+  --seed <s>      seed of the image draw and the corruptions (default 0)
+  --threads <n>   ONNX Runtime intra-op threads (default: every core)`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      out: { type: 'string' },
+      source: { type: 'string' },
+      batches: { type: 'string' },
+      batch: { type: 'string' },
+      seed: { type: 'string' },
+      threads: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    true,
+  );
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const modelDir = positionals[0];
+  if (positionals.length !== 1 || modelDir === undefined) throw new ConfigError(`expected one model folder (see --help)\n${USAGE}`);
+  const batches = intOption('batches', values.batches);
+  const batch = intOption('batch', values.batch);
+  const seed = intOption('seed', values.seed);
+  const threads = intOption('threads', values.threads);
+  if (threads === 0) throw new ConfigError('--threads must be at least 1');
+  const { card, out } = await recalibrateExport(modelDir, {
+    ...(values.out !== undefined && { out: values.out }),
+    ...(values.source !== undefined && { source: values.source as CalibrationSource }),
+    ...(batches !== undefined && { batches }),
+    ...(batch !== undefined && { batch }),
+    ...(seed !== undefined && { seed }),
+    ...(threads !== undefined && { threads }),
+    command: ['npm run calibrate-bn --', ...argv].join(' '),
+  });
+  console.error(
+    `recalibrated ${card.name} on ${card.normalization.calibration?.images ?? 0} images → ${out}; now run: npm run evaluate -- ${out}`,
+  );
+  return 0;
+}
+
+runCli('calibrate-bn', main);

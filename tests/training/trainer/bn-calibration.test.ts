@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveConfig } from '../../../training/config.ts';
+import type { ModelConfig } from '../../../training/config.ts';
+import { calibrateBatchNorm } from '../../../training/trainer/bn-calibration.ts';
+import { recalibrateExport } from '../../../training/trainer/recalibrate-export.ts';
+import { exportModel } from '../../../training/trainer/export.ts';
+import { ForwardRunner } from '../../../training/trainer/forward-runner.ts';
+import { buildForwardGraph } from '../../../training/ign/forward-graph.ts';
+import { architecture } from '../../../training/ign/model.ts';
+import { initParams } from '../../../training/nn/params.ts';
+import { readFloatInitializers } from '../../../training/onnx/serialize.ts';
+import { loadModelCard } from '../../../common/model-card.ts';
+import { Rng } from '../../../common/rng.ts';
+
+const SHAPE: [number, number, number] = [1, 28, 28];
+const MODEL: ModelConfig = resolveConfig({ model: { arch: 'mnist', width: 4, latent: 8 } }).model;
+const BATCH = 8;
+const SIZE = 28 * 28;
+
+/** Random weights of the small MNIST f, and its running statistics set to values far from any batch's. */
+function randomTensors(seed: number): Record<string, Float32Array> {
+  const { decls } = buildForwardGraph({ arch: architecture(MODEL, SHAPE), model: MODEL, batch: 1, bnMode: 'eval', applications: 1 });
+  const tensors = Object.fromEntries(initParams(decls, new Rng(seed)));
+  for (const name of Object.keys(tensors)) if (name.includes('.running_')) tensors[name]!.fill(name.endsWith('var') ? 50 : -3);
+  return tensors;
+}
+
+const images = (seed: number): Float32Array => new Rng(seed).fillUniform(new Float32Array(BATCH * SIZE), -1, 1);
+
+async function forward(bnMode: 'eval' | 'train', x: Float32Array, tensors: Record<string, Float32Array>): Promise<Float32Array> {
+  const runner = await ForwardRunner.create({ arch: architecture(MODEL, SHAPE), model: MODEL, batch: BATCH, bnMode, applications: 1 });
+  try {
+    return (await runner.run(x, tensors))[0]!;
+  } finally {
+    await runner.release();
+  }
+}
+
+const maxAbsDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+
+void test('calibrated on one batch, eval-mode f equals train-mode f on that batch (every BN layer)', async () => {
+  const tensors = randomTensors(1);
+  const x = images(2);
+  const { tensors: calibrated, buffers } = await calibrateBatchNorm(MODEL, SHAPE, tensors, {
+    batch: BATCH,
+    batches: 1,
+    nextBatch: () => x,
+  });
+  assert.ok(buffers.length >= 4 && buffers.every((b) => b.includes('.running_')), `buffers: ${buffers.join(', ')}`);
+  const trainMode = await forward('train', x, tensors);
+  const before = maxAbsDiff(await forward('eval', x, tensors), trainMode);
+  const after = maxAbsDiff(await forward('eval', x, calibrated), trainMode);
+  assert.ok(before > 0.1, `the planted statistics should make eval differ from train mode (max |Δ| ${before})`);
+  // Only the unbiased variance (factor M/(M−1), M ≥ 8·7·7) separates the two.
+  assert.ok(after < 2e-3, `eval with calibrated statistics vs train mode: max |Δ| ${after}`);
+  for (const [name, value] of Object.entries(tensors)) {
+    if (!buffers.includes(name)) assert.deepEqual(calibrated[name], value, `${name} must not change`);
+  }
+});
+
+void test('the statistics are the mean over batches and ignore the old running statistics', async () => {
+  const a = images(3);
+  const b = images(4);
+  const run = async (tensors: Record<string, Float32Array>, xs: Float32Array[]) =>
+    (await calibrateBatchNorm(MODEL, SHAPE, tensors, { batch: BATCH, batches: xs.length, nextBatch: (i) => xs[i]! })).tensors;
+  const both = await run(randomTensors(5), [a, b]);
+  const onlyA = await run(randomTensors(5), [a]);
+  const onlyB = await run(randomTensors(5), [b]);
+  const replanted = randomTensors(5);
+  for (const name of Object.keys(replanted)) if (name.includes('.running_')) replanted[name]!.fill(0.25);
+  const fromOther = await run(replanted, [a, b]);
+  for (const name of Object.keys(both).filter((n) => n.includes('.running_'))) {
+    const mean = onlyA[name]!.map((v, i) => (v + onlyB[name]![i]!) / 2);
+    assert.ok(maxAbsDiff(both[name]!, mean) <= 1e-5 * (1 + Math.max(...mean.map(Math.abs))), `${name}: not the mean of the batches`);
+    assert.deepEqual(fromOther[name], both[name], `${name}: depends on the old running statistics`);
+  }
+});
+
+void test('calibration refuses a GroupNorm f and a batch of the wrong size', async () => {
+  const group = { ...MODEL, norm: 'group' as const, groups: 2 };
+  await assert.rejects(calibrateBatchNorm(group, SHAPE, {}, { batch: BATCH, batches: 1, nextBatch: () => images(0) }), /only BatchNorm/);
+  await assert.rejects(
+    calibrateBatchNorm(MODEL, SHAPE, randomTensors(0), { batch: BATCH, batches: 1, nextBatch: () => new Float32Array(5) }),
+    /calibration batch 0 has 5 values/,
+  );
+});
+
+void test('recalibrateExport rewrites the model and card of an exported f, leaving the original folder alone', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ign-calibrate-'));
+  try {
+    const config = resolveConfig({ model: { arch: 'mnist', width: 4, latent: 8 }, noise: 'gaussian', data: { kind: 'mnist' } });
+    const tensors = randomTensors(6);
+    const source = join(dir, 'source');
+    await exportModel(source, {
+      config,
+      imageShape: SHAPE,
+      tensors,
+      noiseStats: null,
+      steps: 1,
+      epochs: 0,
+      wallTimeSeconds: 1,
+      commands: ['npm run train -- …'],
+      dataset: 'mnist/train',
+      evaluation: { planted: true },
+    });
+    const sourceBytes = await readFile(join(source, 'model.onnx'));
+    const out = join(dir, 'calibrated');
+    await recalibrateExport(source, { out, batches: 2, batch: BATCH, seed: 3, command: 'npm run calibrate-bn -- source' });
+    const { card } = await loadModelCard(out);
+    assert.deepEqual(card.normalization.calibration, { images: 2 * BATCH, seed: 3, source: 'mnist/train: clean + mixture samples' });
+    assert.deepEqual(card.training.commands, ['npm run train -- …', 'npm run calibrate-bn -- source']);
+    assert.equal(card.evaluation, null, 'the old evaluation belongs to the old statistics');
+    assert.deepEqual(await readFile(join(source, 'model.onnx')), sourceBytes, 'the source folder is untouched');
+    const after = readFloatInitializers(await readFile(join(out, 'model.onnx')));
+    const mean = Object.keys(after).find((n) => n.endsWith('.running_mean'))!;
+    assert.ok(
+      after[mean]!.every((v) => v !== -3),
+      'running statistics were recalibrated',
+    );
+    const weight = Object.keys(after).find((n) => n.endsWith('.weight'))!;
+    assert.deepEqual(after[weight], tensors[weight]);
+    // Same seed → same statistics (in place this time).
+    await recalibrateExport(out, { batches: 2, batch: BATCH, seed: 3, command: 'again' });
+    assert.deepEqual(readFloatInitializers(await readFile(join(out, 'model.onnx')))[mean], after[mean]);
+    // Other sources give other statistics and say so in the card; an unknown one is refused.
+    const noisy = join(dir, 'noise');
+    await recalibrateExport(source, { out: noisy, source: 'noise', batches: 2, batch: BATCH, seed: 3, command: 'noise' });
+    assert.equal((await loadModelCard(noisy)).card.normalization.calibration?.source, 'mnist/train: noise z');
+    assert.notDeepEqual(readFloatInitializers(await readFile(join(noisy, 'model.onnx')))[mean], after[mean]);
+    await assert.rejects(
+      recalibrateExport(source, { out: noisy, source: 'data' as 'clean', batches: 2, batch: BATCH, command: 'x' }),
+      /--source must be one of serving, clean, noise/,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+/**
+ * @file `npm run calibrate-bn`'s work on a models/<name> folder: read f's weights from model.onnx,
+ * recalibrate its BatchNorm statistics on calibration images (bn-calibration.ts),
+ * write model.onnx and model.json (to the same folder or a new one). The card records the
+ * calibration and the command, and its evaluation is cleared: the numbers belong to the old f.
+ */
+import { copyFile, readFile, rename, writeFile, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { loadModelCard, writeModelCard } from '../../common/model-card.ts';
+import type { ModelCard } from '../../common/model-card.ts';
+import { ConfigError } from '../config.ts';
+import type { TrainConfig } from '../config.ts';
+import { loadDataset } from '../data/dataset.ts';
+import { calibrationBatches } from '../data/source-mix.ts';
+import { sampleNoise } from '../../common/noise.ts';
+import { Rng } from '../../common/rng.ts';
+import { datasetSpecOf } from '../eval/evaluate.ts';
+import { readFloatInitializers } from '../onnx/serialize.ts';
+import { calibrateBatchNorm } from './bn-calibration.ts';
+import { exportGraphBytes, MODEL_FILE, verifyExport } from './export.ts';
+
+/**
+ * What f is calibrated on: 'serving' (default) clean and corrupted training images, what the served
+ * projector is sent; 'clean' training images only; 'noise' the card's noise z (what /generate's first
+ * application sees). The last two exist to measure the choice (README, "BatchNorm recalibration").
+ */
+export const CALIBRATION_SOURCES = ['serving', 'clean', 'noise'] as const;
+export type CalibrationSource = (typeof CALIBRATION_SOURCES)[number];
+
+const SOURCE_TEXT: Record<CalibrationSource, string> = {
+  serving: 'clean + mixture samples',
+  clean: 'clean images',
+  noise: 'noise z',
+};
+
+export interface RecalibrateOptions {
+  /** Calibration images (default 'serving'). */
+  source?: CalibrationSource;
+  /** Folder to write (default: the model's own folder). */
+  out?: string;
+  /** Number of calibration batches (default 16; 'serving' alternates clean and corrupted ones). */
+  batches?: number;
+  /** Images per batch (default 500). */
+  batch?: number;
+  seed?: number;
+  threads?: number;
+  /** The command line recorded in the card. */
+  command: string;
+}
+
+export async function recalibrateExport(dir: string, options: RecalibrateOptions): Promise<{ card: ModelCard; out: string }> {
+  const { card, modelPath, noiseStats } = await loadModelCard(dir);
+  const config = card.training.config as Partial<TrainConfig>;
+  if (card.normalization.kind !== 'batch' || config.model?.norm !== 'batch')
+    throw new ConfigError(`model ${card.name} has no BatchNorm statistics to recalibrate (normalization ${card.normalization.kind})`);
+  const batches = options.batches ?? 16;
+  const batch = options.batch ?? 500;
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(batches) || batches < 1) throw new ConfigError('--batches must be a positive integer');
+  if (!Number.isInteger(batch) || batch < 2) throw new ConfigError('--batch must be an integer ≥ 2');
+  const shape: [number, number, number] = [card.image.channels, card.image.height, card.image.width];
+  const kind = options.source ?? 'serving';
+  if (!CALIBRATION_SOURCES.includes(kind))
+    throw new ConfigError(`--source must be one of ${CALIBRATION_SOURCES.join(', ')}, got ${JSON.stringify(kind)}`);
+  let nextBatch: (index: number) => Float32Array;
+  if (kind === 'noise') {
+    const rng = new Rng(seed);
+    nextBatch = (index) => sampleNoise(card.noise, noiseStats, shape, rng.fork(`calibration-${index}`), batch);
+  } else {
+    nextBatch = calibrationBatches(await loadDataset(datasetSpecOf(card), 'train'), batch, seed, kind);
+  }
+  const weights = readFloatInitializers(await readFile(modelPath));
+  const { tensors } = await calibrateBatchNorm(
+    config.model,
+    shape,
+    weights,
+    { batch, batches, nextBatch },
+    options.threads !== undefined ? { threads: options.threads } : {},
+  );
+  const bytes = exportGraphBytes(config as TrainConfig, shape, tensors);
+  await verifyExport(bytes, shape);
+  const out = options.out ?? dir;
+  await mkdir(out, { recursive: true });
+  const tmp = join(out, `${MODEL_FILE}.${process.pid}.tmp`);
+  await writeFile(tmp, bytes);
+  await rename(tmp, join(out, card.file));
+  if (noiseStats && card.noise.statsFile && resolve(out) !== resolve(dir))
+    await copyFile(join(dir, card.noise.statsFile), join(out, card.noise.statsFile));
+  const images = batches * batch;
+  const next: ModelCard = {
+    ...card,
+    description:
+      `${card.description} BatchNorm statistics recalibrated on ${images} images (${card.training.dataset}: ${SOURCE_TEXT[kind]}).`.slice(
+        0,
+        2000,
+      ),
+    created: new Date().toISOString(),
+    normalization: { ...card.normalization, calibration: { images, seed, source: `${card.training.dataset}: ${SOURCE_TEXT[kind]}` } },
+    training: { ...card.training, commands: [...card.training.commands, options.command] },
+    evaluation: null,
+  };
+  await writeModelCard(out, next);
+  return { card: next, out };
+}
