@@ -30,6 +30,13 @@ export interface InputConventions {
 /** MNIST: light strokes on dark, fitted into 20×20 with aspect kept, centred by mass in 28×28. */
 export const MNIST_CONVENTIONS: InputConventions = { polarity: 'light-on-dark', contentBox: { width: 20, height: 20 }, centring: 'mass' };
 
+/** BatchNorm statistics recomputed after training: how many images, which seed, what they were. */
+export interface Calibration {
+  images: number;
+  seed: number;
+  source: string;
+}
+
 export interface ModelCard {
   schemaVersion: 1;
   name: string;
@@ -48,8 +55,10 @@ export interface ModelCard {
     kind: 'batch' | 'group' | 'none';
     mode: 'eval' | 'train';
     /** Set when the BatchNorm running statistics were recalibrated after training (`npm run calibrate-bn`). */
-    calibration?: { images: number; seed: number; source: string };
+    calibration?: Calibration;
   };
+  /** When set, the first application of f to noise z runs this file (f with noise-calibrated BatchNorm statistics). */
+  generation?: { file: string; calibration: Calibration };
   seed: number;
   training: {
     preset: string;
@@ -70,6 +79,8 @@ export interface LoadedModel {
   card: ModelCard;
   /** Absolute path of the ONNX file. */
   modelPath: string;
+  /** Path of the generation file (card.generation), or null: f itself generates. */
+  generatorPath: string | null;
   /** Parsed Fourier statistics when noise.kind is "fourier", else null. */
   noiseStats: FourierStats | null;
 }
@@ -136,6 +147,8 @@ export function validateModelCard(json: unknown, source = 'model card'): ModelCa
   if (card.noise.kind === 'gaussian' && card.noise.hermitian !== undefined) {
     issues.push('/noise/hermitian: only fourier noise can be Hermitian');
   }
+  if (card.generation && card.generation.file === card.file) issues.push('/generation/file: must differ from /file');
+  if (card.generation && card.normalization.kind !== 'batch') issues.push('/generation: only a BatchNorm f has statistics to calibrate');
   if (issues.length > 0) throw new ModelCardError(`${source} is inconsistent`, issues);
   return card;
 }
@@ -175,7 +188,10 @@ export async function loadModelCard(dir: string): Promise<LoadedModel> {
   const card = validateModelCard(await readCardJson(dir), join(dir, MODEL_CARD_FILE));
   const modelPath = join(dir, card.file);
   if (!(await isFile(modelPath))) throw new ModelCardError(`model file ${modelPath} named by ${MODEL_CARD_FILE} is missing`);
-  return { card, modelPath, noiseStats: await loadNoiseStats(dir, card) };
+  const generatorPath = card.generation ? join(dir, card.generation.file) : null;
+  if (generatorPath !== null && !(await isFile(generatorPath)))
+    throw new ModelCardError(`generation file ${generatorPath} named by ${MODEL_CARD_FILE} is missing`);
+  return { card, modelPath, generatorPath, noiseStats: await loadNoiseStats(dir, card) };
 }
 
 async function loadNoiseStats(dir: string, card: ModelCard): Promise<FourierStats | null> {

@@ -8,7 +8,8 @@
 #   cycle:   one more `projector` cycle from the f bundled at commit 534cfed, alone and with one
 #            change each; 3,000 steps × 64, seed 5.
 #   calibration: no training; the BatchNorm statistics of the f bundled at commit 27818b0
-#            recalibrated (`npm run calibrate-bn`) on each calibration source, and a second seed.
+#            recalibrated (`npm run calibrate-bn`) on each calibration source, a second seed, and
+#            the serving calibration with a generation file (`--generator`).
 # Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle runs about 12 min, calibration 2.
 set -euo pipefail
@@ -41,9 +42,9 @@ run() {
   fi
 }
 calibrate() {
-  local name=$1; shift
+  local name=$1 from=$2; shift 2
   if [ ! -f "$OUT/$name/model.onnx" ]; then
-    npm run --silent calibrate-bn -- "$START" --out "$OUT/$name" "$@"
+    npm run --silent calibrate-bn -- "$from" --out "$OUT/$name" "$@"
   fi
   if [ ! -f "$OUT/$name/evaluation.json" ]; then
     npm run --silent evaluate -- "$OUT/$name" --classifier-dir models/mnist-classifier
@@ -61,13 +62,15 @@ if [ "$SET" = recipe ]; then
     "paper (base)=$OUT/base" "+ EMA 0.995=$OUT/ema" "+ cosine LR=$OUT/cosine" "+ Hermitian noise=$OUT/hermitian" \
     "+ mixture source 0.5=$OUT/mix" "batch 256=$OUT/batch256" "projector (all)=$OUT/projector"
 elif [ "$SET" = calibration ]; then
-  calibrate serving  --source serving
-  calibrate serving1 --source serving --seed 1
-  calibrate clean    --source clean
-  calibrate noise    --source noise
+  calibrate serving     "$START" --source serving
+  calibrate serving1    "$START" --source serving --seed 1
+  calibrate clean       "$START" --source clean
+  calibrate noise       "$START" --source noise
+  calibrate serving-gen "$OUT/serving" --generator
   npm run --silent ablation-table -- \
-    "as trained (running statistics)=$START" "serving: clean + corrupted (shipped)=$OUT/serving" \
-    "serving, seed 1=$OUT/serving1" "clean images only=$OUT/clean" "noise z only=$OUT/noise"
+    "as trained (running statistics)=$START" "serving: clean + corrupted=$OUT/serving" \
+    "serving, seed 1=$OUT/serving1" "clean images only=$OUT/clean" "noise z only=$OUT/noise" \
+    "serving + generation file (shipped)=$OUT/serving-gen"
 elif [ "$SET" = cycle ]; then
   run base      --preset projector --steps 3000 --batch 64
   run hermitian --preset projector --steps 3000 --batch 64 --hermitian

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving|clean|noise] [--batches 16] [--batch 500] [--seed 0] [--threads N]
+ * @file npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving|clean|noise | --generator] [--batches 16] [--batch 500] [--seed 0] [--threads N]
  * Recalibrates the BatchNorm running statistics of an exported f on calibration images (default:
  * clean and corrupted training images, what a served projector is sent), rewrites model.onnx and model.json, and clears the
  * card's evaluation: run `npm run evaluate` on the result before serving it.
@@ -11,11 +11,14 @@ import { recalibrateExport } from '../training/trainer/recalibrate-export.ts';
 import type { CalibrationSource } from '../training/trainer/recalibrate-export.ts';
 import { parseFlags, runCli } from './cli.ts';
 
-const USAGE = `usage: npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving] [--batches 16] [--batch 500] [--seed 0] [--threads N] [--debug]
+const USAGE = `usage: npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving | --generator] [--batches 16] [--batch 500] [--seed 0] [--threads N] [--debug]
   Recalibrates the BatchNorm running statistics of f on calibration images.
   --out <dir>     write the recalibrated model here (default: in place)
   --source <s>    serving: clean and corrupted training images, alternately (default);
                   clean: training images only; noise: the model's noise z
+  --generator     write generator.onnx instead (statistics from the noise z), which the first
+                  application of /generate, npm run sample and the evaluation's samples run;
+                  model.onnx is kept
   --batches <k>   calibration batches (default 16)
   --batch <n>     images per batch (default 500)
   --seed <s>      seed of the image draw and the corruptions (default 0)
@@ -27,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
     {
       out: { type: 'string' },
       source: { type: 'string' },
+      generator: { type: 'boolean' },
       batches: { type: 'string' },
       batch: { type: 'string' },
       seed: { type: 'string' },
@@ -49,15 +53,16 @@ async function main(argv: string[]): Promise<number> {
   const { card, out } = await recalibrateExport(modelDir, {
     ...(values.out !== undefined && { out: values.out }),
     ...(values.source !== undefined && { source: values.source as CalibrationSource }),
+    ...(values.generator === true && { generator: true }),
     ...(batches !== undefined && { batches }),
     ...(batch !== undefined && { batch }),
     ...(seed !== undefined && { seed }),
     ...(threads !== undefined && { threads }),
     command: ['npm run calibrate-bn --', ...argv].join(' '),
   });
-  console.error(
-    `recalibrated ${card.name} on ${card.normalization.calibration?.images ?? 0} images → ${out}; now run: npm run evaluate -- ${out}`,
-  );
+  const calibration = values.generator === true ? card.generation?.calibration : card.normalization.calibration;
+  const did = values.generator === true ? 'wrote the generation file of' : 'recalibrated';
+  console.error(`${did} ${card.name} on ${calibration?.images ?? 0} images → ${out}; now run: npm run evaluate -- ${out}`);
   return 0;
 }
 

@@ -33,10 +33,11 @@ async function timeRuns(session: OpenedSession, input: Float32Array, count: numb
 
 async function main(argv: string[]): Promise<number> {
   const dir = argv[0] ?? 'models/mnist';
-  const { card, modelPath } = await loadModelCard(dir);
+  const { card, modelPath, generatorPath } = await loadModelCard(dir);
   const { channels: c, height: h, width: w } = card.image;
   const spec = (ep: SessionSpec['ep']): SessionSpec => ({
     modelPath,
+    generatorPath,
     inputName: card.input.name,
     outputName: card.output.name,
     dims: [c, h, w],

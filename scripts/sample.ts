@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
   if (!Number.isInteger(seed) || seed < 0) throw new ConfigError(`--seed must be an integer ≥ 0, got ${values.seed}`);
   const model = await openExportedModel(values.model);
   const z = sampleNoise(model.card.noise, model.noiseStats, model.shape, new Rng(seed), count);
-  const outs = await model.runner.iterate(z, k);
+  const outs = await model.runner.generate(z, k);
   const out = values.out ?? 'samples.png';
   await writeGridPng(
     out,

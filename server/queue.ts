@@ -2,7 +2,7 @@
 /**
  * @file Bounded FIFO with opportunistic batching in front of the Generator (docs/serving.md, "Overload"). A request that finds
  * a worker idle is dispatched at once; requests that queue while every worker is busy are merged
- * (equal `steps`, up to MAX_BATCH_SIZE images) when one frees, as Triton's dynamic batcher does with
+ * (equal `steps` and generation-file use, up to MAX_BATCH_SIZE images) when one frees, as Triton's dynamic batcher does with
  * no queue delay. MAX_QUEUE_DELAY_MS > 0 opts into waiting that long for company even when idle. Overflow is refused at once (503 queue_full); a request still
  * queued at its deadline gets 503 queue_timeout, one already running 504 deadline_exceeded; a client
  * that leaves drops its work, and a batch whose requests have all left is cancelled between steps.
@@ -137,14 +137,17 @@ export class BatchQueue {
     }
   }
 
-  /** The oldest request plus later ones with equal steps that fit; null = wait for company. */
+  /** The oldest request plus later ones with equal steps and generation-file use that fit; null = wait for company. */
   private takeBatch(): Entry[] | null {
     const head = this.waiting[0]!;
     const { maxBatchSize, maxDelayMs } = this.options;
     const chosen = [head];
     let images = head.request.count;
     for (const entry of this.waiting.slice(1)) {
-      if (entry.request.steps === head.request.steps && images + entry.request.count <= maxBatchSize) {
+      const sameKind =
+        entry.request.steps === head.request.steps &&
+        (entry.request.useGenerationFile ?? false) === (head.request.useGenerationFile ?? false);
+      if (sameKind && images + entry.request.count <= maxBatchSize) {
         chosen.push(entry);
         images += entry.request.count;
       }
@@ -178,7 +181,11 @@ export class BatchQueue {
     try {
       const input = entries.length === 1 ? entries[0]!.request.input : concat(entries.map((e) => e.request.input));
       const keepSteps = entries.some((e) => e.request.keepSteps);
-      const result = await generator.run({ input, count, steps, keepSteps }, batch.controller.signal);
+      const useGenerationFile = entries[0]!.request.useGenerationFile === true;
+      const result = await generator.run(
+        { input, count, steps, keepSteps, ...(useGenerationFile && { useGenerationFile }) },
+        batch.controller.signal,
+      );
       metrics.inferenceDuration.observe({ ep: generator.info().provider, model: this.options.model }, result.computeSeconds);
       this.distribute(entries, result, count);
     } catch (err) {

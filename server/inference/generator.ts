@@ -17,6 +17,12 @@ export interface GeneratorJob {
   readonly steps: number;
   /** true: return every f^i (i = 1..k); false: only f^k. */
   readonly keepSteps: boolean;
+  /**
+   * true: the input is source noise z and the model has a generation file (f with BatchNorm
+   * statistics calibrated on noise): the first application runs that file, later ones run f.
+   * /generate sets it only for such models, so elsewhere noise and images still batch together.
+   */
+  readonly useGenerationFile?: boolean;
 }
 
 export interface GeneratorResult {

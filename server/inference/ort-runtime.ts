@@ -82,14 +82,32 @@ function allFinite(values: Float32Array): boolean {
   return true;
 }
 
+/** The generation file on the provider f ended on (it is f with other statistics: same ops, same needs). */
+async function openGenerator(spec: SessionSpec, provider: 'cuda' | 'cpu'): Promise<ort.InferenceSession | null> {
+  if (spec.generatorPath === null) return null;
+  const generator = await ort.InferenceSession.create(
+    spec.generatorPath,
+    sessionOptions(spec.threads, providerList(provider, spec.cudaDeviceId)),
+  );
+  checkSignature(generator, spec);
+  return generator;
+}
+
 export async function openSession(spec: SessionSpec): Promise<OpenedSession> {
   const { session, provider, fallbackReason } = await createWithProvider(spec);
   checkSignature(session, spec);
+  let generator: ort.InferenceSession | null;
+  try {
+    generator = await openGenerator(spec, provider);
+  } catch (err) {
+    await session.release();
+    throw new Error(`generation file ${spec.generatorPath ?? ''}: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const [c, h, w] = spec.dims;
   const expected = c * h * w;
-  const runOnce = async (x: Float32Array, count: number): Promise<Float32Array> => {
+  const runOnce = async (on: ort.InferenceSession, x: Float32Array, count: number): Promise<Float32Array> => {
     const feeds = { [spec.inputName]: new ort.Tensor('float32', x, [count, c, h, w]) };
-    const result = await session.run(feeds);
+    const result = await on.run(feeds);
     const y = result[spec.outputName];
     if (y?.type !== 'float32' || y.size !== count * expected) {
       throw new Error(
@@ -102,13 +120,13 @@ export async function openSession(spec: SessionSpec): Promise<OpenedSession> {
     provider,
     fallbackReason,
     ortVersion: ort.env.versions.node ?? ort.env.versions.common,
-    async runSteps({ input, count, steps, keepSteps, isCancelled }) {
+    async runSteps({ input, count, steps, keepSteps, useGenerationFile, isCancelled }) {
       const residuals = new Float32Array(steps * count);
       const outputs: Float32Array[] = [];
       let previous = input;
       for (let step = 0; step < steps; step++) {
         if (isCancelled()) return { kind: 'cancelled' };
-        const next = await runOnce(previous, count);
+        const next = await runOnce(step === 0 && useGenerationFile === true && generator !== null ? generator : session, previous, count);
         if (!allFinite(next)) return { kind: 'non_finite', step: step + 1 };
         rmsPerImage(next, previous, count, residuals, step * count);
         if (keepSteps || step === steps - 1) outputs.push(next);
@@ -116,6 +134,9 @@ export async function openSession(spec: SessionSpec): Promise<OpenedSession> {
       }
       return { kind: 'done', outputs, residuals };
     },
-    release: () => session.release(),
+    release: async () => {
+      await session.release();
+      await generator?.release();
+    },
   };
 }

@@ -60,6 +60,7 @@ export function poolOptionsFor(
     restart: { baseMs: config.workerRestartBaseMs, maxMs: config.workerRestartMaxMs, maxFailures: config.workerMaxFailures },
     spec: {
       modelPath: model.modelPath,
+      generatorPath: model.generatorPath,
       inputName: card.input.name,
       outputName: card.output.name,
       dims: [card.image.channels, card.image.height, card.image.width],
@@ -177,7 +178,7 @@ export class WorkerPool implements Generator {
       const pending = this.waiting.shift();
       if (pending === undefined) return;
       slot.current = pending;
-      const { input, count, steps, keepSteps } = pending.job;
+      const { input, count, steps, keepSteps, useGenerationFile } = pending.job;
       slot.worker.postMessage({
         type: 'run',
         id: pending.id,
@@ -185,6 +186,7 @@ export class WorkerPool implements Generator {
         count,
         steps,
         keepSteps,
+        ...(useGenerationFile === true && { useGenerationFile }),
         cancelFlag: pending.cancelFlag,
       } satisfies ToWorker);
     }

@@ -6,6 +6,8 @@ import type { ImageShape } from '../../common/image-shape.ts';
 
 export interface SessionSpec {
   readonly modelPath: string;
+  /** The card's generation file (f with noise-calibrated BatchNorm statistics), or null. */
+  readonly generatorPath: string | null;
   readonly inputName: string;
   readonly outputName: string;
   readonly dims: ImageShape;

@@ -18,7 +18,10 @@ function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
 
 async function warmUp(session: OpenedSession): Promise<void> {
   const [c, h, w] = spec.dims;
-  await session.runSteps({ input: new Float32Array(c * h * w), count: 1, steps: 1, keepSteps: false, isCancelled: () => false });
+  const input = new Float32Array(c * h * w);
+  await session.runSteps({ input, count: 1, steps: 1, keepSteps: false, isCancelled: () => false });
+  if (spec.generatorPath !== null)
+    await session.runSteps({ input, count: 1, steps: 1, keepSteps: false, useGenerationFile: true, isCancelled: () => false });
 }
 
 async function handleRun(session: OpenedSession, job: RunRequest): Promise<void> {

@@ -98,7 +98,8 @@ export function generateRouter(ctx: RouteContext, validators: RequestValidators)
     const p = plan(body, served);
     const keepSteps = kind === 'json' && p.returnSteps;
     const input = await noiseFor(p, served, ctx);
-    const result = await runInference(ctx, served, res, { input, count: p.count, steps: p.steps, keepSteps });
+    const useGenerationFile = served.model.generatorPath !== null;
+    const result = await runInference(ctx, served, res, { input, count: p.count, steps: p.steps, keepSteps, useGenerationFile });
     if (p.seed !== null) res.setHeader('X-Seed', String(p.seed));
     const final = result.outputs[result.outputs.length - 1]!;
     if (kind === 'png') {

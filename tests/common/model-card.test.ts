@@ -106,8 +106,25 @@ void test('writeModelCard then loadModelCard round-trips and resolves the model 
     assert.deepEqual(loaded.card, validCard());
     assert.equal(loaded.modelPath, join(modelDir, 'model.onnx'));
     assert.equal(loaded.noiseStats, null);
+    assert.equal(loaded.generatorPath, null);
     assert.ok((await readFile(join(modelDir, 'model.json'), 'utf8')).endsWith('}\n'));
   });
+});
+
+void test('a generation file is resolved beside the card, must exist, differ from f and belong to a BatchNorm f', async () => {
+  const calibration = { images: 8000, seed: 0, source: 'mnist/train: noise z' };
+  const card: ModelCard = { ...validCard(), generation: { file: 'generator.onnx', calibration } };
+  await withDir(async (dir) => {
+    await writeModelCard(dir, card);
+    await writeFile(join(dir, 'model.onnx'), 'onnx bytes');
+    await assert.rejects(loadModelCard(dir), rejectsWith(/generation file .*generator\.onnx named by model\.json is missing/));
+    await writeFile(join(dir, 'generator.onnx'), 'onnx bytes');
+    assert.equal((await loadModelCard(dir)).generatorPath, join(dir, 'generator.onnx'));
+  });
+  assert.throws(() => validateModelCard({ ...card, generation: { file: 'model.onnx', calibration } }), /\/generation\/file: must differ/);
+  assert.throws(() => validateModelCard({ ...card, normalization: { kind: 'group', mode: 'eval' } }), /only a BatchNorm f/);
+  assert.throws(() => validateModelCard({ ...card, generation: { file: '../x.onnx', calibration } }), /\/generation\/file/);
+  assert.throws(() => validateModelCard({ ...card, generation: { file: 'generator.onnx' } }), /missing required property "calibration"/);
 });
 
 void test('writeModelCard refuses an invalid card', async () => {

@@ -51,6 +51,23 @@ void test('batches concurrent requests with equal steps and returns each its own
   assert.equal(q.depth(), 0);
 });
 
+void test('requests that run the generation file first are never merged with ones that do not', async () => {
+  const generator = new SlowGenerator(5);
+  const q = queue(generator, { maxDelayMs: 20 });
+  await Promise.all([
+    q.submit(request(1, 2, { useGenerationFile: true })),
+    q.submit(request(2, 2)),
+    q.submit(request(1, 2, { useGenerationFile: true })),
+  ]);
+  assert.deepEqual(
+    generator.batches.map((b) => [b.count, b.useGenerationFile === true]),
+    [
+      [2, true],
+      [2, false],
+    ],
+  );
+});
+
 void test('never puts more than MAX_BATCH_SIZE images in one batch', async () => {
   const generator = new SlowGenerator(1);
   const q = queue(generator, { maxBatchSize: 3, maxDelayMs: 20 });

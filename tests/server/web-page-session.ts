@@ -53,6 +53,7 @@ export async function startPool(modelDir: string, logger: Logger): Promise<{ mod
     workers: 1,
     spec: {
       modelPath: model.modelPath,
+      generatorPath: model.generatorPath,
       inputName: card.input.name,
       outputName: card.output.name,
       dims: [card.image.channels, card.image.height, card.image.width],

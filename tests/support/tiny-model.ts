@@ -25,6 +25,8 @@ export interface TinyModelOptions {
   noise?: 'gaussian' | 'fourier';
   /** Written to the card's `inputConventions` (POST /project then normalises uploads by default). */
   conventions?: InputConventions;
+  /** Also write generator.onnx of this kind and name it in the card's `generation` (a BatchNorm card). */
+  generator?: 'tanh-scale' | 'identity' | 'nan';
 }
 
 export function tinyModelBytes(opts: TinyModelOptions): Uint8Array {
@@ -67,6 +69,10 @@ export function tinyModelCard(opts: TinyModelOptions, name = 'tiny'): Record<str
     },
     evaluation: null,
     ...(opts.conventions && { inputConventions: opts.conventions }),
+    ...(opts.generator && {
+      normalization: { kind: 'batch', mode: 'eval' },
+      generation: { file: 'generator.onnx', calibration: { images: 1, seed: 0, source: 'tests' } },
+    }),
   };
 }
 
@@ -74,6 +80,7 @@ export function tinyModelCard(opts: TinyModelOptions, name = 'tiny'): Record<str
 export async function writeTinyModelDir(dir: string, opts: TinyModelOptions, name = 'tiny'): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'model.onnx'), tinyModelBytes(opts));
+  if (opts.generator) await writeFile(join(dir, 'generator.onnx'), tinyModelBytes({ ...opts, kind: opts.generator }));
   await writeFile(join(dir, 'model.json'), `${JSON.stringify(tinyModelCard(opts, name), null, 2)}\n`);
   if (opts.noise === 'fourier') {
     const shape = [opts.channels, opts.height, opts.width] as const;

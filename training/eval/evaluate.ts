@@ -115,7 +115,7 @@ export async function evaluateModel(modelDir: string, options: EvaluateOptions =
     log(`evaluating ${card.name} on ${test.name}, n = ${n}, ${threads} threads`);
     const { reconstruction, residualOnData } = await reconstructionAndDataResidual(model, real.images);
     const z = noise(n, 'samples');
-    const [f1, f2, f3] = (await model.iterate(z, 3)) as [Float32Array, Float32Array, Float32Array];
+    const [f1, f2, f3] = (await model.generate(z, 3)) as [Float32Array, Float32Array, Float32Array];
     const idempotence = { ...idempotenceOfSamples(z, f1, f2, shape), residualOnData };
     log('projection of corrupted inputs');
     const projected = await projection(model, real.images, rng.fork('corruptions'), COLUMNS);

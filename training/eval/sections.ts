@@ -106,7 +106,7 @@ export async function interpolationRows(
       for (let i = 0; i < size; i++) lines[at + i] = (1 - t) * a[i]! + t * b[i]!;
     }
   }
-  const out = await model.apply(lines);
+  const [out] = (await model.generate(lines, 1)) as [Float32Array];
   return Array.from({ length: strips }, (_, s) => ({
     label: `interpolation ${s + 1}: f((1−t)·z_a + t·z_b), t = 0 … 1`,
     images: out.subarray(s * steps * size, (s + 1) * steps * size),

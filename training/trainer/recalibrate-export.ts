@@ -2,8 +2,8 @@
 /**
  * @file `npm run calibrate-bn`'s work on a models/<name> folder: read f's weights from model.onnx,
  * recalibrate its BatchNorm statistics on calibration images (bn-calibration.ts),
- * write model.onnx and model.json (to the same folder or a new one). The card records the
- * calibration and the command, and its evaluation is cleared: the numbers belong to the old f.
+ * write model.onnx (or, with `generator`, generator.onnx for the first application to noise) and
+ * model.json, to the same folder or a new one. The card records the calibration and the command, and its evaluation is cleared: the numbers belong to the old f.
  */
 import { copyFile, readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -18,7 +18,7 @@ import { Rng } from '../../common/rng.ts';
 import { datasetSpecOf } from '../eval/evaluate.ts';
 import { readFloatInitializers } from '../onnx/serialize.ts';
 import { calibrateBatchNorm } from './bn-calibration.ts';
-import { exportGraphBytes, MODEL_FILE, verifyExport } from './export.ts';
+import { exportGraphBytes, verifyExport } from './export.ts';
 
 /**
  * What f is calibrated on: 'serving' (default) clean and corrupted training images, what the served
@@ -34,7 +34,15 @@ const SOURCE_TEXT: Record<CalibrationSource, string> = {
   noise: 'noise z',
 };
 
+/** The generation file `--generator` writes beside model.onnx. */
+export const GENERATOR_FILE = 'generator.onnx';
+
 export interface RecalibrateOptions {
+  /**
+   * Write the generation file instead of recalibrating f: f's weights with statistics from the
+   * noise z, which the first application of /generate runs (card.generation); model.onnx is kept.
+   */
+  generator?: boolean;
   /** Calibration images (default 'serving'). */
   source?: CalibrationSource;
   /** Folder to write (default: the model's own folder). */
@@ -60,9 +68,10 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
   if (!Number.isInteger(batches) || batches < 1) throw new ConfigError('--batches must be a positive integer');
   if (!Number.isInteger(batch) || batch < 2) throw new ConfigError('--batch must be an integer ≥ 2');
   const shape: [number, number, number] = [card.image.channels, card.image.height, card.image.width];
-  const kind = options.source ?? 'serving';
+  const kind = options.source ?? (options.generator === true ? 'noise' : 'serving');
   if (!CALIBRATION_SOURCES.includes(kind))
     throw new ConfigError(`--source must be one of ${CALIBRATION_SOURCES.join(', ')}, got ${JSON.stringify(kind)}`);
+  if (options.generator === true && kind !== 'noise') throw new ConfigError('--generator calibrates on the noise z only (--source noise)');
   let nextBatch: (index: number) => Float32Array;
   if (kind === 'noise') {
     const rng = new Rng(seed);
@@ -81,22 +90,28 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
   const bytes = exportGraphBytes(config as TrainConfig, shape, tensors);
   await verifyExport(bytes, shape);
   const out = options.out ?? dir;
+  const written = options.generator === true ? GENERATOR_FILE : card.file;
   await mkdir(out, { recursive: true });
-  const tmp = join(out, `${MODEL_FILE}.${process.pid}.tmp`);
+  const tmp = join(out, `${written}.${process.pid}.tmp`);
   await writeFile(tmp, bytes);
-  await rename(tmp, join(out, card.file));
-  if (noiseStats && card.noise.statsFile && resolve(out) !== resolve(dir))
-    await copyFile(join(dir, card.noise.statsFile), join(out, card.noise.statsFile));
-  const images = batches * batch;
+  await rename(tmp, join(out, written));
+  // A new folder gets every other file the card names.
+  if (resolve(out) !== resolve(dir)) {
+    const named = [card.file, card.noise.statsFile, card.generation?.file].filter((f): f is string => f !== undefined && f !== written);
+    for (const file of named) await copyFile(join(dir, file), join(out, file));
+  }
+  const calibration = { images: batches * batch, seed, source: `${card.training.dataset}: ${SOURCE_TEXT[kind]}` };
+  const what =
+    options.generator === true
+      ? `Generation (the first application to noise) runs ${GENERATOR_FILE}: the same weights with BatchNorm statistics from ${calibration.images} noise z.`
+      : `BatchNorm statistics recalibrated on ${calibration.images} images (${calibration.source}).`;
   const next: ModelCard = {
     ...card,
-    description:
-      `${card.description} BatchNorm statistics recalibrated on ${images} images (${card.training.dataset}: ${SOURCE_TEXT[kind]}).`.slice(
-        0,
-        2000,
-      ),
+    description: `${card.description} ${what}`.slice(0, 2000),
     created: new Date().toISOString(),
-    normalization: { ...card.normalization, calibration: { images, seed, source: `${card.training.dataset}: ${SOURCE_TEXT[kind]}` } },
+    ...(options.generator === true
+      ? { generation: { file: GENERATOR_FILE, calibration } }
+      : { normalization: { ...card.normalization, calibration } }),
     training: { ...card.training, commands: [...card.training.commands, options.command] },
     evaluation: null,
   };

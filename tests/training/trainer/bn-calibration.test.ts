@@ -15,6 +15,7 @@ import { architecture } from '../../../training/ign/model.ts';
 import { initParams } from '../../../training/nn/params.ts';
 import { readFloatInitializers } from '../../../training/onnx/serialize.ts';
 import { loadModelCard } from '../../../common/model-card.ts';
+import { ModelRunner, openExportedModel } from '../../../training/eval/model-runner.ts';
 import { Rng } from '../../../common/rng.ts';
 
 const SHAPE: [number, number, number] = [1, 28, 28];
@@ -136,6 +137,49 @@ void test('recalibrateExport rewrites the model and card of an exported f, leavi
       recalibrateExport(source, { out: noisy, source: 'data' as 'clean', batches: 2, batch: BATCH, command: 'x' }),
       /--source must be one of serving, clean, noise/,
     );
+    await assert.rejects(
+      recalibrateExport(source, { out: noisy, generator: true, source: 'serving', batches: 2, batch: BATCH, command: 'x' }),
+      /--generator calibrates on the noise z only/,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+void test('--generator writes generator.onnx beside an unchanged f; generate() runs it first, iterate() never', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ign-generator-'));
+  try {
+    const config = resolveConfig({ model: { arch: 'mnist', width: 4, latent: 8 }, noise: 'gaussian', data: { kind: 'mnist' } });
+    const source = join(dir, 'source');
+    const common = { config, imageShape: SHAPE, noiseStats: null, steps: 1, epochs: 0, wallTimeSeconds: 1, dataset: 'mnist/train' };
+    await exportModel(source, { ...common, tensors: randomTensors(7), commands: ['train'] });
+    const out = join(dir, 'with-generator');
+    await recalibrateExport(source, { out, generator: true, batches: 2, batch: BATCH, seed: 1, command: 'gen' });
+    assert.deepEqual(await readFile(join(out, 'model.onnx')), await readFile(join(source, 'model.onnx')), 'f is copied unchanged');
+    const { card, generatorPath } = await loadModelCard(out);
+    assert.equal(generatorPath, join(out, 'generator.onnx'));
+    assert.deepEqual(card.generation, {
+      file: 'generator.onnx',
+      calibration: { images: 2 * BATCH, seed: 1, source: 'mnist/train: noise z' },
+    });
+    assert.equal(card.normalization.calibration, undefined, "f's own statistics are untouched");
+    const generatorWeights = readFloatInitializers(await readFile(join(out, 'generator.onnx')));
+    const weight = Object.keys(generatorWeights).find((n) => n.endsWith('.weight'))!;
+    assert.deepEqual(generatorWeights[weight], readFloatInitializers(await readFile(join(out, 'model.onnx')))[weight]);
+
+    const { runner } = await openExportedModel(out, { threads: 1 });
+    const alone = await ModelRunner.open(join(out, 'generator.onnx'), SHAPE, {}, { threads: 1 });
+    try {
+      const z = images(8);
+      const [g1, g2] = (await runner.generate(z, 2)) as [Float32Array, Float32Array];
+      const [f1] = (await runner.iterate(z, 1)) as [Float32Array];
+      assert.deepEqual(g1, await alone.apply(z), 'the first application of generate() is the generation file');
+      assert.ok(maxAbsDiff(g1, f1) > 1e-3, 'and it differs from f');
+      assert.deepEqual(g2, await runner.apply(g1), 'the second is f');
+    } finally {
+      await runner.release();
+      await alone.release();
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
