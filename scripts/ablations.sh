@@ -6,7 +6,8 @@
 #   mixture: the mixture-source variants on top of `projector`, from the f the recipe produced
 #            (commit 0bfea35); 500 steps × 64.
 #   cycle:   one more `projector` cycle from the f bundled at commit 534cfed, alone and with one
-#            change each; 3,000 steps × 64, seed 5.
+#            change each; 3,000 steps × 64, seed 5; then every run again after `npm run calibrate-bn`
+#            (serving statistics and a generation file), as the bundled f is shipped.
 #   calibration: no training; the BatchNorm statistics of the f bundled at commit 27818b0
 #            recalibrated (`npm run calibrate-bn`) on each calibration source, a second seed, and
 #            the serving calibration with a generation file (`--generator`).
@@ -50,6 +51,17 @@ calibrate() {
     npm run --silent evaluate -- "$OUT/$name" --classifier-dir models/mnist-classifier
   fi
 }
+# NAME-cal: run NAME with serving statistics and a generation file (the shipped post-processing).
+with_calibration() {
+  local name=$1 dst="$OUT/$1-cal"
+  if [ ! -f "$dst/generator.onnx" ]; then
+    npm run --silent calibrate-bn -- "$OUT/$name" --out "$dst"
+    npm run --silent calibrate-bn -- "$dst" --generator
+  fi
+  if [ ! -f "$dst/evaluation.json" ]; then
+    npm run --silent evaluate -- "$dst" --classifier-dir models/mnist-classifier
+  fi
+}
 if [ "$SET" = recipe ]; then
   run base      --preset paper --steps 500 --batch 64
   run ema       --preset paper --steps 500 --batch 64 --ema 0.995
@@ -78,10 +90,20 @@ elif [ "$SET" = cycle ]; then
   run tight125  --preset projector --steps 3000 --batch 64 --w-tight 1.25
   run mix25     --preset projector --steps 3000 --batch 64 --source-mix 0.25
   run hermrec40 --preset projector --steps 3000 --batch 64 --hermitian --w-rec 40
+  run mix35     --preset projector --steps 3000 --batch 64 --source-mix 0.35
+  run mix25rec40 --preset projector --steps 3000 --batch 64 --source-mix 0.25 --w-rec 40
   npm run --silent ablation-table -- \
     "bundled f (start)=$START" "projector cycle (base)=$OUT/base" "+ Hermitian noise=$OUT/hermitian" "+ λ_rec 40=$OUT/rec40" \
     "+ λ_tight 1.25=$OUT/tight125" "+ mixture 0.25=$OUT/mix25" \
-    "+ Hermitian, λ_rec 40=$OUT/hermrec40"
+    "+ Hermitian, λ_rec 40=$OUT/hermrec40" "+ mixture 0.35=$OUT/mix35" "+ mixture 0.25, λ_rec 40=$OUT/mix25rec40"
+  for name in start base hermitian rec40 tight125 mix25 hermrec40 mix35 mix25rec40; do with_calibration "$name"; done
+  echo
+  npm run --silent ablation-table -- \
+    "bundled f (start), calibrated=$OUT/start-cal" "projector cycle (base), calibrated=$OUT/base-cal" \
+    "+ Hermitian noise, calibrated=$OUT/hermitian-cal" "+ λ_rec 40, calibrated=$OUT/rec40-cal" \
+    "+ λ_tight 1.25, calibrated=$OUT/tight125-cal" "+ mixture 0.25, calibrated=$OUT/mix25-cal" \
+    "+ Hermitian, λ_rec 40, calibrated=$OUT/hermrec40-cal" "+ mixture 0.35, calibrated=$OUT/mix35-cal" \
+    "+ mixture 0.25, λ_rec 40, calibrated=$OUT/mix25rec40-cal"
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip

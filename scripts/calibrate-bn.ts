@@ -5,8 +5,7 @@
  * clean and corrupted training images, what a served projector is sent), rewrites model.onnx and model.json, and clears the
  * card's evaluation: run `npm run evaluate` on the result before serving it.
  */
-import { ConfigError } from '../training/config.ts';
-import { intOption } from '../training/eval/cli-args.ts';
+import { intOption, modelFolderArgument, threadsOption } from '../training/eval/cli-args.ts';
 import { recalibrateExport } from '../training/trainer/recalibrate-export.ts';
 import type { CalibrationSource } from '../training/trainer/recalibrate-export.ts';
 import { parseFlags, runCli } from './cli.ts';
@@ -35,21 +34,15 @@ async function main(argv: string[]): Promise<number> {
       batch: { type: 'string' },
       seed: { type: 'string' },
       threads: { type: 'string' },
-      help: { type: 'boolean' },
     },
     true,
+    USAGE,
   );
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const modelDir = positionals[0];
-  if (positionals.length !== 1 || modelDir === undefined) throw new ConfigError(`expected one model folder (see --help)\n${USAGE}`);
+  const modelDir = modelFolderArgument(positionals, USAGE);
   const batches = intOption('batches', values.batches);
   const batch = intOption('batch', values.batch);
   const seed = intOption('seed', values.seed);
-  const threads = intOption('threads', values.threads);
-  if (threads === 0) throw new ConfigError('--threads must be at least 1');
+  const threads = threadsOption(values.threads);
   const { card, out } = await recalibrateExport(modelDir, {
     ...(values.out !== undefined && { out: values.out }),
     ...(values.source !== undefined && { source: values.source as CalibrationSource }),

@@ -6,10 +6,9 @@
  * model.json and prints it. --threads: ONNX Runtime intra-op threads (default: every core).
  * The evaluation classifier (models/<dataset>-classifier) is trained first when missing.
  */
-import { ConfigError } from '../training/config.ts';
 import { DATASET_OPTIONS, DATASET_USAGE, datasetSpecFromFlags } from '../training/data/dataset-args.ts';
 import { evaluateModel } from '../training/eval/evaluate.ts';
-import { intOption } from '../training/eval/cli-args.ts';
+import { intOption, modelFolderArgument, threadsOption } from '../training/eval/cli-args.ts';
 import { parseFlags, runCli } from './cli.ts';
 
 const USAGE = `usage: npm run evaluate -- models/<name> [--n 1000] [--seed 0] [--threads N] ${DATASET_USAGE} [--classifier-dir …] [--classifier-steps k] [--no-card] [--debug]`;
@@ -25,20 +24,14 @@ async function main(argv: string[]): Promise<number> {
       'classifier-dir': { type: 'string' },
       'classifier-steps': { type: 'string' },
       'no-card': { type: 'boolean', default: false },
-      help: { type: 'boolean' },
     },
     true,
+    USAGE,
   );
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const modelDir = positionals[0];
-  if (positionals.length !== 1 || modelDir === undefined) throw new ConfigError(`expected one model folder (see --help)\n${USAGE}`);
+  const modelDir = modelFolderArgument(positionals, USAGE);
   const n = intOption('n', values.n);
   const seed = intOption('seed', values.seed);
-  const threads = intOption('threads', values.threads);
-  if (threads === 0) throw new ConfigError('--threads must be at least 1');
+  const threads = threadsOption(values.threads);
   const classifierSteps = intOption('classifier-steps', values['classifier-steps']);
   const dataset = datasetSpecFromFlags(values);
   const result = await evaluateModel(modelDir, {

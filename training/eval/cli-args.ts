@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/** Number options shared by scripts/evaluate.ts and scripts/train-classifier.ts (datasets: data/dataset-args.ts). */
+/** Options shared by scripts/evaluate.ts, calibrate-bn.ts and train-classifier.ts (datasets: data/dataset-args.ts). */
 import { ConfigError } from '../config.ts';
 
 /** A non-negative integer option, or undefined when absent. */
@@ -8,6 +8,20 @@ export function intOption(name: string, value: string | undefined): number | und
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${name} must be a non-negative integer, got "${value}"`);
   return n;
+}
+
+/** `--threads`: a positive integer, or undefined when absent. */
+export function threadsOption(value: string | undefined): number | undefined {
+  const threads = intOption('threads', value);
+  if (threads === 0) throw new ConfigError('--threads must be at least 1');
+  return threads;
+}
+
+/** The one positional argument of a CLI that works on a models/<name> folder. */
+export function modelFolderArgument(positionals: readonly string[], usage: string): string {
+  const dir = positionals[0];
+  if (positionals.length !== 1 || dir === undefined) throw new ConfigError(`expected one model folder (see --help)\n${usage}`);
+  return dir;
 }
 
 export function numberOption(name: string, value: string | undefined): number | undefined {
