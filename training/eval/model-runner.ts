@@ -32,7 +32,13 @@ export class ModelRunner {
     const input = io.input ?? session.inputNames[0];
     const output = io.output ?? session.outputNames[0];
     if (input === undefined || output === undefined) throw new Error(`${modelPath} has no input or output`);
-    const generator = generatorPath === null ? null : await createSession(await readFile(generatorPath), options);
+    let generator: Session | null = null;
+    try {
+      if (generatorPath !== null) generator = await createSession(await readFile(generatorPath), options);
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
     return new ModelRunner(session, shape, input, output, generator);
   }
 
