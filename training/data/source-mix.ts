@@ -112,6 +112,15 @@ export function tightRowWeights(p: number, sourceTight: number, batch: number): 
   return Array.from({ length: batch }, (_, i) => (i < rows ? sourceTight : 1));
 }
 
+/** `count` images of `source` at indices drawn uniformly (with replacement) from `rng`. */
+function randomImages(source: BatchSource, count: number, rng: Rng): Float32Array {
+  const indices = new Uint32Array(count);
+  for (let i = 0; i < count; i++) indices[i] = rng.int(source.n);
+  const out = new Float32Array(count * shapeSize(source.shape));
+  source.gather(indices, out);
+  return out;
+}
+
 /**
  * Overwrites the first sourceRows(p, batch) images of z (batch×C×H×W) with corrupted training
  * images drawn at random from `source`.
@@ -120,10 +129,7 @@ export function mixSources(z: Float32Array, p: number, batch: number, source: Ba
   const rows = sourceRows(p, batch);
   if (rows === 0) return;
   const size = shapeSize(source.shape);
-  const indices = new Uint32Array(rows);
-  for (let i = 0; i < rows; i++) indices[i] = rng.int(source.n);
-  const clean = new Float32Array(rows * size);
-  source.gather(indices, clean);
+  const clean = randomImages(source, rows, rng);
   for (let i = 0; i < rows; i++) {
     const family = SOURCE_FAMILIES[rng.int(SOURCE_FAMILIES.length)]!;
     const sample = corruptSource(family, clean.subarray(i * size, (i + 1) * size), source.shape, rng);
@@ -145,16 +151,10 @@ export function calibrationBatches(
   kind: 'serving' | 'clean',
 ): (index: number) => Float32Array {
   const rng = new Rng(seed);
-  const size = shapeSize(source.shape);
   return (index) => {
-    const out = new Float32Array(batch * size);
-    if (kind === 'serving' && index % 2 === 1) {
-      mixSources(out, 1, batch, source, rng, true);
-      return out;
-    }
-    const indices = new Uint32Array(batch);
-    for (let i = 0; i < batch; i++) indices[i] = rng.int(source.n);
-    source.gather(indices, out);
+    if (kind === 'clean' || index % 2 === 0) return randomImages(source, batch, rng);
+    const out = new Float32Array(batch * shapeSize(source.shape));
+    mixSources(out, 1, batch, source, rng, true);
     return out;
   };
 }
