@@ -3,7 +3,8 @@
  * @file `npm run calibrate-bn`'s work on a models/<name> folder: read f's weights from model.onnx,
  * recalibrate its BatchNorm statistics on calibration images (bn-calibration.ts),
  * write model.onnx (or, with `generator`, generator.onnx for the first application to noise) and
- * model.json, to the same folder or a new one. The card records the calibration and the command, and its evaluation is cleared: the numbers belong to the old f.
+ * model.json, to the same folder or a new one. The card records the calibration and the command,
+ * and its evaluation is cleared: the numbers belong to the old f.
  */
 import { copyFile, readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -22,8 +23,9 @@ import { exportGraphBytes, verifyExport } from './export.ts';
 
 /**
  * What f is calibrated on: 'serving' (default) clean and corrupted training images, what the served
- * projector is sent; 'clean' training images only; 'noise' the card's noise z (what /generate's first
- * application sees). The last two exist to measure the choice (README, "BatchNorm recalibration").
+ * projector is sent; 'clean' training images only; 'noise' the card's noise z, what /generate's
+ * first application sees (the source of `--generator`). Calibrating f itself on 'clean' or 'noise'
+ * exists to measure the choice (README, "BatchNorm recalibration").
  */
 export const CALIBRATION_SOURCES = ['serving', 'clean', 'noise'] as const;
 export type CalibrationSource = (typeof CALIBRATION_SOURCES)[number];
