@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving|clean|noise | --generator] [--batches 16] [--batch 500] [--seed 0] [--threads N]
+ * @file npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving|clean|noise | --generator]
+ *   [--batches 16] [--batch 500] [--seed 0] [--threads N]
  * Recalibrates the BatchNorm running statistics of an exported f on calibration images (default:
- * clean and corrupted training images, what a served projector is sent), rewrites model.onnx and model.json, and clears the
- * card's evaluation: run `npm run evaluate` on the result before serving it.
+ * clean and corrupted training images, what a served projector is sent), rewrites model.onnx (or
+ * writes generator.onnx) and model.json, and clears the card's evaluation: run `npm run evaluate`
+ * on the result before serving it.
  */
 import { intOption, modelFolderArgument, threadsOption } from '../training/eval/cli-args.ts';
 import { recalibrateExport } from '../training/trainer/recalibrate-export.ts';

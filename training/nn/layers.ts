@@ -91,14 +91,14 @@ export function linear(ctx: NnContext, name: string, x: Value, opts: { out: numb
   return ctx.b.scope(name, () => ctx.o.gemm(x, w, bias, { transB: true }));
 }
 
+/** PyTorch's default BatchNorm momentum (weight of the new batch statistic). */
+export const BN_MOMENTUM = 0.1;
+
 /**
  * Training mode: batch statistics, and running stats updated PyTorch-style
  * (rm′ = (1−m)·rm + m·μ, rv′ = (1−m)·rv + m·σ²·M/(M−1)) into ctx.buffers.
  * Eval mode: normalise by the current running statistics.
  */
-/** PyTorch's default BatchNorm momentum (weight of the new batch statistic). */
-export const BN_MOMENTUM = 0.1;
-
 export function batchNorm2d(ctx: NnContext, name: string, x: Value, opts: { eps?: number; momentum?: number } = {}): Value {
   const c = channels(name, x);
   const eps = opts.eps ?? 1e-5;
