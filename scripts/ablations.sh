@@ -11,8 +11,12 @@
 #   calibration: no training; the BatchNorm statistics of the f bundled at commit 27818b0
 #            recalibrated (`npm run calibrate-bn`) on each calibration source, a second seed, and
 #            the serving calibration with a generation file (`--generator`).
-# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
-# About 3 min a run on 2 cores (training, then the evaluation); cycle runs about 12 min, calibration 2.
+#   capacity: one more cycle of the shipped recipe (mixture 0.25, λ_rec 40; 3,000 steps × 64, seed 6)
+#            from the f bundled at commit 044836a at its width and widened (`--width`, function-
+#            preserving: docs/ign.md, "Research flags") to width 40 or 64 or latent 256, each calibrated as shipped.
+# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|capacity] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
+# About 3 min a run on 2 cores (training, then the evaluation); cycle runs about 12 min, capacity
+# 12–40 min (the compute grows with the width), calibration 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SET=${1:-recipe}
@@ -22,7 +26,8 @@ case $SET in
   mixture) FROM=0bfea35 ;;
   cycle) FROM=534cfed ;;
   calibration) FROM=27818b0 ;;
-  *) echo "unknown set '$SET' (recipe, mixture, cycle or calibration)" >&2; exit 2 ;;
+  capacity) FROM=044836a ;;
+  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration or capacity)" >&2; exit 2 ;;
 esac
 START="$OUT/start"
 mkdir -p "$OUT"
@@ -32,11 +37,13 @@ if [ ! -f "$START/model.onnx" ]; then
 fi
 SEED=0
 [ "$SET" = cycle ] && SEED=5
-common=(--dataset mnist --width 32 --latent 128 --seed "$SEED" --init-from "$START" --sample-every 0 --checkpoint-every 0 --log-every 50)
+[ "$SET" = capacity ] && SEED=6
+common=(--dataset mnist --seed "$SEED" --init-from "$START" --sample-every 0 --checkpoint-every 0 --log-every 50)
+# WIDTH=n LATENT=m run NAME …: a run at another width / latent size (the start f is widened to it).
 run() {
   local name=$1; shift
   if [ ! -f "$OUT/$name/model.onnx" ]; then
-    npm run --silent train -- "${common[@]}" "$@" --out "$OUT/runs/$name" --export "$OUT/$name"
+    npm run --silent train -- "${common[@]}" --width "${WIDTH:-32}" --latent "${LATENT:-128}" "$@" --out "$OUT/runs/$name" --export "$OUT/$name"
   fi
   if [ ! -f "$OUT/$name/evaluation.json" ]; then
     npm run --silent evaluate -- "$OUT/$name" --classifier-dir models/mnist-classifier
@@ -104,6 +111,17 @@ elif [ "$SET" = cycle ]; then
     "+ λ_tight 1.25, calibrated=$OUT/tight125-cal" "+ mixture 0.25, calibrated=$OUT/mix25-cal" \
     "+ Hermitian, λ_rec 40, calibrated=$OUT/hermrec40-cal" "+ mixture 0.35, calibrated=$OUT/mix35-cal" \
     "+ mixture 0.25, λ_rec 40, calibrated=$OUT/mix25rec40-cal"
+elif [ "$SET" = capacity ]; then
+  recipe=(--preset projector --steps 3000 --batch 64 --source-mix 0.25 --w-rec 40)
+  run base "${recipe[@]}"
+  WIDTH=40 run w40 "${recipe[@]}"
+  WIDTH=64 run w64 "${recipe[@]}"
+  LATENT=256 run l256 "${recipe[@]}"
+  for name in base w40 w64 l256; do with_calibration "$name"; done
+  npm run --silent ablation-table -- \
+    "bundled f (start: width 32, latent 128)=$START" "one more cycle, same size, calibrated=$OUT/base-cal" \
+    "widened to width 40, calibrated=$OUT/w40-cal" "widened to width 64, calibrated=$OUT/w64-cal" \
+    "latent widened to 256, calibrated=$OUT/l256-cal"
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip

@@ -2,18 +2,34 @@
 /**
  * @file Warm start: θ and the BN running statistics of a fresh run taken from an exported
  * models/<name> folder (its model.onnx initializers carry the parameter names of the training
- * graph). Adam moments start at zero. The architecture must match exactly: every parameter and
- * buffer of the run must be present with the same number of elements.
+ * graph). Adam moments start at zero. The layer table must match; the widths may grow: a narrower f
+ * (smaller `--width` / `--latent`) is widened so that it computes the same function (widen.ts).
+ * Every parameter and buffer of the run must then be present with the same number of elements.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../config.ts';
+import type { Architecture } from '../ign/model.ts';
 import { readFloatInitializers } from '../onnx/serialize.ts';
 import type { ParamDecl } from '../nn/params.ts';
 import { numel } from '../onnx/ir.ts';
 import { MODEL_FILE } from './export.ts';
+import { storedWidths, widenWeights } from './widen.ts';
 
-export async function loadInitialWeights(dir: string, decls: readonly ParamDecl[]): Promise<Map<string, Float32Array>> {
+export interface InitialWeights {
+  readonly weights: Map<string, Float32Array>;
+  /** Output channels per layer of the stored f when it was widened into the run's; else null. */
+  readonly widenedFrom: number[] | null;
+}
+
+export interface WidenOptions {
+  readonly arch: Architecture;
+  readonly groupNorm: boolean;
+  /** Seed of the new channels' sources and shares. */
+  readonly seed: number;
+}
+
+export async function loadInitialWeights(dir: string, decls: readonly ParamDecl[], widen: WidenOptions): Promise<InitialWeights> {
   const path = join(dir, MODEL_FILE);
   let bytes: Uint8Array;
   try {
@@ -21,7 +37,18 @@ export async function loadInitialWeights(dir: string, decls: readonly ParamDecl[
   } catch (err) {
     throw new ConfigError(`--init-from: cannot read ${path}: ${(err as Error).message}`);
   }
-  const weights = readFloatInitializers(bytes);
+  const stored = readFloatInitializers(bytes);
+  const widths = storedWidths(stored, widen.arch);
+  const runWidths = widen.arch.layers.map((l) => l.out);
+  const needsWidening = widths !== null && widths.some((w, i) => w !== runWidths[i]);
+  let weights: Readonly<Record<string, Float32Array>> = stored;
+  if (needsWidening) {
+    try {
+      weights = Object.fromEntries(widenWeights(stored, widen.arch, widen));
+    } catch (err) {
+      throw new ConfigError(`--init-from ${dir} does not match this architecture: ${(err as Error).message}`);
+    }
+  }
   const out = new Map<string, Float32Array>();
   const problems: string[] = [];
   for (const d of decls) {
@@ -35,5 +62,5 @@ export async function loadInitialWeights(dir: string, decls: readonly ParamDecl[
     throw new ConfigError(
       `--init-from ${dir} does not match this architecture: ${problems.slice(0, 4).join('; ')}${problems.length > 4 ? '; …' : ''}`,
     );
-  return out;
+  return { weights: out, widenedFrom: needsWidening ? widths : null };
 }

@@ -36,6 +36,8 @@ export interface RunState {
   /** EMA of θ and BN buffers (null when config.recipe.ema is 0). */
   ema: Ema | null;
   batcher: EpochBatcher;
+  /** Output channels per layer of the --init-from f when it was widened into this run's; else null. */
+  widenedFrom: number[] | null;
   /** Steps already done (0 for a fresh run). */
   startStep: number;
   totalSteps: number;
@@ -86,8 +88,15 @@ export async function createRunState(config: TrainConfig, options: RunStateOptio
   const state = ckpt
     ? new Map(Object.entries(ckpt.tensors).filter(([name]) => !name.startsWith(EMA_PREFIX)))
     : initialState(stepGraph, config.seed);
+  let widenedFrom: number[] | null = null;
   if (!ckpt && config.recipe.initFrom !== null) {
-    for (const [name, value] of await loadInitialWeights(config.recipe.initFrom, stepGraph.decls)) state.set(name, value);
+    const initial = await loadInitialWeights(config.recipe.initFrom, stepGraph.decls, {
+      arch,
+      groupNorm: config.model.norm === 'group',
+      seed: new Rng(config.seed).fork('widen').nextU32(),
+    });
+    for (const [name, value] of initial.weights) state.set(name, value);
+    widenedFrom = initial.widenedFrom;
   }
   const runner = await StepRunner.create(stepGraph.graph, {
     state,
@@ -107,6 +116,7 @@ export async function createRunState(config: TrainConfig, options: RunStateOptio
     ema,
     batcher,
     noiseStats: fourierStats(config, dataset, ckpt?.noiseStats ?? null),
+    widenedFrom,
     startStep: ckpt?.meta.step ?? 0,
     totalSteps: totalSteps(config, dataset.n),
     wallTimeSeconds: ckpt?.meta.wallTimeSeconds ?? 0,

@@ -152,6 +152,15 @@ function reportSkippedFiles(dataset: Dataset, log: { write: (line: string) => un
   );
 }
 
+/** A warm start widened from a narrower f: one line on stderr and one record in log.jsonl. */
+function reportWidening(run: RunState, log: { write: (line: string) => unknown }): void {
+  if (run.widenedFrom === null || run.config.recipe.initFrom === null) return;
+  const layers = run.arch.layers.map((l, i) => ({ layer: l.name, from: run.widenedFrom![i]!, to: l.out })).filter((c) => c.from !== c.to);
+  const what = layers.map((c) => `${c.layer} ${c.from}→${c.to}`).join(', ');
+  process.stderr.write(`--init-from ${run.config.recipe.initFrom}: widened (function-preserving) ${what}\n`);
+  log.write(`${JSON.stringify({ event: 'widened', from: run.config.recipe.initFrom, layers })}\n`);
+}
+
 /** Sample grids with fixed z and x, or null when sampling is off. */
 async function createSampler(run: RunState): Promise<{ write: (step: number) => Promise<void>; release: () => Promise<void> } | null> {
   const { config } = run;
@@ -206,6 +215,7 @@ async function loop(run: RunState, options: TrainOptions, commands: readonly str
   const ckptDir = join(config.out, CHECKPOINT_DIR);
   const log = createWriteStream(join(config.out, LOG_FILE), { flags: 'a' });
   reportSkippedFiles(run.dataset, log);
+  reportWidening(run, log);
   const sampler = await createSampler(run);
   const end = Math.min(run.totalSteps, run.startStep + (options.maxSteps ?? Infinity));
   const progress = new Progress({
