@@ -33,7 +33,7 @@ async function timeRuns(session: OpenedSession, input: Float32Array, count: numb
 
 async function main(argv: string[]): Promise<number> {
   const dir = argv[0] ?? 'models/mnist';
-  const { card, modelPath, generatorPath } = await loadModelCard(dir);
+  const { card, modelPath, generatorPath, noiseStats } = await loadModelCard(dir);
   const { channels: c, height: h, width: w } = card.image;
   const spec = (ep: SessionSpec['ep']): SessionSpec => ({
     modelPath,
@@ -43,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
     dims: [c, h, w],
     ep,
     cudaDeviceId: 0,
+    noiseStats,
     threads: 2,
   });
   console.log(`model ${card.name} (${dir}); libcuda.so.1 + /dev/nvidia*: ${cudaUnavailableReason() ?? 'present'}`);

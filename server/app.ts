@@ -19,7 +19,6 @@ import { createRequestValidators, loadOpenApi, type OpenApiDocument } from './op
 import { repoFile } from './paths.ts';
 import { BatchQueue } from './queue.ts';
 import { requestContext } from './request-context.ts';
-import { NoiseSampler } from './noise-sampler.ts';
 import { chooseDefaultModel, ModelSet, type ServedModel, type UnavailableModel } from './model-set.ts';
 import { imageShapeOf, type Lifecycle, type RouteContext } from './routes/context.ts';
 import { generateRouter } from './routes/generate.ts';
@@ -51,7 +50,6 @@ export interface AppDeps {
 export interface IgnApp {
   readonly app: Express;
   readonly models: ModelSet;
-  readonly noise: NoiseSampler;
   readonly uploads: UploadAdmission;
   readonly metrics: ServerMetrics;
   readonly lifecycle: Lifecycle;
@@ -124,11 +122,14 @@ export function createApp(deps: AppDeps): IgnApp {
   const models = modelSetOf(deps, metrics);
   const uploads = new UploadAdmission({ maxUploads: config.maxUploads, maxWaiting: config.maxUploadQueue, maxWaitMs: config.uploadWaitMs });
   const lifecycle: Lifecycle = { draining: false };
-  const noise = new NoiseSampler(Object.fromEntries(models.served().map((m) => [m.name, m.model.noiseStats])));
-  const ctx: RouteContext = { config, models, noise, uploads, metrics, lifecycle, auth: apiKeyAuth(config.apiKeys) };
+  const ctx: RouteContext = { config, models, uploads, metrics, lifecycle, auth: apiKeyAuth(config.apiKeys) };
 
   const app = express();
   app.disable('x-powered-by');
+  // No ETag on dynamic answers: Express would hash every body (a SHA-1 per /generate answer, about
+  // 1 % of the event loop at 32 connections) for validators no client of a POST API can use. Static
+  // files keep theirs (express.static sets its own).
+  app.set('etag', false);
   app.set('env', 'production');
   app.use(requestContext(logger, metrics), securityHeaders());
   app.use(healthRouter(ctx));
@@ -143,5 +144,5 @@ export function createApp(deps: AppDeps): IgnApp {
     next(new HttpError(404, 'not_found', `no route for ${req.method} ${req.path.slice(0, 100)}`));
   });
   app.use(errorMiddleware(logger));
-  return { app, models, noise, uploads, metrics, lifecycle };
+  return { app, models, uploads, metrics, lifecycle };
 }

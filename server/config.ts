@@ -117,7 +117,7 @@ export function parseConfig(env: Env): ServerConfig {
     cudaDeviceId: readInt(env, 'CUDA_DEVICE_ID', 0, 0, 63),
     requireGpu: readBool(env, 'REQUIRE_GPU'),
     workers,
-    // One core is left to the event loop and the noise worker: at 32 connections on 2 cores, 1 ORT
+    // One core is left to the event loop: at 32 connections on 2 cores, 1 ORT
     // thread served 5 % more /generate requests than 2 (4 of 5 alternating A/B pairs).
     threadsPerWorker: readInt(env, 'THREADS_PER_WORKER', Math.max(1, Math.floor((cores - 1) / workers)), 1, 256),
     maxBatchSize: readInt(env, 'MAX_BATCH_SIZE', 8, 1, 256),

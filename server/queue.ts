@@ -179,7 +179,8 @@ export class BatchQueue {
     metrics.batchSize.observe(this.labels, count);
     this.running++;
     try {
-      const input = entries.length === 1 ? entries[0]!.request.input : concat(entries.map((e) => e.request.input));
+      // Parts, not pixels: noise is drawn and images are laid end to end by the thread that runs f.
+      const input = entries.flatMap((e) => e.request.input);
       const keepSteps = entries.some((e) => e.request.keepSteps);
       const useGenerationFile = entries[0]!.request.useGenerationFile === true;
       const result = await generator.run(
@@ -229,14 +230,4 @@ export class BatchQueue {
     if (this.waiting.length > 0 || this.running > 0) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

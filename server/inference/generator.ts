@@ -4,14 +4,32 @@
  * implementation is the worker pool (pool.ts); queue tests inject a deterministic slow one.
  */
 
+import type { ImageShape } from '../../common/image-shape.ts';
+import type { NoiseSpec } from '../../common/noise.ts';
+
+/**
+ * Source noise z for /generate, drawn by the thread that runs f (job-input.ts): `count` images of
+ * `new Rng(seed)`'s stream, or with `to` the straight path from seed's first image to to's.
+ */
+export interface NoiseDraw {
+  readonly spec: NoiseSpec;
+  readonly shape: ImageShape;
+  readonly seed: number;
+  readonly to?: number;
+  readonly count: number;
+}
+
+/** Images (N×C×H×W, values in the model's range) or noise to draw; a job's parts are laid end to end. */
+export type InputPart = Float32Array | NoiseDraw;
+
 /**
  * The one description of an f^k request, from route to worker: the queue adds its deadline and
  * signal (QueueRequest), the worker message its id and cancel flag (RunRequest), the session its
  * cancellation check (StepRun). Each layer extends this type instead of restating it.
  */
 export interface GeneratorJob {
-  /** `count` images laid out N×C×H×W, values in the model's range. */
-  readonly input: Float32Array;
+  /** `count` images in all, as parts (a merged batch holds one or more per request). */
+  readonly input: readonly InputPart[];
   readonly count: number;
   /** k ≥ 1: apply f k times. */
   readonly steps: number;

@@ -20,7 +20,9 @@ export interface OpenedSession {
   release(): Promise<void>;
 }
 
-export interface StepRun extends GeneratorJob {
+/** A job whose input the worker has laid out (job-input.ts). */
+export interface StepRun extends Omit<GeneratorJob, 'input'> {
+  readonly input: Float32Array;
   readonly isCancelled: () => boolean;
 }
 

@@ -67,6 +67,7 @@ export function poolOptionsFor(
       ep: config.requireGpu ? 'cuda' : config.ep,
       cudaDeviceId: config.cudaDeviceId,
       threads: config.threadsPerWorker,
+      noiseStats: model.noiseStats,
     },
   };
 }

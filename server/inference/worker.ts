@@ -5,6 +5,7 @@
  * pre-empted. Any startup failure is reported as 'fatal' and the thread exits.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { materialiseInput } from './job-input.ts';
 import { openSession, type OpenedSession } from './ort-runtime.ts';
 import type { FromWorker, RunRequest, SessionSpec, ToWorker } from './protocol.ts';
 
@@ -27,7 +28,8 @@ async function warmUp(session: OpenedSession): Promise<void> {
 async function handleRun(session: OpenedSession, job: RunRequest): Promise<void> {
   const started = performance.now();
   try {
-    const result = await session.runSteps({ ...job, isCancelled: () => Atomics.load(job.cancelFlag, 0) !== 0 });
+    const input = materialiseInput(job.input, spec.noiseStats);
+    const result = await session.runSteps({ ...job, input, isCancelled: () => Atomics.load(job.cancelFlag, 0) !== 0 });
     if (result.kind === 'cancelled') {
       post({ type: 'cancelled', id: job.id });
     } else if (result.kind === 'non_finite') {

@@ -7,7 +7,6 @@ import { ClientGoneError, HttpError } from '../errors.ts';
 import { CancelledError, InferenceError, type GeneratorJob, type GeneratorResult } from '../inference/generator.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { ModelSet, ServedModel } from '../model-set.ts';
-import type { NoiseSampler } from '../noise-sampler.ts';
 import type { UploadAdmission } from '../upload-admission.ts';
 import type { ImageShape } from '../../common/image-shape.ts';
 
@@ -18,8 +17,6 @@ export interface Lifecycle {
 export interface RouteContext {
   readonly config: ServerConfig;
   readonly models: ModelSet;
-  /** Draws /generate's noise off the event loop. */
-  readonly noise: NoiseSampler;
   readonly uploads: UploadAdmission;
   readonly metrics: ServerMetrics;
   readonly lifecycle: Lifecycle;

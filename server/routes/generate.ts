@@ -3,6 +3,7 @@
  * @file POST /generate: f^k applied to seeded noise. Image i's noise is the i-th block of one
  * `new Rng(seed)` stream (sequential, so image 0 does not depend on count); `interpolate` draws one
  * noise per end seed and applies f^k along z_t = (1 − t)·z_from + t·z_to, t = 0, 1/(n−1), …, 1.
+ * The route sends the draw, not the pixels: the worker that runs f draws it.
  */
 import { randomInt } from 'node:crypto';
 import express, { type RequestHandler, type Router } from 'express';
@@ -11,6 +12,7 @@ import { HttpError, badRequest } from '../errors.ts';
 import { encodeGridPng, encodePng } from '../image-codec.ts';
 import type { RequestValidators } from '../openapi.ts';
 import type { ServedModel } from '../model-set.ts';
+import type { NoiseDraw } from '../inference/generator.ts';
 import { admitWork, modelRef, negotiate, readyModel, residualsOf, runInference, type RouteContext } from './context.ts';
 
 interface GenerateBody {
@@ -52,18 +54,11 @@ function plan(body: GenerateBody, served: ServedModel): GeneratePlan {
   };
 }
 
-async function noiseFor(p: GeneratePlan, served: ServedModel, ctx: RouteContext): Promise<Float32Array> {
+/** The plan's noise, drawn by the worker that runs f (inference/job-input.ts). */
+function noiseDraw(p: GeneratePlan, served: ServedModel): NoiseDraw {
   const spec = { kind: p.noise, hermitian: p.noise === 'fourier' && served.model.card.noise.hermitian === true };
-  const draw = (seed: number, count: number): Promise<Float32Array> => ctx.noise.sample(served.name, spec, served.shape, seed, count);
-  if (p.interpolate === null) return draw(p.seed!, p.count);
-  const [from, to] = await Promise.all([draw(p.interpolate.from, 1), draw(p.interpolate.to, 1)]);
-  const size = from.length;
-  const out = new Float32Array(p.count * size);
-  for (let i = 0; i < p.count; i++) {
-    const t = i / (p.count - 1);
-    for (let j = 0; j < size; j++) out[i * size + j] = (1 - t) * from[j]! + t * to[j]!;
-  }
-  return out;
+  if (p.interpolate === null) return { spec, shape: served.shape, seed: p.seed!, count: p.count };
+  return { spec, shape: served.shape, seed: p.interpolate.from, to: p.interpolate.to, count: p.count };
 }
 
 function requireJson(): RequestHandler {
@@ -97,8 +92,8 @@ export function generateRouter(ctx: RouteContext, validators: RequestValidators)
     const range = served.model.card.image.valueRange;
     const p = plan(body, served);
     const keepSteps = kind === 'json' && p.returnSteps;
-    const input = await noiseFor(p, served, ctx);
     const useGenerationFile = served.model.generatorPath !== null;
+    const input = [noiseDraw(p, served)];
     const result = await runInference(ctx, served, res, { input, count: p.count, steps: p.steps, keepSteps, useGenerationFile });
     if (p.seed !== null) res.setHeader('X-Seed', String(p.seed));
     const final = result.outputs[result.outputs.length - 1]!;

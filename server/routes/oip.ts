@@ -75,7 +75,7 @@ export function oipRouter(ctx: RouteContext): Router {
     const served = modelOf(ctx, req);
     readyModel(ctx, served.name);
     const plan = parseInferRequest(req.body, served, limits);
-    const result = await runInference(ctx, served, res, { input: plan.input, count: plan.count, steps: plan.steps, keepSteps: false });
+    const result = await runInference(ctx, served, res, { input: [plan.input], count: plan.count, steps: plan.steps, keepSteps: false });
     const { card } = served.model;
     const [c, h, w] = served.shape;
     const data = Array.from(result.outputs[result.outputs.length - 1]!);

@@ -45,7 +45,7 @@ export function projectRouter(ctx: RouteContext): Router {
       (res.locals.releaseUpload as () => void)();
       const input = query.corrupt === null ? decoded : corrupt(query.corrupt, decoded, shape, new Rng(query.seed));
       const wantJson = res.locals.responseKind === 'json';
-      const result = await runInference(ctx, served, res, { input, count: 1, steps: query.steps, keepSteps: wantJson });
+      const result = await runInference(ctx, served, res, { input: [input], count: 1, steps: query.steps, keepSteps: wantJson });
       const final = result.outputs[result.outputs.length - 1]!;
       if (!wantJson) {
         res.type('image/png').send(await encodePng(final, 0, shape, range));

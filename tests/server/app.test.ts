@@ -259,3 +259,15 @@ void test('GET / serves the static page folder with the CSP header', async () =>
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+void test('API answers carry no ETag (nothing to revalidate, nothing to hash); static files keep theirs', async () => {
+  const generated = await generate({ seed: 1 }, 'application/json');
+  assert.equal(generated.status, 200);
+  assert.equal(generated.headers.etag, undefined);
+  const openapi = await request(app()).get('/openapi.yaml');
+  assert.equal(openapi.status, 200);
+  assert.equal(openapi.headers.etag, undefined);
+  const page = await request(app()).get('/');
+  assert.equal(page.status, 200);
+  assert.ok(page.headers.etag, 'express.static still validates the web page');
+});

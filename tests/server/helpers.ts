@@ -15,7 +15,9 @@ import { loadModelCard, type LoadedModel } from '../../common/model-card.ts';
 import { createApp, type IgnApp } from '../../server/app.ts';
 import { parseConfig, type ServerConfig } from '../../server/config.ts';
 import { CancelledError, type Generator, type GeneratorJob, type GeneratorResult } from '../../server/inference/generator.ts';
+import { materialiseInput } from '../../server/inference/job-input.ts';
 import { WorkerPool, poolOptionsFor, type PoolOptions } from '../../server/inference/pool.ts';
+import type { FourierStats } from '../../common/noise.ts';
 import { compileComponents, loadOpenApi } from '../../server/openapi.ts';
 import { writeTinyModelDir, type TinyModelOptions } from '../support/tiny-model.ts';
 
@@ -73,7 +75,11 @@ export async function startRealApp(
 export class SlowGenerator implements Generator {
   readonly batches: GeneratorJob[] = [];
   cancelled = 0;
-  constructor(private readonly stepMs: number) {}
+  constructor(
+    private readonly stepMs: number,
+    /** Fourier statistics for noise parts (Gaussian noise needs none). */
+    private readonly noiseStats: FourierStats | null = null,
+  ) {}
   ready(): boolean {
     return true;
   }
@@ -87,7 +93,7 @@ export class SlowGenerator implements Generator {
     this.batches.push(job);
     const outputs: Float32Array[] = [];
     const residuals = new Float32Array(job.steps * job.count);
-    let x = job.input;
+    let x = materialiseInput(job.input, this.noiseStats);
     for (let s = 0; s < job.steps; s++) {
       await new Promise((resolve) => setTimeout(resolve, this.stepMs));
       if (signal.aborted) {

@@ -11,7 +11,7 @@ const IMAGE = 4;
 
 function request(count: number, steps: number, overrides: Partial<QueueRequest> = {}): QueueRequest {
   return {
-    input: new Float32Array(count * IMAGE).fill(count),
+    input: [new Float32Array(count * IMAGE).fill(count)],
     count,
     steps,
     keepSteps: false,

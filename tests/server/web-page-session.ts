@@ -58,6 +58,7 @@ export async function startPool(modelDir: string, logger: Logger): Promise<{ mod
       outputName: card.output.name,
       dims: [card.image.channels, card.image.height, card.image.width],
       ep: 'cpu',
+      noiseStats: model.noiseStats,
       cudaDeviceId: 0,
       threads: 1,
     },
