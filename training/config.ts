@@ -60,6 +60,8 @@ export interface RecipeConfig {
   sourceTight: number;
   /** Clip mixture samples to the image range [-1, 1] (Gaussian noise otherwise leaves it). */
   sourceClip: boolean;
+  /** Fraction of each z batch that fades a training image into its noise (bridge rows; 0: none). */
+  sourceBridge: number;
   /** EMA decay of θ and BN buffers, exported instead of θ when > 0 (0: no EMA). */
   ema: number;
   lrSchedule: LrSchedule;
@@ -119,6 +121,7 @@ export const PRESETS: Readonly<Record<Preset, LossConfig>> = {
 /** Recipe defaults: everything off, so the paper presets train exactly as before. */
 export const RECIPE_OFF: Readonly<RecipeConfig> = {
   sourceMix: 0,
+  sourceBridge: 0,
   sourceTight: 1,
   sourceClip: false,
   ema: 0,
@@ -218,6 +221,11 @@ function validateConfig(c: TrainConfig): string[] {
     issues,
     isFinite(c.recipe.sourceMix) && c.recipe.sourceMix >= 0 && c.recipe.sourceMix <= 1,
     `sourceMix must be in [0, 1], got ${c.recipe.sourceMix}`,
+  );
+  check(
+    issues,
+    isFinite(c.recipe.sourceBridge) && c.recipe.sourceBridge >= 0 && c.recipe.sourceMix + c.recipe.sourceBridge <= 1,
+    `sourceBridge must be ≥ 0 with sourceMix + sourceBridge ≤ 1, got ${c.recipe.sourceBridge} (sourceMix ${c.recipe.sourceMix})`,
   );
   check(
     issues,

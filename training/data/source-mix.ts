@@ -138,6 +138,30 @@ export function mixSources(z: Float32Array, p: number, batch: number, source: Ba
   }
 }
 
+/** Range of the noise share α of a bridge row, z ← (1 − α)·x + α·z. */
+export const BRIDGE_ALPHA = [0.5, 0.95] as const;
+
+/**
+ * Bridge rows (`--source-bridge q`): the sourceRows(q, batch) noise rows right after the
+ * sourceRows(pMix, batch) mixture rows become (1 − α)·x + α·z, a random training image x faded into
+ * that row's own noise, α uniform in BRIDGE_ALPHA. They connect each digit to the source noise
+ * around it, so that where pure noise lands can follow the data's classes; like the mixture rows
+ * they have no target (L_idem and L_tight only). q = 0 draws nothing from `rng`.
+ */
+export function bridgeSources(z: Float32Array, pMix: number, q: number, batch: number, source: BatchSource, rng: Rng): void {
+  const rows = sourceRows(q, batch);
+  if (rows === 0) return;
+  const first = sourceRows(pMix, batch);
+  if (first + rows > batch) throw new RangeError(`${first} mixture rows and ${rows} bridge rows do not fit a batch of ${batch}`);
+  const size = shapeSize(source.shape);
+  const images = randomImages(source, rows, rng);
+  for (let i = 0; i < rows; i++) {
+    const alpha = between(rng, BRIDGE_ALPHA[0], BRIDGE_ALPHA[1]);
+    const row = (first + i) * size;
+    for (let k = 0; k < size; k++) z[row + k] = (1 - alpha) * images[i * size + k]! + alpha * z[row + k]!;
+  }
+}
+
 /**
  * Calibration batches for BatchNorm recalibration, at random indices of `source` drawn from one
  * seeded stream (batch i depends on the seed and on the batches before it). 'serving': what a

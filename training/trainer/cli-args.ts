@@ -34,6 +34,12 @@ export const TRAIN_FLAGS: readonly Flag[] = [
     arg: 'w',
     help: 'weight of L_tight on the mixture rows as a fraction of λ_t (default 1; 0: those rows see only L_idem)',
   },
+  {
+    name: 'source-bridge',
+    type: 'string',
+    arg: 'q',
+    help: 'fraction of each z batch that fades a training image into its noise, (1 − α)·x + α·z, α ∈ [0.5, 0.95] (idem/tight only; default 0)',
+  },
   { name: 'source-clip', type: 'boolean', help: 'clip mixture samples to the image range [-1, 1], as sent images are (projector: on)' },
   { name: 'no-source-clip', type: 'boolean', help: 'leave mixture samples unclipped (default except projector)' },
   {
@@ -159,6 +165,7 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
       defined({
         sourceMix: num(values, 'source-mix'),
         sourceTight: num(values, 'source-tight'),
+        sourceBridge: num(values, 'source-bridge'),
         sourceClip,
         ema: num(values, 'ema'),
         lrSchedule: str(values, 'lr-schedule'),

@@ -12,10 +12,11 @@ import type { FourierStats, ImageShape, NoiseSpec } from '../../common/noise.ts'
 import { workerEntry } from '../../common/worker-entry.ts';
 import type { SharedImages } from '../data/shared-images.ts';
 
-/** The mixture source (see source-mix.ts): fraction p of z's rows from corrupted images. */
+/** The mixture source (see source-mix.ts): fraction p of z's rows from corrupted images, then a fraction `bridge` of bridge rows. */
 export interface MixJob {
   p: number;
   clip: boolean;
+  bridge: number;
   images: SharedImages;
 }
 

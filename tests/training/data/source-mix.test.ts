@@ -6,6 +6,8 @@ import {
   SOURCE_FAMILIES,
   affine,
   corruptSource,
+  BRIDGE_ALPHA,
+  bridgeSources,
   mixSources,
   calibrationBatches,
   sourceRows,
@@ -71,6 +73,39 @@ void test('mixSources replaces round(p·batch) leading rows with corrupted sourc
   const untouched = new Float32Array(784 * 2).fill(7);
   mixSources(untouched, 0, 2, source, new Rng(2));
   assert.ok(untouched.every((v) => v === 7));
+});
+
+void test('bridgeSources fades a source image into each bridge row: (1 − α)·x + α·z with α in [0.5, 0.95]', () => {
+  const x = digitLike();
+  const source: BatchSource = {
+    n: 1,
+    shape: [...shape],
+    gather: (idx, out) => {
+      for (let i = 0; i < idx.length; i++) out.set(x, i * 784);
+    },
+  };
+  const noise = new Rng(4).fillNormal(new Float32Array(8 * 784));
+  const z = Float32Array.from(noise);
+  bridgeSources(z, 0.25, 0.5, 8, source, new Rng(5));
+  for (let i = 0; i < 8; i++) {
+    const row = z.subarray(i * 784, (i + 1) * 784);
+    const before = noise.subarray(i * 784, (i + 1) * 784);
+    if (i < 2 || i >= 6) {
+      assert.deepEqual(row, before, `row ${i} is not a bridge row`);
+      continue;
+    }
+    // α from the pixel where x and z differ most, then every pixel must fit that α.
+    let k = 0;
+    for (let j = 1; j < 784; j++) if (Math.abs(before[j]! - x[j]!) > Math.abs(before[k]! - x[k]!)) k = j;
+    const alpha = (row[k]! - x[k]!) / (before[k]! - x[k]!);
+    assert.ok(alpha >= BRIDGE_ALPHA[0] - 1e-5 && alpha <= BRIDGE_ALPHA[1] + 1e-5, `row ${i}: α = ${alpha}`);
+    for (let j = 0; j < 784; j++) assert.ok(Math.abs(row[j]! - ((1 - alpha) * x[j]! + alpha * before[j]!)) < 1e-4, `row ${i} pixel ${j}`);
+  }
+  const rng = new Rng(6);
+  const state = JSON.stringify(rng.state());
+  bridgeSources(z, 0.25, 0, 8, source, rng);
+  assert.equal(JSON.stringify(rng.state()), state, 'q = 0 draws nothing, so runs without bridges are unchanged');
+  assert.throws(() => bridgeSources(z, 0.75, 0.5, 8, source, new Rng(1)), /do not fit a batch of 8/);
 });
 
 void test('tightRowWeights: the mixture rows (the leading round(p·batch)) get sourceTight, the noise rows 1', () => {

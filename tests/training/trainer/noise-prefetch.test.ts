@@ -6,7 +6,7 @@ import { Rng } from '../../../common/rng.ts';
 import { NoisePrefetcher } from '../../../training/trainer/noise-prefetch.ts';
 import { noiseRng, sourceRng } from '../../../training/trainer/noise-stream.ts';
 import { imageSource, toShared, type SharedImages } from '../../../training/data/shared-images.ts';
-import { mixSources } from '../../../training/data/source-mix.ts';
+import { bridgeSources, mixSources } from '../../../training/data/source-mix.ts';
 import { Progress } from '../../../training/trainer/progress.ts';
 
 void test('noise drawn ahead by the worker equals noise drawn on the main thread, step by step', async () => {
@@ -35,7 +35,7 @@ void test('mixture-source rows drawn by the worker from shared memory equal thos
     const images: SharedImages = { data, n: 20, shape: [...shape] };
     assert.ok(images.data.buffer instanceof SharedArrayBuffer);
     for (const clip of [false, true]) {
-      const mix = { p: 0.5, clip, images };
+      const mix = { p: 0.5, clip, bridge: 0, images };
       const prefetcher = new NoisePrefetcher({ spec: { kind: 'gaussian' }, stats: null, shape: [...shape], seed: 4, batch: 4, mix });
       try {
         for (const step of [1, 2, 7]) {
@@ -53,6 +53,29 @@ void test('mixture-source rows drawn by the worker from shared memory equal thos
         await prefetcher.close();
       }
     }
+  }
+});
+
+void test('bridge rows drawn by the worker equal those drawn on the main thread, after the mixture rows', async () => {
+  const shape = [1, 6, 6] as const;
+  const floats = new Rng(3).fillUniform(new Float32Array(20 * 36), -1, 1);
+  const images: SharedImages = { data: toShared(floats), n: 20, shape: [...shape] };
+  const mix = { p: 0.25, clip: true, bridge: 0.5, images };
+  const prefetcher = new NoisePrefetcher({ spec: { kind: 'gaussian' }, stats: null, shape: [...shape], seed: 5, batch: 8, mix });
+  try {
+    for (const step of [1, 4]) {
+      const want = sampleNoise({ kind: 'gaussian' }, null, [...shape], noiseRng(5, step), 8);
+      const rng = sourceRng(5, step);
+      mixSources(want, 0.25, 8, imageSource(images), rng, true);
+      bridgeSources(want, 0.25, 0.5, 8, imageSource(images), rng);
+      const got = await prefetcher.take(step);
+      assert.deepEqual(got, want, `step ${step}`);
+      const noiseOnly = sampleNoise({ kind: 'gaussian' }, null, [...shape], noiseRng(5, step), 8);
+      assert.notDeepEqual(got.subarray(2 * 36, 6 * 36), noiseOnly.subarray(2 * 36, 6 * 36), 'rows 2–5 are bridge rows');
+      assert.deepEqual(got.subarray(6 * 36), noiseOnly.subarray(6 * 36), 'rows 6–7 stay noise');
+    }
+  } finally {
+    await prefetcher.close();
   }
 });
 

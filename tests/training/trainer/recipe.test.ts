@@ -58,6 +58,8 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
   assert.throws(() => resolveConfig({ recipe: { ema: 1 } }), /ema must be in \[0, 1\)/);
   assert.throws(() => resolveConfig({ recipe: { sourceMix: 1.5 } }), /sourceMix/);
   assert.throws(() => resolveConfig({ recipe: { sourceTight: -0.5 } }), /sourceTight must be in \[0, 1\]/);
+  assert.throws(() => resolveConfig({ recipe: { sourceMix: 0.75, sourceBridge: 0.5 } }), /sourceMix \+ sourceBridge ≤ 1/);
+  assert.throws(() => resolveConfig({ recipe: { sourceBridge: -0.1 } }), /sourceBridge must be ≥ 0/);
   assert.throws(() => resolveConfig({ noise: 'gaussian', recipe: { hermitian: true } }), /hermitian needs Fourier/);
   const { overrides } = parseTrainArgs([
     '--preset',
@@ -74,10 +76,13 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
     '--source-tight',
     '0',
     '--source-clip',
+    '--source-bridge',
+    '0.25',
   ]);
   assert.deepEqual(overrides.recipe, {
     sourceMix: 0.25,
     sourceTight: 0,
+    sourceBridge: 0.25,
     sourceClip: true,
     ema: 0.99,
     lrSchedule: 'cosine',
