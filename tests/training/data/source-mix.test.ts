@@ -105,7 +105,9 @@ void test('bridgeSources fades a source image into each bridge row: (1 − α)·
   const state = JSON.stringify(rng.state());
   bridgeSources(z, 0.25, 0, 8, source, rng);
   assert.equal(JSON.stringify(rng.state()), state, 'q = 0 draws nothing, so runs without bridges are unchanged');
-  assert.throws(() => bridgeSources(z, 0.75, 0.5, 8, source, new Rng(1)), /do not fit a batch of 8/);
+  assert.throws(() => {
+    bridgeSources(z, 0.75, 0.5, 8, source, new Rng(1));
+  }, /do not fit a batch of 8/);
 });
 
 void test('tightRowWeights: the mixture rows (the leading round(p·batch)) get sourceTight, the noise rows 1', () => {
