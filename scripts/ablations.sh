@@ -11,12 +11,13 @@
 #   calibration: no training; the BatchNorm statistics of the f bundled at commit 27818b0
 #            recalibrated (`npm run calibrate-bn`) on each calibration source, a second seed, and
 #            the serving calibration with a generation file (`--generator`).
-#   capacity: one more cycle of the shipped recipe (mixture 0.25, λ_rec 40; 3,000 steps × 64, seed 6)
-#            from the f bundled at commit 044836a at its width and widened (`--width`, function-
-#            preserving: docs/ign.md, "Research flags") to width 40 or 64 or latent 256, each calibrated as shipped.
-# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|capacity] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
-# About 3 min a run on 2 cores (training, then the evaluation); cycle runs about 12 min, capacity
-# 12–40 min (the compute grows with the width), calibration 2.
+#   cycle2:  one more cycle of the shipped recipe (mixture 0.25, λ_rec 40; 3,000 steps × 64, seed 6)
+#            from the f bundled at commit 044836a: alone, widened (`--width`, function-preserving:
+#            docs/ign.md, "Research flags") to width 40 or 64, and with bridge rows
+#            (`--source-bridge 0.25`); each calibrated as shipped.
+# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
+# About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
+# (width 64: 25), calibration 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SET=${1:-recipe}
@@ -26,8 +27,8 @@ case $SET in
   mixture) FROM=0bfea35 ;;
   cycle) FROM=534cfed ;;
   calibration) FROM=27818b0 ;;
-  capacity) FROM=044836a ;;
-  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration or capacity)" >&2; exit 2 ;;
+  cycle2) FROM=044836a ;;
+  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration or cycle2)" >&2; exit 2 ;;
 esac
 START="$OUT/start"
 mkdir -p "$OUT"
@@ -37,7 +38,7 @@ if [ ! -f "$START/model.onnx" ]; then
 fi
 SEED=0
 [ "$SET" = cycle ] && SEED=5
-[ "$SET" = capacity ] && SEED=6
+[ "$SET" = cycle2 ] && SEED=6
 common=(--dataset mnist --seed "$SEED" --init-from "$START" --sample-every 0 --checkpoint-every 0 --log-every 50)
 # WIDTH=n LATENT=m run NAME …: a run at another width / latent size (the start f is widened to it).
 run() {
@@ -111,17 +112,17 @@ elif [ "$SET" = cycle ]; then
     "+ λ_tight 1.25, calibrated=$OUT/tight125-cal" "+ mixture 0.25, calibrated=$OUT/mix25-cal" \
     "+ Hermitian, λ_rec 40, calibrated=$OUT/hermrec40-cal" "+ mixture 0.35, calibrated=$OUT/mix35-cal" \
     "+ mixture 0.25, λ_rec 40, calibrated=$OUT/mix25rec40-cal"
-elif [ "$SET" = capacity ]; then
+elif [ "$SET" = cycle2 ]; then
   recipe=(--preset projector --steps 3000 --batch 64 --source-mix 0.25 --w-rec 40)
   run base "${recipe[@]}"
   WIDTH=40 run w40 "${recipe[@]}"
   WIDTH=64 run w64 "${recipe[@]}"
-  LATENT=256 run l256 "${recipe[@]}"
-  for name in base w40 w64 l256; do with_calibration "$name"; done
+  run bridge "${recipe[@]}" --source-bridge 0.25
+  for name in base w40 w64 bridge; do with_calibration "$name"; done
   npm run --silent ablation-table -- \
     "bundled f (start: width 32, latent 128)=$START" "one more cycle, same size, calibrated=$OUT/base-cal" \
     "widened to width 40, calibrated=$OUT/w40-cal" "widened to width 64, calibrated=$OUT/w64-cal" \
-    "latent widened to 256, calibrated=$OUT/l256-cal"
+    "+ bridge rows 0.25, calibrated=$OUT/bridge-cal"
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip

@@ -102,6 +102,39 @@ export function topClass(row: Float32Array): { index: number; probability: numbe
   return { index, probability: 1 / denominator };
 }
 
+/** A class change f made: `count` images of true class `label` read right in x̃ and as `to` in f(x̃). */
+export interface ClassLoss {
+  readonly label: number;
+  readonly to: number;
+  readonly count: number;
+}
+
+/**
+ * The images the classifier reads right before f and wrong after it, grouped by (true class → class
+ * after f), most frequent first (ties by label, then class), at most `top` groups: where a projection
+ * loses digits.
+ */
+export function classLosses(
+  before: Float32Array,
+  after: Float32Array,
+  labels: ArrayLike<number>,
+  classes: number,
+  top: number,
+): ClassLoss[] {
+  const count = before.length / classes;
+  const tally = new Map<number, number>();
+  for (let r = 0; r < count; r++) {
+    const label = labels[r]!;
+    const was = topClass(before.subarray(r * classes, (r + 1) * classes)).index;
+    const now = topClass(after.subarray(r * classes, (r + 1) * classes)).index;
+    if (was === label && now !== label) tally.set(label * classes + now, (tally.get(label * classes + now) ?? 0) + 1);
+  }
+  return [...tally]
+    .map(([key, n]) => ({ label: Math.floor(key / classes), to: key % classes, count: n }))
+    .sort((a, b) => b.count - a.count || a.label - b.label || a.to - b.to)
+    .slice(0, top);
+}
+
 /** Fraction of rows whose argmax equals the label. */
 export function accuracy(logits: Float32Array, labels: ArrayLike<number>, classes: number): number {
   const count = logits.length / classes;

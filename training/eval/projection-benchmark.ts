@@ -13,7 +13,7 @@ import { benchmarkFamilies, corruptBatch, type FamilyKind } from './benchmark-fa
 import type { ClassifierRunner } from './classifier-runner.ts';
 import { fitGaussian, frechetDistanceTo, frechetReference } from './frechet.ts';
 import { medianFilter3x3 } from './median-filter.ts';
-import { accuracy, meanPsnr } from './metrics.ts';
+import { accuracy, classLosses, meanPsnr, type ClassLoss } from './metrics.ts';
 import type { ModelRunner } from './model-runner.ts';
 import type { PanelRow } from './panels.ts';
 
@@ -36,9 +36,14 @@ export interface FamilyScores {
   readonly frechet: Columns;
   /** Mean PSNR (dB) to the clean image, capped at 100 dB for exact copies. */
   readonly psnr: Columns;
+  /** The most frequent class changes of digits read right in x̃ and wrong in f(x̃) (true → f), at most LOSSES_SHOWN. */
+  readonly lostByF: readonly ClassLoss[];
   /** User-style: accuracy of f(x̃) with the upload only resized (normalize=none), and the count the normaliser refused. */
   readonly user?: { readonly accuracyUnnormalizedF1: number; readonly accuracyUnnormalizedInput: number; readonly rejected: number };
 }
+
+/** Class changes listed per family (FamilyScores.lostByF). */
+export const LOSSES_SHOWN = 3;
 
 export interface ProjectionBenchmark {
   readonly families: readonly FamilyScores[];
@@ -73,9 +78,10 @@ export async function projectionBenchmark(inputs: BenchmarkInputs): Promise<{ be
   const classes = classifier.classes;
   const dim = inputs.featureDim;
   const reference = frechetReference(fitGaussian(inputs.referenceFeatures, inputs.referenceFeatures.length / dim, dim));
-  const score = async (images: Float32Array): Promise<{ accuracy: number; frechet: number; psnr: number }> => {
+  const score = async (images: Float32Array): Promise<{ accuracy: number; frechet: number; psnr: number; logits: Float32Array }> => {
     const c = await classifier.classify(images);
     return {
+      logits: c.logits,
       accuracy: accuracy(c.logits, labels, classes),
       frechet: frechetDistanceTo(reference, fitGaussian(c.features, count, dim)),
       psnr: meanPsnr(images, clean, size),
@@ -104,6 +110,7 @@ export async function projectionBenchmark(inputs: BenchmarkInputs): Promise<{ be
       accuracy: pick('accuracy'),
       frechet: pick('frechet'),
       psnr: pick('psnr'),
+      lostByF: classLosses(s.input.logits, s.f1.logits, labels, classes, LOSSES_SHOWN),
     };
     if (family.kind === 'clean') cleanIdempotencePsnr = meanPsnr(f2, f1, size);
     if (corrupted.unnormalized) {

@@ -4,7 +4,7 @@
  * card's `evaluation` field, and evaluation.md (a caption for evaluation.png and a figures table).
  */
 import type { ClassHistogram } from './metrics.ts';
-import type { Columns, ProjectionBenchmark } from './projection-benchmark.ts';
+import { LOSSES_SHOWN, type Columns, type ProjectionBenchmark } from './projection-benchmark.ts';
 import type { TargetCheck } from './targets.ts';
 
 export interface ProjectionScores {
@@ -141,13 +141,16 @@ function benchmarkMarkdown(b: ProjectionBenchmark): string[] {
   const lines = [
     '## Projection benchmark',
     '',
-    `Columns per metric: x̃ (identity baseline) | 3×3 median(x̃) | f(x̃) | f²(x̃). Accuracy of the classifier against the true label (%), Fréchet distance to ${b.referenceImages} other real test images, PSNR to the clean x (dB, 100 = exact). The clean row has x̃ = x; PSNR(f²(x), f(x)) = ${fmt(b.cleanIdempotencePsnr, 2)} dB. ${conventions}.`,
+    `Columns per metric: x̃ (identity baseline) | 3×3 median(x̃) | f(x̃) | f²(x̃). Accuracy of the classifier against the true label (%), Fréchet distance to ${b.referenceImages} other real test images, PSNR to the clean x (dB, 100 = exact); "lost by f": digits the classifier reads right in x̃ and wrong in f(x̃), by true class → class after f, the ${LOSSES_SHOWN} most frequent. The clean row has x̃ = x; PSNR(f²(x), f(x)) = ${fmt(b.cleanIdempotencePsnr, 2)} dB. ${conventions}.`,
     '',
-    '| family | acc x̃ | acc median | acc f | acc f² | FD x̃ | FD median | FD f | FD f² | PSNR x̃ | PSNR median | PSNR f | PSNR f² |',
-    `|---|${'---:|'.repeat(12)}`,
+    '| family | acc x̃ | acc median | acc f | acc f² | FD x̃ | FD median | FD f | FD f² | PSNR x̃ | PSNR median | PSNR f | PSNR f² | lost by f (true→f ×n) |',
+    `|---|${'---:|'.repeat(12)}---|`,
   ];
   for (const f of b.families) {
-    lines.push(`| ${f.label} | ${cols(f.accuracy, pct)} | ${cols(f.frechet, (x) => fmt(x, 1))} | ${cols(f.psnr, (x) => fmt(x, 1))} |`);
+    const lost = f.lostByF.map((l) => `${l.label}→${l.to} ×${l.count}`).join(', ') || '—';
+    lines.push(
+      `| ${f.label} | ${cols(f.accuracy, pct)} | ${cols(f.frechet, (x) => fmt(x, 1))} | ${cols(f.psnr, (x) => fmt(x, 1))} | ${lost} |`,
+    );
   }
   const users = b.families.filter((f) => f.user);
   if (users.length > 0) {

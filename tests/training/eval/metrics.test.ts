@@ -1,7 +1,16 @@
 // SPDX-License-Identifier: MIT
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accuracy, classHistogram, meanPsnr, meanRms, pixelErrors, PSNR_CAP_DB, topClass } from '../../../training/eval/metrics.ts';
+import {
+  accuracy,
+  classHistogram,
+  classLosses,
+  meanPsnr,
+  meanRms,
+  pixelErrors,
+  PSNR_CAP_DB,
+  topClass,
+} from '../../../training/eval/metrics.ts';
 
 void test('PSNR of a hand case: an error of 0.2 everywhere gives 10·log10(4/0.04) = 20 dB', () => {
   const clean = new Float32Array([0, 0.5, -1, 1]);
@@ -44,4 +53,23 @@ void test('topClass is stable for huge logits, and accuracy compares argmax with
   assert.equal(t.index, 0);
   assert.ok(Math.abs(t.probability - 1 / (1 + Math.exp(-1))) < 1e-6);
   assert.equal(accuracy(new Float32Array([1, 0, 0, 1, 1, 0]), [0, 1, 1], 2), 2 / 3);
+});
+
+void test('classLosses counts digits read right before f and wrong after it, by (true → after), most frequent first', () => {
+  const onehot = (classes: number[]): Float32Array => {
+    const out = new Float32Array(classes.length * 3);
+    classes.forEach((c, r) => (out[r * 3 + c] = 5));
+    return out;
+  };
+  const labels = [0, 0, 0, 1, 1, 2, 2];
+  const before = onehot([0, 0, 1, 1, 1, 2, 2]); // row 2 is already wrong before f: never a loss
+  const after = onehot([1, 1, 2, 0, 1, 0, 1]);
+  assert.deepEqual(classLosses(before, after, labels, 3, 5), [
+    { label: 0, to: 1, count: 2 },
+    { label: 1, to: 0, count: 1 },
+    { label: 2, to: 0, count: 1 },
+    { label: 2, to: 1, count: 1 },
+  ]);
+  assert.deepEqual(classLosses(before, after, labels, 3, 1), [{ label: 0, to: 1, count: 2 }]);
+  assert.deepEqual(classLosses(before, before, labels, 3, 5), []);
 });
