@@ -25,6 +25,7 @@
 import { shapeSize, type ImageShape } from './fft.ts';
 import type { InputConventions } from './model-card.ts';
 import { resizePlane } from './resample.ts';
+import { concatFloat32 } from './concat.ts';
 
 /** Minimum ink contrast (in [0, 1] units, ≈ 38 of 255 grey levels) for an image to have content. */
 export const MIN_CONTRAST = 0.15;
@@ -80,7 +81,7 @@ export function normalizeInput(pixels: Float32Array, shape: ImageShape, options:
     }
     fitted.push(resizePlane(crop, box.height, box.width, fitH, fitW));
   }
-  const { left, top } = placement(channelMean(concat(fitted), channels, fitW * fitH), fitW, fitH, tw, th, conventions.centring);
+  const { left, top } = placement(channelMean(concatFloat32(fitted), channels, fitW * fitH), fitW, fitH, tw, th, conventions.centring);
   const out = new Float32Array(tc * th * tw);
   const inkToValue =
     conventions.polarity === 'light-on-dark' ? (ink: number) => lo + (hi - lo) * ink : (ink: number) => lo + (hi - lo) * (1 - ink);
@@ -98,16 +99,6 @@ function channelMean(pixels: Float32Array, channels: number, plane: number): Flo
   if (channels === 1) return pixels.subarray(0, plane);
   const out = new Float32Array(plane);
   for (let c = 0; c < channels; c++) for (let p = 0; p < plane; p++) out[p] = out[p]! + pixels[c * plane + p]! / channels;
-  return out;
-}
-
-function concat(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }
 

@@ -5,6 +5,7 @@
  * event loop never computes noise and a /generate request crosses to another thread once, not three
  * times. One function for the inference worker and for the in-process generators of the tests.
  */
+import { concatFloat32 } from '../../common/concat.ts';
 import { sampleNoise, type FourierStats } from '../../common/noise.ts';
 import { Rng } from '../../common/rng.ts';
 import type { InputPart, NoiseDraw } from './generator.ts';
@@ -30,12 +31,5 @@ export function drawNoise(draw: NoiseDraw, stats: FourierStats | null): Float32A
 /** The parts laid end to end as one N×C×H×W input. */
 export function materialiseInput(parts: readonly InputPart[], stats: FourierStats | null): Float32Array {
   const arrays = parts.map((p) => (p instanceof Float32Array ? p : drawNoise(p, stats)));
-  if (arrays.length === 1) return arrays[0]!;
-  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
-  let offset = 0;
-  for (const a of arrays) {
-    out.set(a, offset);
-    offset += a.length;
-  }
-  return out;
+  return arrays.length === 1 ? arrays[0]! : concatFloat32(arrays);
 }

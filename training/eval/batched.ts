@@ -2,6 +2,7 @@
 /** Runs a dynamic-batch image graph over many images in fixed-size chunks (bounded memory). */
 import { shapeSize, type ImageShape } from '../../common/fft.ts';
 import type { Session } from '../runtime/ort.ts';
+import { concatFloat32 } from '../../common/concat.ts';
 
 const DEFAULT_CHUNK = 200;
 
@@ -31,15 +32,5 @@ export async function runBatched(
       parts[name]!.push(t.data);
     }
   }
-  return Object.fromEntries(outputs.map((o) => [o, concat(parts[o]!)]));
-}
-
-function concat(chunks: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(chunks.reduce((s, c) => s + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return Object.fromEntries(outputs.map((o) => [o, concatFloat32(parts[o]!)]));
 }
