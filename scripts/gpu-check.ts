@@ -13,6 +13,7 @@ import { cudaUnavailableReason } from '../common/ort-options.ts';
 import { openSession } from '../server/inference/ort-runtime.ts';
 import type { OpenedSession } from '../server/inference/ort-runtime.ts';
 import type { SessionSpec } from '../server/inference/protocol.ts';
+import { sessionSpecFor } from '../server/inference/pool.ts';
 import { runCli } from './cli.ts';
 
 const TOLERANCE = 1e-4;
@@ -33,19 +34,10 @@ async function timeRuns(session: OpenedSession, input: Float32Array, count: numb
 
 async function main(argv: string[]): Promise<number> {
   const dir = argv[0] ?? 'models/mnist';
-  const { card, modelPath, generatorPath, noiseStats } = await loadModelCard(dir);
+  const model = await loadModelCard(dir);
+  const { card } = model;
   const { channels: c, height: h, width: w } = card.image;
-  const spec = (ep: SessionSpec['ep']): SessionSpec => ({
-    modelPath,
-    generatorPath,
-    inputName: card.input.name,
-    outputName: card.output.name,
-    dims: [c, h, w],
-    ep,
-    cudaDeviceId: 0,
-    noiseStats,
-    threads: 2,
-  });
+  const spec = (ep: SessionSpec['ep']): SessionSpec => sessionSpecFor(model, { ep, cudaDeviceId: 0, threads: 2 });
   console.log(`model ${card.name} (${dir}); libcuda.so.1 + /dev/nvidia*: ${cudaUnavailableReason() ?? 'present'}`);
   let cuda: OpenedSession;
   try {

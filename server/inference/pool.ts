@@ -45,6 +45,20 @@ export interface PoolOptions {
   readonly heapLimitMb?: number;
 }
 
+/** What a worker needs to open `model`: the card's files, names, shape and noise statistics, plus where to run. */
+export function sessionSpecFor(model: LoadedModel, run: Pick<SessionSpec, 'ep' | 'cudaDeviceId' | 'threads'>): SessionSpec {
+  const { card } = model;
+  return {
+    modelPath: model.modelPath,
+    generatorPath: model.generatorPath,
+    inputName: card.input.name,
+    outputName: card.output.name,
+    dims: [card.image.channels, card.image.height, card.image.width],
+    noiseStats: model.noiseStats,
+    ...run,
+  };
+}
+
 /** The pool main.ts (and the tests that mirror it) builds from the config and the model card. */
 export function poolOptionsFor(
   config: ServerConfig,
@@ -52,23 +66,16 @@ export function poolOptionsFor(
   logger: Logger,
   hooks: Pick<PoolOptions, 'onRestart' | 'onGiveUp'> = {},
 ): PoolOptions {
-  const { card } = model;
   return {
     logger,
     workers: config.workers,
     ...hooks,
     restart: { baseMs: config.workerRestartBaseMs, maxMs: config.workerRestartMaxMs, maxFailures: config.workerMaxFailures },
-    spec: {
-      modelPath: model.modelPath,
-      generatorPath: model.generatorPath,
-      inputName: card.input.name,
-      outputName: card.output.name,
-      dims: [card.image.channels, card.image.height, card.image.width],
+    spec: sessionSpecFor(model, {
       ep: config.requireGpu ? 'cuda' : config.ep,
       cudaDeviceId: config.cudaDeviceId,
       threads: config.threadsPerWorker,
-      noiseStats: model.noiseStats,
-    },
+    }),
   };
 }
 

@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { loadModelCard, type LoadedModel } from '../../common/model-card.ts';
 import { createApp } from '../../server/app.ts';
 import { parseConfig } from '../../server/config.ts';
-import { WorkerPool } from '../../server/inference/pool.ts';
+import { WorkerPool, sessionSpecFor } from '../../server/inference/pool.ts';
 import { writeTinyModelDir } from '../support/tiny-model.ts';
 import { skipUnlessAvailable } from '../support/required-tool.ts';
 
@@ -47,22 +47,7 @@ export async function gradientPng(): Promise<Buffer> {
 
 export async function startPool(modelDir: string, logger: Logger): Promise<{ model: LoadedModel; generator: WorkerPool }> {
   const model = await loadModelCard(modelDir);
-  const { card } = model;
-  const pool = new WorkerPool({
-    logger,
-    workers: 1,
-    spec: {
-      modelPath: model.modelPath,
-      generatorPath: model.generatorPath,
-      inputName: card.input.name,
-      outputName: card.output.name,
-      dims: [card.image.channels, card.image.height, card.image.width],
-      ep: 'cpu',
-      noiseStats: model.noiseStats,
-      cudaDeviceId: 0,
-      threads: 1,
-    },
-  });
+  const pool = new WorkerPool({ logger, workers: 1, spec: sessionSpecFor(model, { ep: 'cpu', cudaDeviceId: 0, threads: 1 }) });
   await pool.start();
   return { model, generator: pool };
 }
