@@ -60,6 +60,8 @@ export interface RecipeConfig {
   sourceTight: number;
   /** Clip mixture samples to the image range [-1, 1] (Gaussian noise otherwise leaves it). */
   sourceClip: boolean;
+  /** Largest σ (px at 28×28) of the mixture's blur family, drawn from [0.6, sourceBlurMax]. */
+  sourceBlurMax: number;
   /** Fraction of each z batch that fades a training image into its noise (bridge rows; 0: none). */
   sourceBridge: number;
   /** EMA decay of θ and BN buffers, exported instead of θ when > 0 (0: no EMA). */
@@ -122,6 +124,7 @@ export const PRESETS: Readonly<Record<Preset, LossConfig>> = {
 export const RECIPE_OFF: Readonly<RecipeConfig> = {
   sourceMix: 0,
   sourceBridge: 0,
+  sourceBlurMax: 2,
   sourceTight: 1,
   sourceClip: false,
   ema: 0,
@@ -226,6 +229,11 @@ function validateConfig(c: TrainConfig): string[] {
     issues,
     isFinite(c.recipe.sourceBridge) && c.recipe.sourceBridge >= 0 && c.recipe.sourceMix + c.recipe.sourceBridge <= 1,
     `sourceBridge must be ≥ 0 with sourceMix + sourceBridge ≤ 1, got ${c.recipe.sourceBridge} (sourceMix ${c.recipe.sourceMix})`,
+  );
+  check(
+    issues,
+    isFinite(c.recipe.sourceBlurMax) && c.recipe.sourceBlurMax >= 0.6 && c.recipe.sourceBlurMax <= 4,
+    `sourceBlurMax must be in [0.6, 4], got ${c.recipe.sourceBlurMax}`,
   );
   check(
     issues,

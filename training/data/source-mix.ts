@@ -8,7 +8,7 @@
  * Each corrupted sample picks one family uniformly, with its strength drawn uniformly:
  *   gaussian  x + σ·n, σ ∈ [0.1, 0.9]           impulse  a fraction r ∈ [0.05, 0.4] of pixels → ±1
  *   occlusion a square of side s ∈ [6, 14] px (at most the image) filled with −1, +1 or noise
- *   blur      Gaussian blur, σ ∈ [0.6, 2]       affine   shift ±4 px, scale ∈ [0.75, 1.25] about the centre
+ *   blur      Gaussian blur, σ ∈ [0.6, blurMax] (default 2)   affine   shift ±4 px, scale ∈ [0.75, 1.25] about the centre
  *   clean     the image itself (idempotence on data: f(f(x)) = f(x))
  * Source images come from their own random indices (the step's rng), not from the x batch.
  * With `clip`, every mixture sample is clipped to the image range [-1, 1], as any image a user sends
@@ -24,10 +24,14 @@ import type { BatchSource } from './batches.ts';
 export const SOURCE_FAMILIES = ['gaussian', 'impulse', 'occlusion', 'blur', 'affine', 'clean'] as const;
 export type SourceFamily = (typeof SOURCE_FAMILIES)[number];
 
+/** Smallest and default largest σ of the blur family; `--source-blur-max` moves the largest. */
+export const BLUR_SIGMA_MIN = 0.6;
+export const BLUR_SIGMA_MAX = 2;
+
 const between = (rng: Rng, lo: number, hi: number): number => lo + (hi - lo) * rng.uniform();
 
-/** One corrupted copy of image x (C×H×W in [-1, 1]) from `family`. */
-export function corruptSource(family: SourceFamily, x: Float32Array, shape: ImageShape, rng: Rng): Float32Array {
+/** One corrupted copy of image x (C×H×W in [-1, 1]) from `family`; blur σ is drawn from [BLUR_SIGMA_MIN, blurMax]. */
+export function corruptSource(family: SourceFamily, x: Float32Array, shape: ImageShape, rng: Rng, blurMax = BLUR_SIGMA_MAX): Float32Array {
   const [c, h, w] = shape;
   const out = Float32Array.from(x);
   switch (family) {
@@ -58,7 +62,7 @@ export function corruptSource(family: SourceFamily, x: Float32Array, shape: Imag
       return out;
     }
     case 'blur': {
-      const sigma = between(rng, 0.6, 2);
+      const sigma = between(rng, BLUR_SIGMA_MIN, blurMax);
       const k = 2 * Math.ceil(3 * sigma) + 1;
       for (let ch = 0; ch < c; ch++) {
         const plane = Float64Array.from(x.subarray(ch * h * w, (ch + 1) * h * w));
@@ -125,14 +129,22 @@ function randomImages(source: BatchSource, count: number, rng: Rng): Float32Arra
  * Overwrites the first sourceRows(p, batch) images of z (batch×C×H×W) with corrupted training
  * images drawn at random from `source`.
  */
-export function mixSources(z: Float32Array, p: number, batch: number, source: BatchSource, rng: Rng, clip = false): void {
+export function mixSources(
+  z: Float32Array,
+  p: number,
+  batch: number,
+  source: BatchSource,
+  rng: Rng,
+  clip = false,
+  blurMax = BLUR_SIGMA_MAX,
+): void {
   const rows = sourceRows(p, batch);
   if (rows === 0) return;
   const size = shapeSize(source.shape);
   const clean = randomImages(source, rows, rng);
   for (let i = 0; i < rows; i++) {
     const family = SOURCE_FAMILIES[rng.int(SOURCE_FAMILIES.length)]!;
-    const sample = corruptSource(family, clean.subarray(i * size, (i + 1) * size), source.shape, rng);
+    const sample = corruptSource(family, clean.subarray(i * size, (i + 1) * size), source.shape, rng, blurMax);
     if (clip) for (let k = 0; k < size; k++) sample[k] = Math.min(1, Math.max(-1, sample[k]!));
     z.set(sample, i * size);
   }

@@ -35,6 +35,12 @@ export const TRAIN_FLAGS: readonly Flag[] = [
     help: 'weight of L_tight on the mixture rows as a fraction of λ_t (default 1; 0: those rows see only L_idem)',
   },
   {
+    name: 'source-blur-max',
+    type: 'string',
+    arg: 's',
+    help: "largest σ (px) of the mixture's blur family, drawn from [0.6, s] (default 2; at most 4)",
+  },
+  {
     name: 'source-bridge',
     type: 'string',
     arg: 'q',
@@ -166,6 +172,7 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
         sourceMix: num(values, 'source-mix'),
         sourceTight: num(values, 'source-tight'),
         sourceBridge: num(values, 'source-bridge'),
+        sourceBlurMax: num(values, 'source-blur-max'),
         sourceClip,
         ema: num(values, 'ema'),
         lrSchedule: str(values, 'lr-schedule'),

@@ -16,6 +16,8 @@ import type { SharedImages } from '../data/shared-images.ts';
 export interface MixJob {
   p: number;
   clip: boolean;
+  /** Largest σ of the blur family (source-mix.ts). */
+  blurMax: number;
   bridge: number;
   images: SharedImages;
 }

@@ -177,7 +177,9 @@ async function createSampler(run: RunState): Promise<{ write: (step: number) => 
 /** The prefetcher's mixture-source job, or null when z is noise only. */
 function mixJob(recipe: RecipeConfig, dataset: Dataset): MixJob | null {
   const used = recipe.sourceMix > 0 || recipe.sourceBridge > 0;
-  return used ? { p: recipe.sourceMix, clip: recipe.sourceClip, bridge: recipe.sourceBridge, images: dataset.images } : null;
+  return used
+    ? { p: recipe.sourceMix, clip: recipe.sourceClip, blurMax: recipe.sourceBlurMax, bridge: recipe.sourceBridge, images: dataset.images }
+    : null;
 }
 
 /**

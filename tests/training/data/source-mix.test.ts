@@ -2,10 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../../common/rng.ts';
+import { gaussianBlur } from '../../../common/corruptions.ts';
 import {
   SOURCE_FAMILIES,
   affine,
   corruptSource,
+  BLUR_SIGMA_MIN,
   BRIDGE_ALPHA,
   bridgeSources,
   mixSources,
@@ -73,6 +75,15 @@ void test('mixSources replaces round(p·batch) leading rows with corrupted sourc
   const untouched = new Float32Array(784 * 2).fill(7);
   mixSources(untouched, 0, 2, source, new Rng(2));
   assert.ok(untouched.every((v) => v === 7));
+});
+
+void test('the blur family draws σ from [0.6, blurMax]: at blurMax 0.6 it is exactly a σ = 0.6 blur', () => {
+  const x = digitLike();
+  const exact = corruptSource('blur', x, [...shape], new Rng(3), BLUR_SIGMA_MIN);
+  const want = gaussianBlur(Float64Array.from(x), 28, 28, 2 * Math.ceil(3 * BLUR_SIGMA_MIN) + 1, BLUR_SIGMA_MIN);
+  for (let i = 0; i < 784; i++) assert.ok(Math.abs(exact[i]! - want[i]!) < 1e-6, `pixel ${i}`);
+  const wide = corruptSource('blur', x, [...shape], new Rng(3), 3);
+  assert.notDeepEqual(wide, corruptSource('blur', x, [...shape], new Rng(3)), 'a larger blurMax draws another σ from the same stream');
 });
 
 void test('bridgeSources fades a source image into each bridge row: (1 − α)·x + α·z with α in [0.5, 0.95]', () => {

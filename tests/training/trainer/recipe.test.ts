@@ -60,6 +60,7 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
   assert.throws(() => resolveConfig({ recipe: { sourceTight: -0.5 } }), /sourceTight must be in \[0, 1\]/);
   assert.throws(() => resolveConfig({ recipe: { sourceMix: 0.75, sourceBridge: 0.5 } }), /sourceMix \+ sourceBridge ≤ 1/);
   assert.throws(() => resolveConfig({ recipe: { sourceBridge: -0.1 } }), /sourceBridge must be ≥ 0/);
+  assert.throws(() => resolveConfig({ recipe: { sourceBlurMax: 0.5 } }), /sourceBlurMax must be in \[0.6, 4\]/);
   assert.throws(() => resolveConfig({ noise: 'gaussian', recipe: { hermitian: true } }), /hermitian needs Fourier/);
   const { overrides } = parseTrainArgs([
     '--preset',
@@ -78,11 +79,14 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
     '--source-clip',
     '--source-bridge',
     '0.25',
+    '--source-blur-max',
+    '3',
   ]);
   assert.deepEqual(overrides.recipe, {
     sourceMix: 0.25,
     sourceTight: 0,
     sourceBridge: 0.25,
+    sourceBlurMax: 3,
     sourceClip: true,
     ema: 0.99,
     lrSchedule: 'cosine',
