@@ -119,6 +119,27 @@ export function sampleNoise(spec: NoiseSpec, stats: FourierStats | null, shape: 
   return out;
 }
 
+/**
+ * `count` images on the straight path from image a to image b (same length), z_t = (1 − t)·a + t·b
+ * at t = 0, 1/(count − 1), …, 1 (t = 0 alone when count is 1): noise interpolation, for /generate
+ * and the evaluation's strips alike.
+ */
+export function straightPath(
+  a: Float32Array,
+  b: Float32Array,
+  count: number,
+  into = new Float32Array(count * a.length),
+  offset = 0,
+): Float32Array {
+  const size = a.length;
+  for (let i = 0; i < count; i++) {
+    const t = count === 1 ? 0 : i / (count - 1);
+    const at = offset + i * size;
+    for (let j = 0; j < size; j++) into[at + j] = (1 - t) * a[j]! + t * b[j]!;
+  }
+  return into;
+}
+
 /** Index of −k (per channel, modulo H and W) for every element k of a C×H×W spectrum. */
 function mirrorIndex([c, h, w]: ImageShape): Uint32Array {
   const out = new Uint32Array(c * h * w);

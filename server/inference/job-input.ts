@@ -6,7 +6,7 @@
  * times. One function for the inference worker and for the in-process generators of the tests.
  */
 import { concatFloat32 } from '../../common/concat.ts';
-import { sampleNoise, type FourierStats } from '../../common/noise.ts';
+import { sampleNoise, straightPath, type FourierStats } from '../../common/noise.ts';
 import { Rng } from '../../common/rng.ts';
 import type { InputPart, NoiseDraw } from './generator.ts';
 
@@ -17,15 +17,7 @@ import type { InputPart, NoiseDraw } from './generator.ts';
 export function drawNoise(draw: NoiseDraw, stats: FourierStats | null): Float32Array {
   const sample = (seed: number, count: number): Float32Array => sampleNoise(draw.spec, stats, draw.shape, new Rng(seed), count);
   if (draw.to === undefined) return sample(draw.seed, draw.count);
-  const from = sample(draw.seed, 1);
-  const to = sample(draw.to, 1);
-  const size = from.length;
-  const out = new Float32Array(draw.count * size);
-  for (let i = 0; i < draw.count; i++) {
-    const t = draw.count === 1 ? 0 : i / (draw.count - 1);
-    for (let j = 0; j < size; j++) out[i * size + j] = (1 - t) * from[j]! + t * to[j]!;
-  }
-  return out;
+  return straightPath(sample(draw.seed, 1), sample(draw.to, 1), draw.count);
 }
 
 /** The parts laid end to end as one N×C×H×W input. */

@@ -6,6 +6,7 @@
 import { corrupt, CORRUPTIONS, NOISE_STD, SKETCH_KERNEL_SIZE, type CorruptionKind } from '../../common/corruptions.ts';
 import { shapeSize, type ImageShape } from '../../common/fft.ts';
 import type { Rng } from '../../common/rng.ts';
+import { straightPath } from '../../common/noise.ts';
 import { frechetDistanceOfFeatures } from './frechet.ts';
 import { accuracy, classHistogram, meanPsnr, meanRms, pixelErrors } from './metrics.ts';
 import type { ClassifierRunner } from './classifier-runner.ts';
@@ -100,11 +101,7 @@ export async function interpolationRows(
   for (let s = 0; s < strips; s++) {
     const a = ends.subarray(2 * s * size, (2 * s + 1) * size);
     const b = ends.subarray((2 * s + 1) * size, (2 * s + 2) * size);
-    for (let j = 0; j < steps; j++) {
-      const t = steps === 1 ? 0 : j / (steps - 1);
-      const at = (s * steps + j) * size;
-      for (let i = 0; i < size; i++) lines[at + i] = (1 - t) * a[i]! + t * b[i]!;
-    }
+    straightPath(a, b, steps, lines, s * steps * size);
   }
   const [out] = (await model.generate(lines, 1)) as [Float32Array];
   return Array.from({ length: strips }, (_, s) => ({
