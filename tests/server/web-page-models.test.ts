@@ -183,23 +183,30 @@ void test(
 
     assert.deepEqual(problems, [], 'no console errors or CSP violations');
 
-    /** A second page of the same browser whose repository index is answered by `fulfil`. */
-    const withIndex = async (fulfil: { status: number; body: unknown }): Promise<{ page: Page; problems: string[] }> => {
+    /**
+     * A second page of the same browser whose repository index is answered by `fulfil`. Its POSTs
+     * are recorded from before navigation: the page's first /generate can leave before `goto`
+     * returns, and a recorder attached afterwards would miss it.
+     */
+    const withIndex = async (fulfil: {
+      status: number;
+      body: unknown;
+    }): Promise<{ page: Page; problems: string[]; sent: Post[] }> => {
       const other: string[] = [];
       const p = await watchedPage(context, other);
+      const sent = recordPosts(p);
       await p.route('**/v2/repository/index', (route) =>
         route.fulfill({ status: fulfil.status, contentType: 'application/json', json: fulfil.body }),
       );
       await p.goto(url);
-      return { page: p, problems: other };
+      return { page: p, problems: other, sent };
     };
 
     await t.test('an index refused with 401 (API keys): no picker, requests name no model, the server error is shown', async () => {
-      const { page: p, problems: other } = await withIndex({
+      const { page: p, problems: other, sent } = await withIndex({
         status: 401,
         body: { error: { code: 'unauthorized', message: 'API key required' } },
       });
-      const sent = recordPosts(p);
       await p.locator('#generate-error').waitFor({ state: 'visible', timeout: 15_000 });
       // Two models and no mnist: the server has no default, so a request without `model` is a 400.
       assert.match((await p.textContent('#generate-error')) ?? '', /model_required/);
@@ -215,11 +222,10 @@ void test(
     });
 
     await t.test('one model only: no picker, the status names it and requests use it', async () => {
-      const { page: p, problems: other } = await withIndex({
+      const { page: p, problems: other, sent } = await withIndex({
         status: 200,
         body: [{ name: 'tiny2', version: '1', state: 'READY', reason: '' }],
       });
-      const sent = recordPosts(p);
       await p.locator('#generate-result').waitFor({ state: 'visible', timeout: 15_000 });
       assert.equal(await p.isHidden('#model-picker'), true);
       await p.getByText('Model ready: tiny2 — tiny identity test model.').waitFor({ timeout: 5_000 });
