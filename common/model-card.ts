@@ -10,7 +10,8 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { parseFourierStats, type FourierStats, type NoiseKind } from './noise.ts';
+import type { NoiseKind, NoiseStats } from './noise.ts';
+import { parseNoiseStats } from './noise-stats-file.ts';
 
 const MODEL_CARD_FILE = 'model.json';
 
@@ -81,8 +82,8 @@ export interface LoadedModel {
   modelPath: string;
   /** Path of the generation file (card.generation), or null: f itself generates. */
   generatorPath: string | null;
-  /** Parsed Fourier statistics when noise.kind is "fourier", else null. */
-  noiseStats: FourierStats | null;
+  /** Parsed statistics when noise.kind is "fourier" or "covariance", else null. */
+  noiseStats: NoiseStats | null;
 }
 
 export class ModelCardError extends Error {
@@ -142,9 +143,9 @@ export function validateModelCard(json: unknown, source = 'model card'): ModelCa
     issues.push(`/inputConventions/contentBox: ${box.width}×${box.height} is larger than the ${width}×${height} image`);
   }
   if (card.noise.kind === 'gaussian' && card.noise.statsFile !== undefined) {
-    issues.push('/noise/statsFile: only fourier noise has a statistics file');
+    issues.push('/noise/statsFile: gaussian noise has no statistics file');
   }
-  if (card.noise.kind === 'gaussian' && card.noise.hermitian !== undefined) {
+  if (card.noise.kind !== 'fourier' && card.noise.hermitian !== undefined) {
     issues.push('/noise/hermitian: only fourier noise can be Hermitian');
   }
   if (card.generation && card.generation.file === card.file) issues.push('/generation/file: must differ from /file');
@@ -194,8 +195,8 @@ export async function loadModelCard(dir: string): Promise<LoadedModel> {
   return { card, modelPath, generatorPath, noiseStats: await loadNoiseStats(dir, card) };
 }
 
-async function loadNoiseStats(dir: string, card: ModelCard): Promise<FourierStats | null> {
-  if (card.noise.kind !== 'fourier' || card.noise.statsFile === undefined) return null;
+async function loadNoiseStats(dir: string, card: ModelCard): Promise<NoiseStats | null> {
+  if (card.noise.kind === 'gaussian' || card.noise.statsFile === undefined) return null;
   const statsPath = join(dir, card.noise.statsFile);
   let bytes: Buffer;
   try {
@@ -203,11 +204,14 @@ async function loadNoiseStats(dir: string, card: ModelCard): Promise<FourierStat
   } catch {
     throw new ModelCardError(`noise statistics file ${statsPath} named by ${MODEL_CARD_FILE} is missing`);
   }
-  let stats: FourierStats;
+  let stats: NoiseStats;
   try {
-    stats = parseFourierStats(bytes);
+    stats = parseNoiseStats(bytes);
   } catch (err) {
     throw new ModelCardError(`noise statistics file ${statsPath} is unreadable: ${(err as Error).message}`);
+  }
+  if (stats.kind !== card.noise.kind) {
+    throw new ModelCardError(`noise statistics ${statsPath} are ${stats.kind} statistics, the card declares ${card.noise.kind} noise`);
   }
   const { channels, height, width } = card.image;
   const [c, h, w] = stats.shape;

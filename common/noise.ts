@@ -4,7 +4,8 @@
  * from the same distribution. `gaussian`: z ~ N(0, I). `fourier`: per-frequency statistics of the
  * real and imaginary parts of fft2 of real training images, sampled independently per element and
  * mapped back with z = Re(ifft2(F̃)), as the public reproductions do. The statistics are computed
- * once (first N training images) and saved beside the model (NOISE_STATS_FILE).
+ * once (first N training images) and saved beside the model (NOISE_STATS_FILE). `covariance`:
+ * z ~ N(μ, Σ) with the pixel mean and full covariance of training images (covariance-noise.ts).
  *
  * Note on the reproductions' recipe: F̃ is not Hermitian, so taking the real part halves the
  * variance of every non-self-conjugate frequency: fft2(z)[k] = (F̃[k] + conj F̃[−k]) / 2 has the
@@ -19,16 +20,21 @@
  * Var Re F[k] = σ_re², Var Im F[k] = σ_im². At self-conjugate k, F[k] = μ_re[k] + σ_re[k]·a_k.
  */
 import { fft2, ifft2RealInto, shapeSize, assertImageShape, type ImageShape } from './fft.ts';
+import { computeCovarianceStats, DEFAULT_COVARIANCE_IMAGES, sampleCovarianceInto, type CovarianceStats } from './covariance-noise.ts';
 import type { Rng } from './rng.ts';
 
 export type { ImageShape } from './fft.ts';
 
-export type NoiseKind = 'gaussian' | 'fourier';
+export type NoiseKind = 'gaussian' | 'fourier' | 'covariance';
+export const NOISE_KINDS: readonly NoiseKind[] = ['gaussian', 'fourier', 'covariance'];
 export interface NoiseSpec {
   readonly kind: NoiseKind;
   /** Fourier only: Hermitian-symmetric spectra (full variance); default false (the reproductions' recipe). */
   readonly hermitian?: boolean;
 }
+
+/** Statistics a noise kind samples from (gaussian needs none); the file format is noise-stats-file.ts. */
+export type NoiseStats = FourierStats | CovarianceStats;
 
 /** Default file name of serialized statistics, saved beside model.onnx. */
 export const NOISE_STATS_FILE = 'noise-stats.bin';
@@ -37,6 +43,7 @@ export const DEFAULT_FOURIER_IMAGES = 1000;
 
 /** Per-frequency statistics; each array is C×H×W in fft2 layout. Std is the unbiased (n−1) one. */
 export interface FourierStats {
+  readonly kind: 'fourier';
   readonly shape: ImageShape;
   /** Number of images the statistics were estimated from. */
   readonly count: number;
@@ -63,7 +70,7 @@ export function computeFourierStats(images: Float32Array, n: number, shape: Imag
   }
   const [meanRe, stdRe] = meanAndStd(sum[0], sumSq[0], n);
   const [meanIm, stdIm] = meanAndStd(sum[1], sumSq[1], n);
-  return { shape: [shape[0], shape[1], shape[2]], count: n, meanRe, stdRe, meanIm, stdIm };
+  return { kind: 'fourier', shape: [shape[0], shape[1], shape[2]], count: n, meanRe, stdRe, meanIm, stdIm };
 }
 
 function accumulate(values: Float64Array, sum: Float64Array, sumSq: Float64Array): void {
@@ -89,17 +96,23 @@ function meanAndStd(sum: Float64Array, sumSq: Float64Array, n: number): [Float32
 
 /**
  * Draws `count` noise images (count×C×H×W). The same rng state gives the same noise. Fourier
- * sampling draws, per image and element, the real then the imaginary part.
+ * sampling draws, per image and element, the real then the imaginary part; covariance sampling the
+ * d unit normals of e per image.
  */
-export function sampleNoise(spec: NoiseSpec, stats: FourierStats | null, shape: ImageShape, rng: Rng, count: number): Float32Array {
+export function sampleNoise(spec: NoiseSpec, stats: NoiseStats | null, shape: ImageShape, rng: Rng, count: number): Float32Array {
   assertImageShape(shape);
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`noise count must be a non-negative integer, got ${count}`);
   const size = shapeSize(shape);
   const out = new Float32Array(count * size);
   if (spec.kind === 'gaussian') return rng.fillNormal(out);
-  if (!stats) throw new Error('fourier noise needs Fourier statistics (noise-stats), got none');
+  if (stats?.kind !== spec.kind)
+    throw new Error(`${spec.kind} noise needs ${spec.kind} statistics (noise-stats), got ${stats ? stats.kind : 'none'}`);
   if (!sameShape(stats.shape, shape)) {
-    throw new RangeError(`Fourier statistics are for [${stats.shape.join(', ')}], noise asked for [${shape.join(', ')}]`);
+    throw new RangeError(`${spec.kind} statistics are for [${stats.shape.join(', ')}], noise asked for [${shape.join(', ')}]`);
+  }
+  if (stats.kind === 'covariance') {
+    sampleCovarianceInto(stats, rng, count, out);
+    return out;
   }
   const re = new Float64Array(size);
   const im = new Float64Array(size);
@@ -117,6 +130,17 @@ export function sampleNoise(spec: NoiseSpec, stats: FourierStats | null, shape: 
     ifft2RealInto(re, im, shape, out, i * size);
   }
   return out;
+}
+
+/** The statistics `kind` samples from, estimated from n images (n×C×H×W); null for gaussian. */
+export function computeNoiseStats(kind: NoiseKind, images: Float32Array, n: number, shape: ImageShape): NoiseStats | null {
+  if (kind === 'gaussian') return null;
+  return kind === 'fourier' ? computeFourierStats(images, n, shape) : computeCovarianceStats(images, n, shape);
+}
+
+/** How many leading training images the statistics of `kind` are estimated from (at most). */
+export function noiseStatsImages(kind: NoiseKind): number {
+  return kind === 'fourier' ? DEFAULT_FOURIER_IMAGES : kind === 'covariance' ? DEFAULT_COVARIANCE_IMAGES : 0;
 }
 
 /**
@@ -170,92 +194,4 @@ function symmetrise(a: Float64Array, b: Float64Array, mirror: Uint32Array): void
 
 function sameShape(a: ImageShape, b: ImageShape): boolean {
   return a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
-}
-
-// Serialized form: ASCII magic "IGNFSTAT", uint32 LE header length, a UTF-8 JSON header padded with
-// spaces to a multiple of 4 bytes, then meanRe, stdRe, meanIm, stdIm as float32 little-endian.
-const MAGIC = 'IGNFSTAT';
-const FORMAT_VERSION = 1;
-const ARRAYS = ['meanRe', 'stdRe', 'meanIm', 'stdIm'] as const;
-
-interface StatsHeader {
-  format: 'ign-fourier-stats';
-  version: number;
-  shape: [number, number, number];
-  count: number;
-  dtype: 'float32-le';
-  arrays: readonly string[];
-}
-
-export function serializeFourierStats(stats: FourierStats): Buffer {
-  const header: StatsHeader = {
-    format: 'ign-fourier-stats',
-    version: FORMAT_VERSION,
-    shape: [stats.shape[0], stats.shape[1], stats.shape[2]],
-    count: stats.count,
-    dtype: 'float32-le',
-    arrays: ARRAYS,
-  };
-  let json = JSON.stringify(header);
-  const prefix = MAGIC.length + 4;
-  while ((prefix + Buffer.byteLength(json)) % 4 !== 0) json += ' ';
-  const headerBytes = Buffer.from(json, 'utf8');
-  const size = shapeSize(stats.shape);
-  const payload = Buffer.alloc(ARRAYS.length * size * 4);
-  ARRAYS.forEach((key, a) => {
-    const values = stats[key];
-    if (values.length !== size) throw new RangeError(`${key} has ${values.length} values, expected ${size}`);
-    for (let k = 0; k < size; k++) payload.writeFloatLE(values[k]!, (a * size + k) * 4);
-  });
-  const lengthField = Buffer.alloc(4);
-  lengthField.writeUInt32LE(headerBytes.length);
-  return Buffer.concat([Buffer.from(MAGIC, 'ascii'), lengthField, headerBytes, payload]);
-}
-
-export function parseFourierStats(buf: Uint8Array): FourierStats {
-  const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (bytes.length < MAGIC.length + 4 || bytes.toString('ascii', 0, MAGIC.length) !== MAGIC) {
-    throw new Error('not a Fourier statistics file (bad magic)');
-  }
-  const headerLength = bytes.readUInt32LE(MAGIC.length);
-  const headerStart = MAGIC.length + 4;
-  if (headerStart + headerLength > bytes.length) throw new Error('Fourier statistics file is truncated (header)');
-  const header = parseHeader(bytes.toString('utf8', headerStart, headerStart + headerLength));
-  const size = shapeSize(header.shape);
-  const payloadStart = headerStart + headerLength;
-  const expected = payloadStart + ARRAYS.length * size * 4;
-  if (bytes.length !== expected) {
-    throw new Error(`Fourier statistics file has ${bytes.length} bytes, expected ${expected} for shape [${header.shape.join(', ')}]`);
-  }
-  const arrays = ARRAYS.map((_, a) => {
-    const values = new Float32Array(size);
-    for (let k = 0; k < size; k++) values[k] = bytes.readFloatLE(payloadStart + (a * size + k) * 4);
-    return values;
-  });
-  const [meanRe, stdRe, meanIm, stdIm] = arrays as [Float32Array, Float32Array, Float32Array, Float32Array];
-  return { shape: header.shape, count: header.count, meanRe, stdRe, meanIm, stdIm };
-}
-
-function parseHeader(text: string): { shape: ImageShape; count: number } {
-  let header: unknown;
-  try {
-    header = JSON.parse(text);
-  } catch {
-    throw new Error('Fourier statistics header is not valid JSON');
-  }
-  const h = header as Partial<StatsHeader> | null;
-  if (h?.format !== 'ign-fourier-stats' || h.version !== FORMAT_VERSION || h.dtype !== 'float32-le') {
-    throw new Error(`unsupported Fourier statistics header: ${text.trim().slice(0, 200)}`);
-  }
-  const shape: unknown = h.shape;
-  if (!isShape(shape)) throw new Error('Fourier statistics header has an invalid shape');
-  if (!Number.isInteger(h.count) || (h.count ?? 0) < 1) throw new Error('Fourier statistics header has an invalid count');
-  if (JSON.stringify(h.arrays) !== JSON.stringify(ARRAYS)) throw new Error('Fourier statistics header lists unexpected arrays');
-  return { shape: [shape[0], shape[1], shape[2]], count: h.count! };
-}
-
-function isShape(value: unknown): value is [number, number, number] {
-  return (
-    Array.isArray(value) && value.length === 3 && (value as unknown[]).every((d) => typeof d === 'number' && Number.isInteger(d) && d > 0)
-  );
 }

@@ -5,7 +5,7 @@
  * the hot loop never looks anything up or checks anything.
  */
 import { availableParallelism } from 'node:os';
-import type { NoiseKind } from '../common/noise.ts';
+import { NOISE_KINDS, type NoiseKind } from '../common/noise.ts';
 import type { ExecutionProviderChoice } from '../common/ort-options.ts';
 import type { DatasetSpec } from './data/dataset.ts';
 
@@ -276,7 +276,7 @@ function validateConfig(c: TrainConfig): string[] {
     'the mnist architecture needs 28×28 images (--size 28)',
   );
   check(issues, c.model.arch !== 'celeba64' || (c.data.size ?? 64) === 64, 'the celeba64 architecture needs --size 64');
-  oneOf(issues, 'noise', c.noise, ['gaussian', 'fourier']);
+  oneOf(issues, 'noise', c.noise, NOISE_KINDS);
   check(issues, isPosInt(c.batch), `batch must be a positive integer, got ${c.batch}`);
   check(issues, (c.steps === null) !== (c.epochs === null), 'give steps or epochs, not both');
   if (c.steps !== null) check(issues, isPosInt(c.steps), `steps must be a positive integer, got ${c.steps}`);

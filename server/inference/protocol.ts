@@ -3,7 +3,7 @@
 import type { ExecutionProviderChoice } from '../config.ts';
 import type { GeneratorJob, InferenceFailure } from './generator.ts';
 import type { ImageShape } from '../../common/image-shape.ts';
-import type { FourierStats } from '../../common/noise.ts';
+import type { NoiseStats } from '../../common/noise.ts';
 
 export interface SessionSpec {
   readonly modelPath: string;
@@ -16,7 +16,7 @@ export interface SessionSpec {
   readonly cudaDeviceId: number;
   readonly threads: number;
   /** The card's Fourier noise statistics (null for Gaussian noise): /generate's z is drawn in the worker. */
-  readonly noiseStats: FourierStats | null;
+  readonly noiseStats: NoiseStats | null;
 }
 
 export interface RunRequest extends GeneratorJob {

@@ -37,8 +37,8 @@ interface GeneratePlan {
 function plan(body: GenerateBody, served: ServedModel): GeneratePlan {
   // Default to the noise f was trained on: a Fourier-trained f maps Gaussian z to one blob.
   const noise = body.noise ?? served.model.card.noise.kind;
-  if (noise === 'fourier' && served.model.noiseStats === null) {
-    throw badRequest('invalid_noise', 'this model has no Fourier noise statistics; use "gaussian"');
+  if (noise !== 'gaussian' && served.model.noiseStats?.kind !== noise) {
+    throw badRequest('invalid_noise', `this model has no ${noise} noise statistics; use "gaussian" or "${served.model.card.noise.kind}"`);
   }
   if (body.interpolate !== undefined && (body.count !== undefined || body.seed !== undefined)) {
     throw badRequest('invalid_interpolate', 'interpolate replaces count and seed; send only one of them');

@@ -5,7 +5,9 @@ import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModelCard, ModelCardError, validateModelCard, writeModelCard, type ModelCard } from '../../common/model-card.ts';
-import { computeFourierStats, serializeFourierStats } from '../../common/noise.ts';
+import { computeFourierStats } from '../../common/noise.ts';
+import { serializeNoiseStats } from '../../common/noise-stats-file.ts';
+import { computeCovarianceStats } from '../../common/covariance-noise.ts';
 import { Rng } from '../../common/rng.ts';
 
 function validCard(): ModelCard {
@@ -81,9 +83,17 @@ void test('schema violations are all listed with their JSON paths', () => {
   }
 });
 
-void test('fourier noise requires a statistics file; paths may not leave the model folder', () => {
+void test('fourier and covariance noise require a statistics file; only fourier is Hermitian; paths stay in the folder', () => {
   const fourier = { ...validCard(), noise: { kind: 'fourier' as const } };
   assert.throws(() => validateModelCard(fourier), /\/noise: missing required property "statsFile"/);
+  assert.throws(
+    () => validateModelCard({ ...validCard(), noise: { kind: 'covariance' } }),
+    /\/noise: missing required property "statsFile"/,
+  );
+  assert.throws(
+    () => validateModelCard({ ...validCard(), noise: { kind: 'covariance', statsFile: 'noise-stats.bin', hermitian: true } }),
+    /\/noise\/hermitian: only fourier noise can be Hermitian/,
+  );
   assert.throws(() => validateModelCard({ ...validCard(), file: '../other/model.onnx' }), /\/file: must match pattern/);
   assert.throws(() => validateModelCard({ ...validCard(), created: 'yesterday' }), /\/created: must match format "date-time"/);
 });
@@ -141,14 +151,20 @@ void test('loadModelCard reads fourier statistics and checks their shape', async
     await assert.rejects(loadModelCard(dir), rejectsWith(/noise statistics file .*noise-stats\.bin named by model\.json is missing/));
     const images = new Rng(1).fillUniform(new Float32Array(3 * 784), -1, 1);
     const stats = computeFourierStats(images, 3, [1, 28, 28]);
-    await writeFile(join(dir, 'noise-stats.bin'), serializeFourierStats(stats));
+    await writeFile(join(dir, 'noise-stats.bin'), serializeNoiseStats(stats));
     const loaded = await loadModelCard(dir);
-    assert.deepEqual(loaded.noiseStats?.meanRe, stats.meanRe);
+    assert.deepEqual(loaded.noiseStats, stats);
     const wrong = computeFourierStats(new Float32Array(2 * 16), 2, [1, 4, 4]);
-    await writeFile(join(dir, 'noise-stats.bin'), serializeFourierStats(wrong));
+    await writeFile(join(dir, 'noise-stats.bin'), serializeNoiseStats(wrong));
     await assert.rejects(loadModelCard(dir), rejectsWith(/are for \[1, 4, 4\], the image is \[1, 28, 28\]/));
     await writeFile(join(dir, 'noise-stats.bin'), 'garbage');
-    await assert.rejects(loadModelCard(dir), rejectsWith(/unreadable: not a Fourier statistics file/));
+    await assert.rejects(loadModelCard(dir), rejectsWith(/unreadable: not a noise statistics file/));
+    // Statistics of another kind than the card declares are refused, not sampled as the wrong noise.
+    await writeModelCard(dir, { ...card, noise: { kind: 'covariance', statsFile: 'noise-stats.bin' } });
+    await writeFile(join(dir, 'noise-stats.bin'), serializeNoiseStats(stats));
+    await assert.rejects(loadModelCard(dir), rejectsWith(/are fourier statistics, the card declares covariance noise/));
+    await writeFile(join(dir, 'noise-stats.bin'), serializeNoiseStats(computeCovarianceStats(images, 3, [1, 28, 28])));
+    assert.equal((await loadModelCard(dir)).noiseStats?.kind, 'covariance');
   });
 });
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { fft2, type ImageShape } from '../../common/fft.ts';
-import { computeFourierStats, parseFourierStats, sampleNoise, serializeFourierStats, type FourierStats } from '../../common/noise.ts';
+import { computeFourierStats, sampleNoise, type FourierStats } from '../../common/noise.ts';
+import { parseNoiseStats, serializeNoiseStats } from '../../common/noise-stats-file.ts';
 import { Rng } from '../../common/rng.ts';
 
 /** Images with structure in frequency space: a random-phase low-frequency wave plus pixel noise. */
@@ -120,21 +122,29 @@ void test('fourier noise without statistics, or with statistics of another shape
 void test('serialized statistics parse back bit for bit', () => {
   const shape: ImageShape = [3, 5, 7];
   const stats = computeFourierStats(syntheticImages(10, shape, 6), 10, shape);
-  const bytes = serializeFourierStats(stats);
+  const bytes = serializeNoiseStats(stats);
   assert.equal(bytes.length % 4, 0);
-  const back: FourierStats = parseFourierStats(new Uint8Array(bytes));
+  const back = parseNoiseStats(new Uint8Array(bytes)) as FourierStats;
+  assert.equal(back.kind, 'fourier');
   assert.deepEqual(back.shape, [3, 5, 7]);
   assert.equal(back.count, 10);
   for (const key of ['meanRe', 'stdRe', 'meanIm', 'stdIm'] as const) assert.deepEqual(back[key], stats[key]);
 });
 
+void test('the Fourier file format is unchanged: the bundled statistics re-serialise to the same bytes', async () => {
+  const bytes = await readFile(new URL('../../models/mnist/noise-stats.bin', import.meta.url));
+  const stats = parseNoiseStats(bytes);
+  assert.equal(stats.kind, 'fourier');
+  assert.deepEqual(serializeNoiseStats(stats), bytes);
+});
+
 void test('malformed statistics files are rejected with a reason', () => {
-  const bytes = serializeFourierStats(computeFourierStats(syntheticImages(3, [1, 2, 2], 7), 3, [1, 2, 2]));
-  assert.throws(() => parseFourierStats(Buffer.from('not a stats file')), /bad magic/);
-  assert.throws(() => parseFourierStats(bytes.subarray(0, bytes.length - 4)), /expected/);
+  const bytes = serializeNoiseStats(computeFourierStats(syntheticImages(3, [1, 2, 2], 7), 3, [1, 2, 2]));
+  assert.throws(() => parseNoiseStats(Buffer.from('not a stats file')), /bad magic/);
+  assert.throws(() => parseNoiseStats(bytes.subarray(0, bytes.length - 4)), /expected/);
   const badHeader = Buffer.from(bytes);
   badHeader.write('X', 12, 'ascii');
-  assert.throws(() => parseFourierStats(badHeader), /header/);
+  assert.throws(() => parseNoiseStats(badHeader), /header/);
 });
 
 void test('Hermitian fourier noise has the full per-frequency variance of the statistics', () => {

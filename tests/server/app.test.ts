@@ -107,8 +107,35 @@ void test('without a noise field /generate samples the noise kind of the model c
   assert.equal((plain.body as { noise: string }).noise, 'gaussian', 'a Gaussian card keeps Gaussian noise');
 });
 
-void test('fourier noise is refused for a model card without noise statistics', async () => {
+void test('fourier and covariance noise are refused for a model card without their statistics', async () => {
   assertError(await generate({ noise: 'fourier' }, 'application/json'), 400, 'invalid_noise');
+  assertError(await generate({ noise: 'covariance' }, 'application/json'), 400, 'invalid_noise');
+});
+
+void test('a covariance-noise card: /generate draws N(μ, Σ) by default, Gaussian on request, and refuses fourier', async () => {
+  const covariance = await startRealApp({ channels: 1, height: 8, width: 8, noise: 'covariance' });
+  try {
+    const post = (body: object): request.Test =>
+      request(covariance.handle.app).post('/generate').set('Accept', 'application/json').send(body);
+    const byDefault = await post({ seed: 5 });
+    assert.equal(byDefault.status, 200);
+    assertSchema('GenerateResponse', byDefault.body);
+    assert.equal((byDefault.body as { noise: string }).noise, 'covariance');
+    const gaussian = await post({ seed: 5, noise: 'gaussian' });
+    assert.equal(gaussian.status, 200);
+    assert.notEqual(
+      (gaussian.body as { images: { png: string }[] }).images[0]!.png,
+      (byDefault.body as { images: { png: string }[] }).images[0]!.png,
+    );
+    const refused = await post({ seed: 5, noise: 'fourier' });
+    assertError(refused, 400, 'invalid_noise');
+    assert.match(
+      (refused.body as { error: { message: string } }).error.message,
+      /no fourier noise statistics; use "gaussian" or "covariance"/,
+    );
+  } finally {
+    await covariance.close();
+  }
 });
 
 void test('POST /project accepts multipart or a raw body, returns f^k(x) and δ(x) as OOD score', async () => {

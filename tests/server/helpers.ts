@@ -17,7 +17,7 @@ import { parseConfig, type ServerConfig } from '../../server/config.ts';
 import { CancelledError, type Generator, type GeneratorJob, type GeneratorResult } from '../../server/inference/generator.ts';
 import { materialiseInput } from '../../server/inference/job-input.ts';
 import { WorkerPool, poolOptionsFor, type PoolOptions } from '../../server/inference/pool.ts';
-import type { FourierStats } from '../../common/noise.ts';
+import type { NoiseStats } from '../../common/noise.ts';
 import { compileComponents, loadOpenApi } from '../../server/openapi.ts';
 import { writeTinyModelDir, type TinyModelOptions } from '../support/tiny-model.ts';
 
@@ -77,8 +77,8 @@ export class SlowGenerator implements Generator {
   cancelled = 0;
   constructor(
     private readonly stepMs: number,
-    /** Fourier statistics for noise parts (Gaussian noise needs none). */
-    private readonly noiseStats: FourierStats | null = null,
+    /** Noise statistics for noise parts (Gaussian noise needs none). */
+    private readonly noiseStats: NoiseStats | null = null,
   ) {}
   ready(): boolean {
     return true;

@@ -36,7 +36,10 @@ void test('parts are laid end to end in order: images as sent, draws where they 
   assert.deepEqual(out.subarray(0, 2 * SIZE), images);
   assert.deepEqual(out.subarray(2 * SIZE, 3 * SIZE), sampleNoise(spec, null, SHAPE, new Rng(3), 1));
   assert.ok(out.subarray(3 * SIZE).every((v) => v === 0.25));
-  assert.throws(() => materialiseInput([{ spec: { kind: 'fourier' }, shape: SHAPE, seed: 1, count: 1 }], null), /Fourier statistics/);
+  assert.throws(
+    () => materialiseInput([{ spec: { kind: 'fourier' }, shape: SHAPE, seed: 1, count: 1 }], null),
+    /fourier noise needs fourier statistics/,
+  );
 });
 
 void test("/generate's worker draws the seed's noise: δ(z) = RMS(f(z) − z) of that very z", async () => {

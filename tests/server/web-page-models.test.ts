@@ -188,10 +188,7 @@ void test(
      * are recorded from before navigation: the page's first /generate can leave before `goto`
      * returns, and a recorder attached afterwards would miss it.
      */
-    const withIndex = async (fulfil: {
-      status: number;
-      body: unknown;
-    }): Promise<{ page: Page; problems: string[]; sent: Post[] }> => {
+    const withIndex = async (fulfil: { status: number; body: unknown }): Promise<{ page: Page; problems: string[]; sent: Post[] }> => {
       const other: string[] = [];
       const p = await watchedPage(context, other);
       const sent = recordPosts(p);
@@ -203,7 +200,11 @@ void test(
     };
 
     await t.test('an index refused with 401 (API keys): no picker, requests name no model, the server error is shown', async () => {
-      const { page: p, problems: other, sent } = await withIndex({
+      const {
+        page: p,
+        problems: other,
+        sent,
+      } = await withIndex({
         status: 401,
         body: { error: { code: 'unauthorized', message: 'API key required' } },
       });
@@ -222,7 +223,11 @@ void test(
     });
 
     await t.test('one model only: no picker, the status names it and requests use it', async () => {
-      const { page: p, problems: other, sent } = await withIndex({
+      const {
+        page: p,
+        problems: other,
+        sent,
+      } = await withIndex({
         status: 200,
         body: [{ name: 'tiny2', version: '1', state: 'READY', reason: '' }],
       });

@@ -9,7 +9,8 @@ import { GraphBuilder } from '../../training/onnx/builder.ts';
 import { ops } from '../../training/onnx/ops.ts';
 import { serialize } from '../../training/onnx/serialize.ts';
 import { Rng } from '../../common/rng.ts';
-import { computeFourierStats, NOISE_STATS_FILE, serializeFourierStats } from '../../common/noise.ts';
+import { computeNoiseStats, NOISE_STATS_FILE, type NoiseKind } from '../../common/noise.ts';
+import { serializeNoiseStats } from '../../common/noise-stats-file.ts';
 import type { InputConventions } from '../../common/model-card.ts';
 
 export interface TinyModelOptions {
@@ -21,8 +22,8 @@ export interface TinyModelOptions {
    * and residuals shrink; 'identity': y = x; 'nan': y = log(x − 10) = NaN everywhere.
    */
   kind?: 'tanh-scale' | 'identity' | 'nan';
-  /** 'fourier': the card names Fourier noise and statistics of 16 seeded random images are written. */
-  noise?: 'gaussian' | 'fourier';
+  /** 'fourier' / 'covariance': the card names that noise and statistics of 16 seeded random images are written. */
+  noise?: NoiseKind;
   /** Written to the card's `inputConventions` (POST /project then normalises uploads by default). */
   conventions?: InputConventions;
   /** Also write generator.onnx of this kind and name it in the card's `generation` (a BatchNorm card). */
@@ -55,7 +56,7 @@ export function tinyModelCard(opts: TinyModelOptions, name = 'tiny'): Record<str
     input: { name: 'x', shape: [-1, c, h, w] },
     output: { name: 'y', shape: [-1, c, h, w] },
     image: { channels: c, height: h, width: w, valueRange: [-1, 1] },
-    noise: opts.noise === 'fourier' ? { kind: 'fourier', statsFile: NOISE_STATS_FILE } : { kind: 'gaussian' },
+    noise: opts.noise === undefined || opts.noise === 'gaussian' ? { kind: 'gaussian' } : { kind: opts.noise, statsFile: NOISE_STATS_FILE },
     normalization: { kind: 'none', mode: 'eval' },
     seed: 0,
     training: {
@@ -82,9 +83,9 @@ export async function writeTinyModelDir(dir: string, opts: TinyModelOptions, nam
   await writeFile(join(dir, 'model.onnx'), tinyModelBytes(opts));
   if (opts.generator) await writeFile(join(dir, 'generator.onnx'), tinyModelBytes({ ...opts, kind: opts.generator }));
   await writeFile(join(dir, 'model.json'), `${JSON.stringify(tinyModelCard(opts, name), null, 2)}\n`);
-  if (opts.noise === 'fourier') {
+  if (opts.noise !== undefined && opts.noise !== 'gaussian') {
     const shape = [opts.channels, opts.height, opts.width] as const;
     const images = new Rng(0).fillUniform(new Float32Array(16 * opts.channels * opts.height * opts.width), -1, 1);
-    await writeFile(join(dir, NOISE_STATS_FILE), serializeFourierStats(computeFourierStats(images, 16, shape)));
+    await writeFile(join(dir, NOISE_STATS_FILE), serializeNoiseStats(computeNoiseStats(opts.noise, images, 16, shape)!));
   }
 }

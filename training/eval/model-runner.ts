@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ImageShape } from '../../common/fft.ts';
 import { loadModelCard, type ModelCard } from '../../common/model-card.ts';
-import type { FourierStats } from '../../common/noise.ts';
+import type { NoiseStats } from '../../common/noise.ts';
 import { createSession, type Session, type SessionOptions } from '../runtime/ort.ts';
 import { runBatched } from './batched.ts';
 
@@ -85,7 +85,7 @@ export class ModelRunner {
 export interface ExportedModel {
   readonly card: ModelCard;
   readonly shape: [number, number, number];
-  readonly noiseStats: FourierStats | null;
+  readonly noiseStats: NoiseStats | null;
   readonly runner: ModelRunner;
 }
 

@@ -9,8 +9,9 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
-import { NOISE_STATS_FILE, parseFourierStats, serializeFourierStats } from '../../common/noise.ts';
-import type { FourierStats } from '../../common/noise.ts';
+import { NOISE_STATS_FILE } from '../../common/noise.ts';
+import { parseNoiseStats, serializeNoiseStats } from '../../common/noise-stats-file.ts';
+import type { NoiseStats } from '../../common/noise.ts';
 import type { BatcherState } from '../data/batches.ts';
 import type { TrainConfig } from '../config.ts';
 
@@ -45,7 +46,7 @@ export interface CheckpointMeta {
 export interface Checkpoint {
   meta: CheckpointMeta;
   tensors: Record<string, Float32Array>;
-  noiseStats: FourierStats | null;
+  noiseStats: NoiseStats | null;
 }
 
 interface CheckpointJson extends Omit<CheckpointMeta, 'commands'> {
@@ -105,7 +106,7 @@ export async function writeCheckpoint(dir: string, ckpt: Checkpoint): Promise<vo
     noiseStatsFile: ckpt.noiseStats ? NOISE_STATS_FILE : null,
   };
   await writeFile(join(tmp, CHECKPOINT_TENSORS), bytes);
-  if (ckpt.noiseStats) await writeFile(join(tmp, NOISE_STATS_FILE), serializeFourierStats(ckpt.noiseStats));
+  if (ckpt.noiseStats) await writeFile(join(tmp, NOISE_STATS_FILE), serializeNoiseStats(ckpt.noiseStats));
   await writeFile(join(tmp, CHECKPOINT_JSON), `${JSON.stringify(json, null, 1)}\n`);
   const old = `${dir}.old-${process.pid}`;
   await rename(dir, old).catch((err: unknown) => {
@@ -137,7 +138,7 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
       throw new CheckpointError(`checkpoint ${dir}: tensor ${e.name} runs past the end of ${CHECKPOINT_TENSORS}`);
     tensors[e.name] = fromLittleEndian(bytes, e.offset, e.length);
   }
-  const noiseStats = json.noiseStatsFile ? parseFourierStats(await readFile(join(dir, json.noiseStatsFile))) : null;
+  const noiseStats = json.noiseStatsFile ? parseNoiseStats(await readFile(join(dir, json.noiseStatsFile))) : null;
   const meta: CheckpointMeta = {
     step: json.step,
     config: json.config,

@@ -90,8 +90,8 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   {
     name: 'noise',
     type: 'string',
-    arg: 'gaussian|fourier',
-    help: 'source noise z (default fourier: frequency statistics of 1,000 training images; gaussian = N(0, I))',
+    arg: 'gaussian|fourier|covariance',
+    help: "source noise z (default fourier: frequency statistics of 1,000 training images; covariance: N(μ, Σ) of 5,000 training images' pixels; gaussian = N(0, I))",
   },
   { name: 'arch', type: 'string', arg: 'mnist|celeba64|tiny', help: 'network (default mnist, celeba64 for folders)' },
   { name: 'norm', type: 'string', arg: 'batch|group|none', help: 'normalisation layers (default batch)' },

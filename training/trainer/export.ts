@@ -17,8 +17,9 @@ import { OPSET } from '../onnx/ir.ts';
 import { serialize } from '../onnx/serialize.ts';
 import { createSession } from '../runtime/ort.ts';
 import { Rng } from '../../common/rng.ts';
-import { NOISE_STATS_FILE, serializeFourierStats } from '../../common/noise.ts';
-import type { FourierStats } from '../../common/noise.ts';
+import { NOISE_STATS_FILE } from '../../common/noise.ts';
+import { serializeNoiseStats } from '../../common/noise-stats-file.ts';
+import type { NoiseStats } from '../../common/noise.ts';
 import { MNIST_CONVENTIONS, writeModelCard } from '../../common/model-card.ts';
 import type { InputConventions, ModelCard } from '../../common/model-card.ts';
 import { buildForwardGraph } from '../ign/forward-graph.ts';
@@ -66,7 +67,7 @@ export interface ExportInfo {
   config: TrainConfig;
   imageShape: [number, number, number];
   tensors: Readonly<Record<string, Float32Array>>;
-  noiseStats: FourierStats | null;
+  noiseStats: NoiseStats | null;
   steps: number;
   epochs: number;
   wallTimeSeconds: number;
@@ -108,9 +109,9 @@ function buildCard(info: ExportInfo, dir: string): ModelCard {
     output: { name: OUTPUT_NAME, shape: [-1, c, h, w] },
     image: { channels: c, height: h, width: w, valueRange: [-1, 1] },
     noise:
-      config.noise === 'fourier'
-        ? { kind: 'fourier', statsFile: NOISE_STATS_FILE, ...(config.recipe.hermitian ? { hermitian: true } : {}) }
-        : { kind: 'gaussian' },
+      config.noise === 'gaussian'
+        ? { kind: 'gaussian' }
+        : { kind: config.noise, statsFile: NOISE_STATS_FILE, ...(config.recipe.hermitian ? { hermitian: true } : {}) },
     normalization: { kind: config.model.norm, mode: 'eval' },
     seed: config.seed,
     training: {
@@ -168,9 +169,10 @@ export async function verifyExport(bytes: Uint8Array, [c, h, w]: [number, number
   }
 }
 
-/** Writes dir/model.onnx, dir/model.json and (Fourier noise) dir/noise-stats.bin; returns the card. */
+/** Writes dir/model.onnx, dir/model.json and (Fourier or covariance noise) dir/noise-stats.bin; returns the card. */
 export async function exportModel(dir: string, info: ExportInfo): Promise<ModelCard> {
-  if (info.config.noise === 'fourier' && !info.noiseStats) throw new Error('Fourier noise needs its statistics to export');
+  const { noise } = info.config;
+  if (noise !== 'gaussian' && info.noiseStats?.kind !== noise) throw new Error(`${noise} noise needs its statistics to export`);
   const card = buildCard(info, dir);
   const bytes = exportGraphBytes(info.config, info.imageShape, info.tensors);
   await verifyExport(bytes, info.imageShape);
@@ -178,8 +180,7 @@ export async function exportModel(dir: string, info: ExportInfo): Promise<ModelC
   const tmp = join(dir, `${MODEL_FILE}.${process.pid}.tmp`);
   await writeFile(tmp, bytes);
   await rename(tmp, join(dir, MODEL_FILE));
-  if (info.noiseStats && info.config.noise === 'fourier')
-    await writeFile(join(dir, NOISE_STATS_FILE), serializeFourierStats(info.noiseStats));
+  if (info.noiseStats && noise !== 'gaussian') await writeFile(join(dir, NOISE_STATS_FILE), serializeNoiseStats(info.noiseStats));
   await writeModelCard(dir, card);
   return card;
 }

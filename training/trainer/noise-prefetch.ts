@@ -8,7 +8,7 @@
  * main thread (noise and sources each have their own per-step stream).
  */
 import { Worker } from 'node:worker_threads';
-import type { FourierStats, ImageShape, NoiseSpec } from '../../common/noise.ts';
+import type { NoiseStats, ImageShape, NoiseSpec } from '../../common/noise.ts';
 import { workerEntry } from '../../common/worker-entry.ts';
 import type { SharedImages } from '../data/shared-images.ts';
 
@@ -24,7 +24,7 @@ export interface MixJob {
 
 export interface NoiseJob {
   spec: NoiseSpec;
-  stats: FourierStats | null;
+  stats: NoiseStats | null;
   shape: ImageShape;
   seed: number;
   batch: number;

@@ -6,8 +6,8 @@
  * ('init', 'data', 'noise/<step>', 'samples'), so each stream is independent and resumable.
  */
 import { Rng } from '../../common/rng.ts';
-import { DEFAULT_FOURIER_IMAGES, computeFourierStats } from '../../common/noise.ts';
-import type { FourierStats } from '../../common/noise.ts';
+import { computeNoiseStats, noiseStatsImages } from '../../common/noise.ts';
+import type { NoiseStats } from '../../common/noise.ts';
 import { numel } from '../onnx/ir.ts';
 import { loadDataset } from '../data/dataset.ts';
 import type { Dataset } from '../data/dataset.ts';
@@ -19,7 +19,8 @@ import type { Architecture } from '../ign/model.ts';
 import { buildStepGraph } from '../ign/train-graph.ts';
 import { tightRowWeights } from '../data/source-mix.ts';
 import type { StepGraph } from '../ign/train-graph.ts';
-import { totalSteps } from '../config.ts';
+import { ConfigError, totalSteps } from '../config.ts';
+import { MAX_COVARIANCE_VALUES } from '../../common/covariance-noise.ts';
 import type { TrainConfig } from '../config.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { Ema, EMA_PREFIX } from './ema.ts';
@@ -30,7 +31,7 @@ export interface RunState {
   dataset: Dataset;
   arch: Architecture;
   imageShape: [number, number, number];
-  noiseStats: FourierStats | null;
+  noiseStats: NoiseStats | null;
   stepGraph: StepGraph;
   runner: StepRunner;
   /** EMA of θ and BN buffers (null when config.recipe.ema is 0). */
@@ -48,11 +49,17 @@ function dataSeed(seed: number): number {
   return new Rng(seed).fork('data').nextU32();
 }
 
-function fourierStats(config: TrainConfig, dataset: Dataset, saved: FourierStats | null): FourierStats | null {
-  if (config.noise !== 'fourier') return null;
-  if (saved) return saved;
-  const n = Math.min(DEFAULT_FOURIER_IMAGES, dataset.n);
-  return computeFourierStats(dataset.slice(0, n), n, dataset.shape);
+/** The run's noise statistics: a resumed run keeps its saved ones, a fresh run estimates them once. */
+function noiseStatsFor(config: TrainConfig, dataset: Dataset, saved: NoiseStats | null): NoiseStats | null {
+  if (config.noise === 'gaussian') return null;
+  if (saved?.kind === config.noise) return saved;
+  if (config.noise === 'covariance' && numel(dataset.shape) > MAX_COVARIANCE_VALUES) {
+    throw new ConfigError(
+      `--noise covariance is for images of at most ${MAX_COVARIANCE_VALUES} values; this dataset's are [${dataset.shape.join(', ')}] (use fourier)`,
+    );
+  }
+  const n = Math.min(noiseStatsImages(config.noise), dataset.n);
+  return computeNoiseStats(config.noise, dataset.slice(0, n), n, dataset.shape);
 }
 
 /** Initial state: DCGAN-initialised parameters, BN buffers, zero Adam moments. */
@@ -115,7 +122,7 @@ export async function createRunState(config: TrainConfig, options: RunStateOptio
     runner,
     ema,
     batcher,
-    noiseStats: fourierStats(config, dataset, ckpt?.noiseStats ?? null),
+    noiseStats: noiseStatsFor(config, dataset, ckpt?.noiseStats ?? null),
     widenedFrom,
     startStep: ckpt?.meta.step ?? 0,
     totalSteps: totalSteps(config, dataset.n),

@@ -19,6 +19,7 @@ import { ForwardRunner } from '../../../training/trainer/forward-runner.ts';
 import { architecture } from '../../../training/ign/model.ts';
 import { rectangles } from '../ign/synthetic.ts';
 import { maxAbsDiff } from '../../support/max-abs-diff.ts';
+import { computeCovarianceStats } from '../../../common/covariance-noise.ts';
 
 const quiet = quietProgress;
 
@@ -28,7 +29,6 @@ function tinyConfig(out: string, extra: ConfigOverrides = {}): TrainConfig {
   return tinyTrainConfig(out, { batch: 16, steps: 300, ...extra });
 }
 
-/** Export a finished run to `modelDir` and open it as the server would. */
 /** f(x) by the training-time forward graph with the run's final tensors (runner released after). */
 async function trainingForward(
   config: TrainConfig,
@@ -52,6 +52,7 @@ async function trainingForward(
   }
 }
 
+/** Export a finished run to `modelDir` and open it as the server would. */
 async function trainedExport(modelDir: string, config: TrainConfig, r: Awaited<ReturnType<typeof train>>, epochs: number) {
   await exportRun(modelDir, config, r, epochs, ['test']);
   return openExportedModel(modelDir);
@@ -114,6 +115,27 @@ void test('k steps + resume + N − k steps equal N uninterrupted steps exactly'
       straight.history.map((h) => h.epoch),
     );
     for (const [name, values] of Object.entries(straight.tensors)) assert.deepEqual(rest.tensors[name], values, name);
+  });
+});
+
+void test('covariance noise: estimated once from the data, kept through resume, exported with the card', async () => {
+  await withTmp(async (dir) => {
+    const data = rectangles(40, 8, 3);
+    const extra = { steps: 6, batch: 8, noise: 'covariance' as const };
+    const straight = await train(tinyConfig(join(dir, 'a'), extra), { dataset: data, progressStream: quiet });
+    const want = computeCovarianceStats(data.slice(0, 40), 40, data.shape);
+    assert.deepEqual(straight.run.noiseStats, want, 'the first min(5,000, n) training images');
+    const first = await train(tinyConfig(join(dir, 'b'), extra), { dataset: data, maxSteps: 3, progressStream: quiet });
+    assert.deepEqual((await readCheckpoint(first.checkpointDir)).noiseStats, want);
+    const rest = await train(tinyConfig(join(dir, 'b'), extra), { dataset: data, resume: first.checkpointDir, progressStream: quiet });
+    assert.deepEqual(
+      [...first.history, ...rest.history].map((h) => h.losses),
+      straight.history.map((h) => h.losses),
+    );
+    const model = await trainedExport(join(dir, 'models', 'tiny-cov'), straight.run.config, straight, 1);
+    assert.deepEqual(model.card.noise, { kind: 'covariance', statsFile: 'noise-stats.bin' });
+    assert.deepEqual(model.noiseStats, want);
+    await model.runner.release();
   });
 });
 
