@@ -55,20 +55,6 @@ function bitReversal(n: number): Uint32Array {
 }
 
 /**
- * In-place 1-D transform of buffers re/im (length n). sign = -1 forward, +1 inverse (unscaled).
- * scratch holds 2n doubles for lengths that are not powers of two.
- */
-function transform1d(plan: Plan, re: Float64Array, im: Float64Array, sign: number, scratch: Float64Array): void {
-  if (plan.bitReverse) {
-    radix2(plan, plan.bitReverse, re, im, sign);
-    return;
-  }
-  splitEven(plan, re, im, 0, 1, plan.n, scratch, 0, sign);
-  re.set(scratch.subarray(0, plan.n));
-  im.set(scratch.subarray(plan.n, 2 * plan.n));
-}
-
-/**
  * Any length that is not a power of two. Decimation in time while the length is even (28 = 2·2·7
  * for MNIST): the n-point DFT of x[off + j·stride] is two n/2-point DFTs (even and odd samples)
  * joined by one butterfly layer, X[k] = E[k] + w^k·O[k], X[k + n/2] = E[k] − w^k·O[k] with
@@ -160,36 +146,57 @@ function radix2(plan: Plan, rev: Uint32Array, re: Float64Array, im: Float64Array
   }
 }
 
-/** Transforms every row then every column of each channel of (re, im) in place. */
+/**
+ * Transforms every row then every column of each channel of (re, im) in place. Lengths that are not
+ * powers of two read their line straight from (re, im) with a stride and write it back from
+ * scratch, so no line is copied out first and nothing is allocated per line.
+ */
 function transform2d(re: Float64Array, im: Float64Array, shape: ImageShape, sign: number): void {
   const [channels, height, width] = shape;
   const rowPlan = planFor(width);
   const colPlan = planFor(height);
   const longest = Math.max(width, height);
+  const scratch = new Float64Array(2 * longest);
   const lineRe = new Float64Array(longest);
   const lineIm = new Float64Array(longest);
-  const scratch = new Float64Array(2 * longest);
   for (let c = 0; c < channels; c++) {
     const base = c * height * width;
-    for (let y = 0; y < height; y++) {
-      const row = base + y * width;
-      const rRe = re.subarray(row, row + width);
-      const rIm = im.subarray(row, row + width);
-      transform1d(rowPlan, rRe, rIm, sign, scratch);
+    for (let y = 0; y < height; y++) line(rowPlan, re, im, base + y * width, 1, sign, scratch, lineRe, lineIm);
+    for (let x = 0; x < width; x++) line(colPlan, re, im, base + x, width, sign, scratch, lineRe, lineIm);
+  }
+}
+
+/** One 1-D transform of the n values at off, off + stride, … of (re, im), in place. */
+function line(
+  plan: Plan,
+  re: Float64Array,
+  im: Float64Array,
+  off: number,
+  stride: number,
+  sign: number,
+  scratch: Float64Array,
+  lineRe: Float64Array,
+  lineIm: Float64Array,
+): void {
+  const n = plan.n;
+  if (plan.bitReverse) {
+    const lRe = lineRe.subarray(0, n);
+    const lIm = lineIm.subarray(0, n);
+    for (let j = 0; j < n; j++) {
+      lRe[j] = re[off + j * stride]!;
+      lIm[j] = im[off + j * stride]!;
     }
-    const cRe = lineRe.subarray(0, height);
-    const cIm = lineIm.subarray(0, height);
-    for (let x = 0; x < width; x++) {
-      for (let y = 0; y < height; y++) {
-        cRe[y] = re[base + y * width + x]!;
-        cIm[y] = im[base + y * width + x]!;
-      }
-      transform1d(colPlan, cRe, cIm, sign, scratch);
-      for (let y = 0; y < height; y++) {
-        re[base + y * width + x] = cRe[y]!;
-        im[base + y * width + x] = cIm[y]!;
-      }
+    radix2(plan, plan.bitReverse, lRe, lIm, sign);
+    for (let j = 0; j < n; j++) {
+      re[off + j * stride] = lRe[j]!;
+      im[off + j * stride] = lIm[j]!;
     }
+    return;
+  }
+  splitEven(plan, re, im, off, stride, n, scratch, 0, sign);
+  for (let j = 0; j < n; j++) {
+    re[off + j * stride] = scratch[j]!;
+    im[off + j * stride] = scratch[n + j]!;
   }
 }
 
@@ -235,6 +242,64 @@ export function ifft2RealInto(re: Float64Array, im: Float64Array, shape: ImageSh
   transform2d(re, im, shape, 1);
   const scale = 1 / (shape[1] * shape[2]);
   for (let i = 0; i < re.length; i++) out[offset + i] = re[i]! * scale;
+}
+
+/** Index of −k (per channel, modulo H and W) for every element k of a C×H×W spectrum. */
+export function mirrorIndex([c, h, w]: ImageShape): Uint32Array {
+  const out = new Uint32Array(c * h * w);
+  for (let ch = 0; ch < c; ch++) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) out[(ch * h + y) * w + x] = (ch * h + ((h - y) % h)) * w + ((w - x) % w);
+    }
+  }
+  return out;
+}
+
+/**
+ * Re(ifft2(X₁)) and Re(ifft2(X₂)) of two C×H×W spectra for the price of one complex transform.
+ * Re(ifft2(X)) = ifft2(herm X) with herm X[k] = (X[k] + conj X[−k]) / 2, and ifft2 of a Hermitian
+ * spectrum is real; ifft2 is linear, so ifft2(herm X₁ + i·herm X₂) carries Re(ifft2 X₁) in its real
+ * part and Re(ifft2 X₂) in its imaginary part. The results equal two ifft2RealInto calls up to
+ * rounding (a different sum order: float32 outputs agree within an ulp or two). `mirror` is
+ * mirrorIndex(shape); the four inputs are only read.
+ */
+export function ifft2PairRealInto(
+  x1: ComplexImage,
+  x2: ComplexImage,
+  shape: ImageShape,
+  mirror: Uint32Array,
+  out: Float32Array,
+  offset1: number,
+  offset2: number,
+): void {
+  const size = x1.re.length;
+  for (const x of [x1, x2]) {
+    assertImageLength(x.re.length, shape);
+    assertImageLength(x.im.length, shape);
+  }
+  for (const offset of [offset1, offset2]) {
+    if (!Number.isInteger(offset) || offset < 0 || offset + size > out.length) {
+      throw new RangeError(`ifft2PairRealInto: ${size} values do not fit in ${out.length} at offset ${offset}`);
+    }
+  }
+  const re = new Float64Array(size);
+  const im = new Float64Array(size);
+  for (let k = 0; k < size; k++) {
+    const m = mirror[k]!;
+    // herm X₁ = (a, b), herm X₂ = (c, d); packed: (a − d) + i·(b + c).
+    const a = 0.5 * (x1.re[k]! + x1.re[m]!);
+    const b = 0.5 * (x1.im[k]! - x1.im[m]!);
+    const c = 0.5 * (x2.re[k]! + x2.re[m]!);
+    const d = 0.5 * (x2.im[k]! - x2.im[m]!);
+    re[k] = a - d;
+    im[k] = b + c;
+  }
+  transform2d(re, im, shape, 1);
+  const scale = 1 / (shape[1] * shape[2]);
+  for (let k = 0; k < size; k++) {
+    out[offset1 + k] = re[k]! * scale;
+    out[offset2 + k] = im[k]! * scale;
+  }
 }
 
 function inverseInPlace(re: Float64Array, im: Float64Array, shape: ImageShape): void {

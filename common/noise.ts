@@ -19,7 +19,7 @@
  * which gives F[−k] = conj F[k] (μ and σ of real images are themselves symmetric this way) and
  * Var Re F[k] = σ_re², Var Im F[k] = σ_im². At self-conjugate k, F[k] = μ_re[k] + σ_re[k]·a_k.
  */
-import { fft2, ifft2RealInto, shapeSize, assertImageShape, type ImageShape } from './fft.ts';
+import { fft2, ifft2PairRealInto, ifft2RealInto, mirrorIndex, shapeSize, assertImageShape, type ImageShape } from './fft.ts';
 import { computeCovarianceStats, DEFAULT_COVARIANCE_IMAGES, sampleCovarianceInto, type CovarianceStats } from './covariance-noise.ts';
 import type { Rng } from './rng.ts';
 
@@ -114,22 +114,31 @@ export function sampleNoise(spec: NoiseSpec, stats: NoiseStats | null, shape: Im
     sampleCovarianceInto(stats, rng, count, out);
     return out;
   }
-  const re = new Float64Array(size);
-  const im = new Float64Array(size);
-  const mirror = spec.hermitian ? mirrorIndex(shape) : null;
-  for (let i = 0; i < count; i++) {
-    for (let k = 0; k < size; k++) {
-      re[k] = rng.normal();
-      im[k] = rng.normal();
-    }
-    if (mirror) symmetrise(re, im, mirror);
-    for (let k = 0; k < size; k++) {
-      re[k] = stats.meanRe[k]! + stats.stdRe[k]! * re[k]!;
-      im[k] = stats.meanIm[k]! + stats.stdIm[k]! * im[k]!;
-    }
-    ifft2RealInto(re, im, shape, out, i * size);
+  // Two images per complex inverse transform (ifft2PairRealInto); an odd last image alone. The rng
+  // is read image by image exactly as one image at a time would read it.
+  const mirror = mirrorIndex(shape);
+  const spectra = [0, 1].map(() => ({ re: new Float64Array(size), im: new Float64Array(size) }));
+  for (let i = 0; i < count; i += 2) {
+    const pair = Math.min(2, count - i);
+    for (let p = 0; p < pair; p++) drawSpectrum(spectra[p]!, stats, spec.hermitian ? mirror : null, rng);
+    if (pair === 2) ifft2PairRealInto(spectra[0]!, spectra[1]!, shape, mirror, out, i * size, (i + 1) * size);
+    else ifft2RealInto(spectra[0]!.re, spectra[0]!.im, shape, out, i * size);
   }
   return out;
+}
+
+/** One spectrum μ + σ·(a + i·b): per element the real then the imaginary unit normal (Hermitian: paired). */
+function drawSpectrum(into: { re: Float64Array; im: Float64Array }, stats: FourierStats, mirror: Uint32Array | null, rng: Rng): void {
+  const { re, im } = into;
+  for (let k = 0; k < re.length; k++) {
+    re[k] = rng.normal();
+    im[k] = rng.normal();
+  }
+  if (mirror) symmetrise(re, im, mirror);
+  for (let k = 0; k < re.length; k++) {
+    re[k] = stats.meanRe[k]! + stats.stdRe[k]! * re[k]!;
+    im[k] = stats.meanIm[k]! + stats.stdIm[k]! * im[k]!;
+  }
 }
 
 /** The statistics `kind` samples from, estimated from n images (n×C×H×W); null for gaussian. */
@@ -162,17 +171,6 @@ export function straightPath(
     for (let j = 0; j < size; j++) into[at + j] = (1 - t) * a[j]! + t * b[j]!;
   }
   return into;
-}
-
-/** Index of −k (per channel, modulo H and W) for every element k of a C×H×W spectrum. */
-function mirrorIndex([c, h, w]: ImageShape): Uint32Array {
-  const out = new Uint32Array(c * h * w);
-  for (let ch = 0; ch < c; ch++) {
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) out[(ch * h + y) * w + x] = (ch * h + ((h - y) % h)) * w + ((w - x) % w);
-    }
-  }
-  return out;
 }
 
 /** Unit normals (a, b) → the Hermitian pairing of the file comment, in place. */

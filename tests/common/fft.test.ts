@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fft2, fft2Complex, ifft2, ifft2RealInto, type ImageShape } from '../../common/fft.ts';
+import { fft2, fft2Complex, ifft2, ifft2PairRealInto, ifft2RealInto, mirrorIndex, type ImageShape } from '../../common/fft.ts';
 import { Rng } from '../../common/rng.ts';
 import { maxAbsDiff } from '../support/max-abs-diff.ts';
 
@@ -127,6 +127,37 @@ void test('ifft2RealInto writes Re(ifft2) as float32 at an offset, for split eve
   assert.throws(() => {
     ifft2RealInto(new Float64Array(784), new Float64Array(784), [1, 28, 28], new Float32Array(784), 1);
   }, /do not fit/);
+});
+
+void test('ifft2PairRealInto gives Re(ifft2) of two arbitrary (non-Hermitian) spectra with one transform', () => {
+  for (const shape of [
+    [1, 28, 28],
+    [2, 7, 5],
+    [3, 8, 8],
+  ] as ImageShape[]) {
+    const size = shape[0] * shape[1] * shape[2];
+    const x1 = { re: Float64Array.from(randomImage(shape, 21)), im: Float64Array.from(randomImage(shape, 22)) };
+    const x2 = { re: Float64Array.from(randomImage(shape, 23)), im: Float64Array.from(randomImage(shape, 24)) };
+    const copies = [x1, x2].map((x) => ({ re: Float64Array.from(x.re), im: Float64Array.from(x.im) }));
+    const out = new Float32Array(2 * size + 3).fill(9);
+    // Second image first, to show the two slots are independent.
+    ifft2PairRealInto(x1, x2, shape, mirrorIndex(shape), out, size + 3, 0);
+    const scale = 1 / (shape[1] * shape[2]);
+    const want = [x1, x2].map((x) => Float32Array.from(naiveDft2(x.re, x.im, shape, 1).re.map((v) => v * scale)));
+    assert.ok(maxAbsDiff(out.subarray(size + 3), want[0]!) < 1e-6, `first, [${shape.join(', ')}]`);
+    assert.ok(maxAbsDiff(out.subarray(0, size), want[1]!) < 1e-6, `second, [${shape.join(', ')}]`);
+    assert.deepEqual([...out.subarray(size, size + 3)], [9, 9, 9], 'writes only its slots');
+    assert.deepEqual([x1, x2], copies, 'the inputs are only read');
+  }
+  const x = { re: new Float64Array(4), im: new Float64Array(4) };
+  assert.throws(() => {
+    ifft2PairRealInto(x, x, [1, 2, 2], mirrorIndex([1, 2, 2]), new Float32Array(6), 0, 3);
+  }, /do not fit/);
+});
+
+void test('mirrorIndex maps (y, x) to (−y mod H, −x mod W) in the same channel', () => {
+  assert.deepEqual([...mirrorIndex([1, 2, 3])], [0, 2, 1, 3, 5, 4]);
+  assert.deepEqual([...mirrorIndex([2, 1, 2])], [0, 1, 2, 3]);
 });
 
 void test('rejects data whose length does not match the shape', () => {

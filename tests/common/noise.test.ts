@@ -105,6 +105,23 @@ void test('the same seed gives the same noise, another seed different noise', ()
   }
 });
 
+void test('fourier noise drawn two images per transform equals the images drawn one at a time', () => {
+  const shape: ImageShape = [2, 6, 10];
+  const stats = computeFourierStats(syntheticImages(20, shape, 8), 20, shape);
+  for (const hermitian of [false, true]) {
+    const batch = sampleNoise({ kind: 'fourier', hermitian }, stats, shape, new Rng(5), 5);
+    const rng = new Rng(5);
+    for (let i = 0; i < 5; i++) {
+      const one = sampleNoise({ kind: 'fourier', hermitian }, stats, shape, rng, 1);
+      const got = batch.subarray(i * 120, (i + 1) * 120);
+      assert.ok(
+        got.every((v, k) => Math.abs(v - one[k]!) <= 1e-6 * Math.max(1, Math.abs(v))),
+        `image ${i}, hermitian ${hermitian}`,
+      );
+    }
+  }
+});
+
 void test('gaussian noise is N(0, 1) and needs no statistics', () => {
   const noise = sampleNoise({ kind: 'gaussian' }, null, [3, 8, 8], new Rng(9), 200);
   const mean = noise.reduce((a, b) => a + b, 0) / noise.length;
