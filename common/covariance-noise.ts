@@ -47,8 +47,11 @@ export function assertCovarianceShape(shape: ImageShape): void {
   }
 }
 
-/** Mean, unbiased (n − 1) covariance and its Cholesky factor over the first n images (n×C×H×W). */
-export function computeCovarianceStats(images: Float32Array, n: number, shape: ImageShape): CovarianceStats {
+/**
+ * Mean, unbiased (n − 1) covariance and its Cholesky factor over the first n images (n×C×H×W).
+ * `white` > 0 adds independent pixel noise of that std to the distribution: Σ + (ε + white²)·I.
+ */
+export function computeCovarianceStats(images: Float32Array, n: number, shape: ImageShape, white = 0): CovarianceStats {
   assertImageShape(shape);
   assertCovarianceShape(shape);
   const d = shapeSize(shape);
@@ -71,7 +74,9 @@ export function computeCovarianceStats(images: Float32Array, n: number, shape: I
     }
   }
   for (let k = 0; k < scatter.length; k++) scatter[k] = scatter[k]! / (n - 1);
-  for (let r = 0; r < d; r++) scatter[(r * (r + 3)) / 2] = scatter[(r * (r + 3)) / 2]! + COVARIANCE_JITTER;
+  if (!(white >= 0)) throw new RangeError(`white noise std must be ≥ 0, got ${white}`);
+  const diagonal = COVARIANCE_JITTER + white * white;
+  for (let r = 0; r < d; r++) scatter[(r * (r + 3)) / 2] = scatter[(r * (r + 3)) / 2]! + diagonal;
   return {
     kind: 'covariance',
     shape: [shape[0], shape[1], shape[2]],

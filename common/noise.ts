@@ -141,10 +141,19 @@ function drawSpectrum(into: { re: Float64Array; im: Float64Array }, stats: Fouri
   }
 }
 
-/** The statistics `kind` samples from, estimated from n images (n×C×H×W); null for gaussian. */
-export function computeNoiseStats(kind: NoiseKind, images: Float32Array, n: number, shape: ImageShape): NoiseStats | null {
+/**
+ * The statistics `kind` samples from, estimated from n images (n×C×H×W); null for gaussian.
+ * `covarianceWhite`: see computeCovarianceStats (covariance only).
+ */
+export function computeNoiseStats(
+  kind: NoiseKind,
+  images: Float32Array,
+  n: number,
+  shape: ImageShape,
+  covarianceWhite = 0,
+): NoiseStats | null {
   if (kind === 'gaussian') return null;
-  return kind === 'fourier' ? computeFourierStats(images, n, shape) : computeCovarianceStats(images, n, shape);
+  return kind === 'fourier' ? computeFourierStats(images, n, shape) : computeCovarianceStats(images, n, shape, covarianceWhite);
 }
 
 /** How many leading training images the statistics of `kind` are estimated from (at most). */

@@ -71,6 +71,8 @@ export interface RecipeConfig {
   lrFinal: number;
   /** Fourier noise with Hermitian-symmetric spectra (the data's full per-frequency variance). */
   hermitian: boolean;
+  /** Covariance noise: std of white noise added to every pixel, Σ + s²·I (0: the data's Σ alone). */
+  covarianceWhite: number;
   /** Start θ and BN buffers from an exported models/<name> folder of the same architecture. */
   initFrom: string | null;
 }
@@ -131,6 +133,7 @@ export const RECIPE_OFF: Readonly<RecipeConfig> = {
   lrSchedule: 'constant',
   lrFinal: 0,
   hermitian: false,
+  covarianceWhite: 0,
   initFrom: null,
 };
 
@@ -248,6 +251,12 @@ function validateConfig(c: TrainConfig): string[] {
     `lrFinal must be in [0, 1], got ${c.recipe.lrFinal}`,
   );
   check(issues, !c.recipe.hermitian || c.noise === 'fourier', 'hermitian needs Fourier noise');
+  check(
+    issues,
+    isFinite(c.recipe.covarianceWhite) && c.recipe.covarianceWhite >= 0 && c.recipe.covarianceWhite <= 1,
+    `covarianceWhite must be in [0, 1], got ${c.recipe.covarianceWhite}`,
+  );
+  check(issues, c.recipe.covarianceWhite === 0 || c.noise === 'covariance', 'covarianceWhite needs covariance noise'); 
   check(issues, c.recipe.initFrom === null || c.recipe.initFrom !== '', 'initFrom must be a models/<name> folder');
   oneOf(issues, 'distance', c.loss.distance, ['l1', 'l2']);
   oneOf(issues, 'clampNormalizer', c.loss.clampNormalizer, ['rec_z_detached', 'rec_x']);

@@ -63,6 +63,20 @@ void test('computeCovarianceStats: the pixel mean, the unbiased covariance plus 
   assert.ok(Math.abs(stats.cholesky[0]! - Math.sqrt(COVARIANCE_JITTER)) < 1e-7);
 });
 
+void test('white noise of std s adds s² to the diagonal of the factored covariance, nothing else', () => {
+  const images = correlatedImages(30, 6, 9);
+  const plain = dense(computeCovarianceStats(images, 30, [1, 2, 3]).cholesky, 6);
+  const white = dense(computeCovarianceStats(images, 30, [1, 2, 3], 0.5).cholesky, 6);
+  const product = (l: number[][], r: number, c: number): number => l[r]!.reduce((acc, v, k) => acc + v * l[c]![k]!, 0);
+  for (let r = 0; r < 6; r++) {
+    for (let c = 0; c <= r; c++) {
+      const want = product(plain, r, c) + (r === c ? 0.25 : 0);
+      assert.ok(Math.abs(product(white, r, c) - want) < 1e-5, `Σ[${r}][${c}]`);
+    }
+  }
+  assert.throws(() => computeCovarianceStats(images, 30, [1, 2, 3], -1), /white noise std must be ≥ 0/);
+});
+
 void test('covariance noise has the statistics’ mean and covariance, and the same seed gives the same noise', () => {
   const d = 4;
   const shape: ImageShape = [1, 2, 2];

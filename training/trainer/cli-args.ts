@@ -41,6 +41,12 @@ export const TRAIN_FLAGS: readonly Flag[] = [
     help: "largest σ (px) of the mixture's blur family, drawn from [0.6, s] (default 2; at most 4)",
   },
   {
+    name: 'covariance-white',
+    type: 'string',
+    arg: 's',
+    help: 'with --noise covariance: add white noise of std s to every pixel, Σ + s²·I (default 0; at most 1)',
+  },
+  {
     name: 'source-bridge',
     type: 'string',
     arg: 'q',
@@ -178,6 +184,7 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
         lrSchedule: str(values, 'lr-schedule'),
         lrFinal: num(values, 'lr-final'),
         hermitian: values.hermitian === true ? true : undefined,
+        covarianceWhite: num(values, 'covariance-white'),
         initFrom: str(values, 'init-from'),
       }),
     ),

@@ -62,6 +62,9 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
   assert.throws(() => resolveConfig({ recipe: { sourceBridge: -0.1 } }), /sourceBridge must be ≥ 0/);
   assert.throws(() => resolveConfig({ recipe: { sourceBlurMax: 0.5 } }), /sourceBlurMax must be in \[0.6, 4\]/);
   assert.throws(() => resolveConfig({ noise: 'gaussian', recipe: { hermitian: true } }), /hermitian needs Fourier/);
+  assert.throws(() => resolveConfig({ recipe: { covarianceWhite: 0.3 } }), /covarianceWhite needs covariance noise/);
+  assert.throws(() => resolveConfig({ noise: 'covariance', recipe: { covarianceWhite: 1.5 } }), /covarianceWhite must be in \[0, 1\]/);
+  assert.equal(resolveConfig({ noise: 'covariance', recipe: { covarianceWhite: 0.3 } }).recipe.covarianceWhite, 0.3);
   const { overrides } = parseTrainArgs([
     '--preset',
     'projector',
@@ -81,6 +84,8 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
     '0.25',
     '--source-blur-max',
     '3',
+    '--covariance-white',
+    '0.5',
   ]);
   assert.deepEqual(overrides.recipe, {
     sourceMix: 0.25,
@@ -91,6 +96,7 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
     ema: 0.99,
     lrSchedule: 'cosine',
     hermitian: true,
+    covarianceWhite: 0.5,
     initFrom: 'models/x',
   });
 });
