@@ -256,7 +256,7 @@ function validateConfig(c: TrainConfig): string[] {
     isFinite(c.recipe.covarianceWhite) && c.recipe.covarianceWhite >= 0 && c.recipe.covarianceWhite <= 1,
     `covarianceWhite must be in [0, 1], got ${c.recipe.covarianceWhite}`,
   );
-  check(issues, c.recipe.covarianceWhite === 0 || c.noise === 'covariance', 'covarianceWhite needs covariance noise'); 
+  check(issues, c.recipe.covarianceWhite === 0 || c.noise === 'covariance', 'covarianceWhite needs covariance noise');
   check(issues, c.recipe.initFrom === null || c.recipe.initFrom !== '', 'initFrom must be a models/<name> folder');
   oneOf(issues, 'distance', c.loss.distance, ['l1', 'l2']);
   oneOf(issues, 'clampNormalizer', c.loss.clampNormalizer, ['rec_z_detached', 'rec_x']);
