@@ -141,19 +141,37 @@ function drawSpectrum(into: { re: Float64Array; im: Float64Array }, stats: Fouri
   }
 }
 
-/**
- * The statistics `kind` samples from, estimated from n images (n×C×H×W); null for gaussian.
- * `covarianceWhite`: see computeCovarianceStats (covariance only).
- */
+/** Variations of the data's statistics a run can ask for (docs/ign.md, "Research flags"). */
+export interface NoiseStatsOptions {
+  /** Covariance: std of white pixel noise added (computeCovarianceStats). Default 0. */
+  readonly covarianceWhite?: number;
+  /** Fourier: factor on the mean spectrum at every frequency but DC (withFourierMean). Default 1. */
+  readonly fourierMean?: number;
+}
+
+/** The statistics `kind` samples from, estimated from n images (n×C×H×W); null for gaussian. */
 export function computeNoiseStats(
   kind: NoiseKind,
   images: Float32Array,
   n: number,
   shape: ImageShape,
-  covarianceWhite = 0,
+  options: NoiseStatsOptions = {},
 ): NoiseStats | null {
   if (kind === 'gaussian') return null;
-  return kind === 'fourier' ? computeFourierStats(images, n, shape) : computeCovarianceStats(images, n, shape, covarianceWhite);
+  if (kind === 'covariance') return computeCovarianceStats(images, n, shape, options.covarianceWhite ?? 0);
+  return withFourierMean(computeFourierStats(images, n, shape), options.fourierMean ?? 1);
+}
+
+/**
+ * The statistics with the mean spectrum scaled by m at every frequency except DC (per channel): m = 1
+ * is the data's, m = 0 keeps only each channel's mean level, so z loses the mean digit and keeps the
+ * per-frequency spread.
+ */
+export function withFourierMean(stats: FourierStats, m: number): FourierStats {
+  if (m === 1) return stats;
+  const plane = stats.shape[1] * stats.shape[2]; // DC is element 0 of every channel's H×W spectrum
+  const scale = (mean: Float32Array): Float32Array => mean.map((v, k) => (k % plane === 0 ? v : v * m));
+  return { ...stats, meanRe: scale(stats.meanRe), meanIm: scale(stats.meanIm) };
 }
 
 /** How many leading training images the statistics of `kind` are estimated from (at most). */

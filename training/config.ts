@@ -73,6 +73,8 @@ export interface RecipeConfig {
   hermitian: boolean;
   /** Covariance noise: std of white noise added to every pixel, Σ + s²·I (0: the data's Σ alone). */
   covarianceWhite: number;
+  /** Fourier noise: the mean spectrum away from DC scaled by m (1: the data's; 0: no mean digit blob). */
+  fourierMean: number;
   /** Start θ and BN buffers from an exported models/<name> folder of the same architecture. */
   initFrom: string | null;
 }
@@ -134,6 +136,7 @@ export const RECIPE_OFF: Readonly<RecipeConfig> = {
   lrFinal: 0,
   hermitian: false,
   covarianceWhite: 0,
+  fourierMean: 1,
   initFrom: null,
 };
 
@@ -257,6 +260,12 @@ function validateConfig(c: TrainConfig): string[] {
     `covarianceWhite must be in [0, 1], got ${c.recipe.covarianceWhite}`,
   );
   check(issues, c.recipe.covarianceWhite === 0 || c.noise === 'covariance', 'covarianceWhite needs covariance noise');
+  check(
+    issues,
+    isFinite(c.recipe.fourierMean) && c.recipe.fourierMean >= 0 && c.recipe.fourierMean <= 1,
+    `fourierMean must be in [0, 1], got ${c.recipe.fourierMean}`,
+  );
+  check(issues, c.recipe.fourierMean === 1 || c.noise === 'fourier', 'fourierMean needs Fourier noise');
   check(issues, c.recipe.initFrom === null || c.recipe.initFrom !== '', 'initFrom must be a models/<name> folder');
   oneOf(issues, 'distance', c.loss.distance, ['l1', 'l2']);
   oneOf(issues, 'clampNormalizer', c.loss.clampNormalizer, ['rec_z_detached', 'rec_x']);

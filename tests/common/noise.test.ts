@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fft2, type ImageShape } from '../../common/fft.ts';
-import { computeFourierStats, sampleNoise, type FourierStats } from '../../common/noise.ts';
+import { computeFourierStats, computeNoiseStats, sampleNoise, withFourierMean, type FourierStats } from '../../common/noise.ts';
 import { parseNoiseStats, serializeNoiseStats } from '../../common/noise-stats-file.ts';
 import { Rng } from '../../common/rng.ts';
 
@@ -118,6 +118,31 @@ void test('fourier noise drawn two images per transform equals the images drawn 
         got.every((v, k) => Math.abs(v - one[k]!) <= 1e-6 * Math.max(1, Math.abs(v))),
         `image ${i}, hermitian ${hermitian}`,
       );
+    }
+  }
+});
+
+void test('withFourierMean scales the mean spectrum except each channel’s DC; the noise mean follows', () => {
+  const shape: ImageShape = [2, 4, 6];
+  const stats = computeFourierStats(syntheticImages(30, shape, 9), 30, shape);
+  assert.equal(withFourierMean(stats, 1), stats);
+  const half = withFourierMean(stats, 0.5);
+  for (let k = 0; k < 48; k++) {
+    const dc = k % 24 === 0;
+    assert.equal(half.meanRe[k], Math.fround(dc ? stats.meanRe[k]! : stats.meanRe[k]! * 0.5), `Re ${k}`);
+    assert.equal(half.meanIm[k], Math.fround(dc ? stats.meanIm[k]! : stats.meanIm[k]! * 0.5), `Im ${k}`);
+  }
+  assert.deepEqual([half.stdRe, half.stdIm], [stats.stdRe, stats.stdIm]);
+  assert.deepEqual(computeNoiseStats('fourier', syntheticImages(30, shape, 9), 30, shape, { fourierMean: 0.5 }), half);
+  // With m = 0 every draw's mean over many images is the per-channel mean level (a flat image).
+  const flat = withFourierMean(stats, 0);
+  const z = sampleNoise({ kind: 'fourier' }, flat, shape, new Rng(2), 4000);
+  for (let c = 0; c < 2; c++) {
+    const level = flat.meanRe[c * 24]! / 24;
+    for (const k of [0, 7, 23]) {
+      let sum = 0;
+      for (let i = 0; i < 4000; i++) sum += z[i * 48 + c * 24 + k]!;
+      assert.ok(Math.abs(sum / 4000 - level) < 0.05, `channel ${c}, pixel ${k}: ${sum / 4000} vs ${level}`);
     }
   }
 });

@@ -47,6 +47,12 @@ export const TRAIN_FLAGS: readonly Flag[] = [
     help: 'with --noise covariance: add white noise of std s to every pixel, Σ + s²·I (default 0; at most 1)',
   },
   {
+    name: 'fourier-mean',
+    type: 'string',
+    arg: 'm',
+    help: "Fourier noise: scale the data's mean spectrum away from DC by m ∈ [0, 1] (default 1; 0: no mean digit blob in z)",
+  },
+  {
     name: 'source-bridge',
     type: 'string',
     arg: 'q',
@@ -185,6 +191,7 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
         lrFinal: num(values, 'lr-final'),
         hermitian: values.hermitian === true ? true : undefined,
         covarianceWhite: num(values, 'covariance-white'),
+        fourierMean: num(values, 'fourier-mean'),
         initFrom: str(values, 'init-from'),
       }),
     ),

@@ -59,7 +59,8 @@ function noiseStatsFor(config: TrainConfig, dataset: Dataset, saved: NoiseStats 
     );
   }
   const n = Math.min(noiseStatsImages(config.noise), dataset.n);
-  return computeNoiseStats(config.noise, dataset.slice(0, n), n, dataset.shape, config.recipe.covarianceWhite);
+  const { covarianceWhite, fourierMean } = config.recipe;
+  return computeNoiseStats(config.noise, dataset.slice(0, n), n, dataset.shape, { covarianceWhite, fourierMean });
 }
 
 /** Initial state: DCGAN-initialised parameters, BN buffers, zero Adam moments. */

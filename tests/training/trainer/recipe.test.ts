@@ -65,6 +65,8 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
   assert.throws(() => resolveConfig({ recipe: { covarianceWhite: 0.3 } }), /covarianceWhite needs covariance noise/);
   assert.throws(() => resolveConfig({ noise: 'covariance', recipe: { covarianceWhite: 1.5 } }), /covarianceWhite must be in \[0, 1\]/);
   assert.equal(resolveConfig({ noise: 'covariance', recipe: { covarianceWhite: 0.3 } }).recipe.covarianceWhite, 0.3);
+  assert.throws(() => resolveConfig({ noise: 'covariance', recipe: { fourierMean: 0 } }), /fourierMean needs Fourier noise/);
+  assert.throws(() => resolveConfig({ recipe: { fourierMean: 2 } }), /fourierMean must be in \[0, 1\]/);
   const { overrides } = parseTrainArgs([
     '--preset',
     'projector',
@@ -86,6 +88,8 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
     '3',
     '--covariance-white',
     '0.5',
+    '--fourier-mean',
+    '0.25',
   ]);
   assert.deepEqual(overrides.recipe, {
     sourceMix: 0.25,
@@ -97,6 +101,7 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
     lrSchedule: 'cosine',
     hermitian: true,
     covarianceWhite: 0.5,
+    fourierMean: 0.25,
     initFrom: 'models/x',
   });
 });
