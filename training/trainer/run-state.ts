@@ -20,7 +20,7 @@ import { buildStepGraph } from '../ign/train-graph.ts';
 import { tightRowWeights } from '../data/source-mix.ts';
 import type { StepGraph } from '../ign/train-graph.ts';
 import { ConfigError, totalSteps } from '../config.ts';
-import { MAX_COVARIANCE_VALUES } from '../../common/covariance-noise.ts';
+import { assertCovarianceShape } from '../../common/covariance-noise.ts';
 import type { TrainConfig } from '../config.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { Ema, EMA_PREFIX } from './ema.ts';
@@ -53,10 +53,12 @@ function dataSeed(seed: number): number {
 function noiseStatsFor(config: TrainConfig, dataset: Dataset, saved: NoiseStats | null): NoiseStats | null {
   if (config.noise === 'gaussian') return null;
   if (saved?.kind === config.noise) return saved;
-  if (config.noise === 'covariance' && numel(dataset.shape) > MAX_COVARIANCE_VALUES) {
-    throw new ConfigError(
-      `--noise covariance is for images of at most ${MAX_COVARIANCE_VALUES} values; this dataset's are [${dataset.shape.join(', ')}] (use fourier)`,
-    );
+  if (config.noise === 'covariance') {
+    try {
+      assertCovarianceShape(dataset.shape);
+    } catch (err) {
+      throw new ConfigError(`--noise covariance: ${(err as Error).message}`);
+    }
   }
   const n = Math.min(noiseStatsImages(config.noise), dataset.n);
   const { covarianceWhite, fourierMean } = config.recipe;

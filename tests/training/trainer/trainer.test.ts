@@ -136,6 +136,10 @@ void test('covariance noise: estimated once from the data, kept through resume, 
     assert.deepEqual(model.card.noise, { kind: 'covariance', statsFile: 'noise-stats.bin' });
     assert.deepEqual(model.noiseStats, want);
     await model.runner.release();
+    await assert.rejects(
+      train(tinyConfig(join(dir, 'big'), extra), { dataset: rectangles(8, 33), progressStream: quiet }),
+      (err: Error) => err.name === 'ConfigError' && /--noise covariance: .*at most 1024 values; \[1, 33, 33\] has 1089/.test(err.message),
+    );
   });
 });
 
