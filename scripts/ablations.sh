@@ -18,7 +18,8 @@
 #            and with covariance noise (`--noise covariance`: alone, with mixture 0.5, with mixture 0.5
 #            and λ_rec 80, with λ_tight 1.25, with white pixel noise of std 0.3 or 0.6 added
 #            (`--covariance-white`), and a second covariance cycle from the first, seed 7), and with
-#            Fourier noise without (0) or with half (0.5) of its mean digit (`--fourier-mean`);
+#            Fourier noise without (0) or with half (0.5) of its mean digit (`--fourier-mean`), alone
+#            and with mixture 0.5;
 #            each calibrated as shipped.
 # Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
@@ -132,9 +133,11 @@ elif [ "$SET" = cycle2 ]; then
   run covw06 "${recipe[@]}" --noise covariance --covariance-white 0.6
   run fmean05 "${recipe[@]}" --fourier-mean 0.5
   run fmean0 "${recipe[@]}" --fourier-mean 0
+  run fmean05mix50 "${recipe[@]}" --fourier-mean 0.5 --source-mix 0.5
+  run fmean0mix50 "${recipe[@]}" --fourier-mean 0 --source-mix 0.5
   # Later flags win: the second covariance cycle starts from the first one's export.
   run covcov "${recipe[@]}" --noise covariance --init-from "$OUT/cov" --seed 7
-  for name in base w40 w64 bridge blur3 cov covmix50 covmix50rec80 covtight covw03 covw06 covcov fmean05 fmean0; do with_calibration "$name"; done
+  for name in base w40 w64 bridge blur3 cov covmix50 covmix50rec80 covtight covw03 covw06 covcov fmean05 fmean0 fmean05mix50 fmean0mix50; do with_calibration "$name"; done
   npm run --silent ablation-table -- \
     "bundled f (start: width 32, latent 128)=$START" "one more cycle, same size, calibrated=$OUT/base-cal" \
     "widened to width 40, calibrated=$OUT/w40-cal" "widened to width 64, calibrated=$OUT/w64-cal" \
@@ -143,7 +146,9 @@ elif [ "$SET" = cycle2 ]; then
     "+ covariance, mixture 0.5, λ_rec 80, calibrated=$OUT/covmix50rec80-cal" \
     "+ covariance, λ_tight 1.25, calibrated=$OUT/covtight-cal" "+ covariance, white noise 0.3, calibrated=$OUT/covw03-cal" \
     "+ covariance, white noise 0.6, calibrated=$OUT/covw06-cal" "+ covariance, second cycle, calibrated=$OUT/covcov-cal" \
-    "+ Fourier mean × 0.5, calibrated=$OUT/fmean05-cal" "+ Fourier mean × 0, calibrated=$OUT/fmean0-cal"
+    "+ Fourier mean × 0.5, calibrated=$OUT/fmean05-cal" "+ Fourier mean × 0, calibrated=$OUT/fmean0-cal" \
+    "+ Fourier mean × 0.5, mixture 0.5, calibrated=$OUT/fmean05mix50-cal" \
+    "+ Fourier mean × 0, mixture 0.5, calibrated=$OUT/fmean0mix50-cal"
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip
