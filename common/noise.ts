@@ -116,12 +116,13 @@ export function sampleNoise(spec: NoiseSpec, stats: NoiseStats | null, shape: Im
   }
   // Two images per complex inverse transform (ifft2PairRealInto); an odd last image alone. The rng
   // is read image by image exactly as one image at a time would read it.
-  const mirror = mirrorIndex(shape);
-  const spectra = [0, 1].map(() => ({ re: new Float64Array(size), im: new Float64Array(size) }));
+  // A single image (the usual /generate request) needs neither the mirror table nor a second buffer.
+  const mirror = spec.hermitian || count > 1 ? mirrorIndex(shape) : null;
+  const spectra = Array.from({ length: Math.min(2, count) }, () => ({ re: new Float64Array(size), im: new Float64Array(size) }));
   for (let i = 0; i < count; i += 2) {
     const pair = Math.min(2, count - i);
     for (let p = 0; p < pair; p++) drawSpectrum(spectra[p]!, stats, spec.hermitian ? mirror : null, rng);
-    if (pair === 2) ifft2PairRealInto(spectra[0]!, spectra[1]!, shape, mirror, out, i * size, (i + 1) * size);
+    if (pair === 2) ifft2PairRealInto(spectra[0]!, spectra[1]!, shape, mirror!, out, i * size, (i + 1) * size);
     else ifft2RealInto(spectra[0]!.re, spectra[0]!.im, shape, out, i * size);
   }
   return out;
