@@ -56,6 +56,7 @@ export function computeCovarianceStats(images: Float32Array, n: number, shape: I
   assertCovarianceShape(shape);
   const d = shapeSize(shape);
   if (!Number.isInteger(n) || n < 2) throw new RangeError(`need at least 2 images for covariance statistics, got ${n}`);
+  if (!(white >= 0)) throw new RangeError(`white noise std must be ≥ 0, got ${white}`);
   if (images.length < n * d)
     throw new RangeError(`images hold ${Math.floor(images.length / d)} images of [${shape.join(', ')}], asked for ${n}`);
   const mean = new Float64Array(d);
@@ -74,7 +75,6 @@ export function computeCovarianceStats(images: Float32Array, n: number, shape: I
     }
   }
   for (let k = 0; k < scatter.length; k++) scatter[k] = scatter[k]! / (n - 1);
-  if (!(white >= 0)) throw new RangeError(`white noise std must be ≥ 0, got ${white}`);
   const diagonal = COVARIANCE_JITTER + white * white;
   for (let r = 0; r < d; r++) scatter[(r * (r + 3)) / 2] = scatter[(r * (r + 3)) / 2]! + diagonal;
   return {
