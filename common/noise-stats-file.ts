@@ -5,10 +5,13 @@
  * multiple of 4 bytes, then the header's arrays as float32 little-endian, in order.
  *   fourier:    format "ign-fourier-stats", arrays meanRe, stdRe, meanIm, stdIm (C·H·W each);
  *   covariance: format "ign-covariance-stats", arrays mean (d = C·H·W), cholesky (d(d + 1)/2).
+ *   fourier-mixture: format "ign-fourier-mixture-stats", header field `components` K, arrays
+ *               weights (K), then meanRe, stdRe, meanIm, stdIm (K·d each, component after component).
  * The Fourier layout is the one every earlier model was saved with, byte for byte.
  */
 import { shapeSize, type ImageShape } from './image-shape.ts';
 import { assertCovarianceShape, packedLength, type CovarianceStats } from './covariance-noise.ts';
+import { MAX_MIXTURE_COMPONENTS, mixtureFromArrays } from './fourier-mixture-noise.ts';
 import type { FourierStats, NoiseStats } from './noise.ts';
 
 const MAGIC = 'IGNFSTAT';
@@ -17,13 +20,18 @@ const FORMAT_VERSION = 1;
 interface Layout {
   readonly format: string;
   readonly arrays: readonly string[];
-  /** Length of each array for images of d values. */
-  readonly lengths: (d: number) => readonly number[];
+  /** Length of each array for images of d values (and K components, for a mixture). */
+  readonly lengths: (d: number, components: number) => readonly number[];
 }
 
 const LAYOUTS = {
   fourier: { format: 'ign-fourier-stats', arrays: ['meanRe', 'stdRe', 'meanIm', 'stdIm'], lengths: (d) => [d, d, d, d] },
   covariance: { format: 'ign-covariance-stats', arrays: ['mean', 'cholesky'], lengths: (d) => [d, packedLength(d)] },
+  'fourier-mixture': {
+    format: 'ign-fourier-mixture-stats',
+    arrays: ['weights', 'meanRe', 'stdRe', 'meanIm', 'stdIm'],
+    lengths: (d, k) => [k, k * d, k * d, k * d, k * d],
+  },
 } as const satisfies Record<NoiseStats['kind'], Layout>;
 
 interface StatsHeader {
@@ -33,10 +41,18 @@ interface StatsHeader {
   count: number;
   dtype: 'float32-le';
   arrays: readonly string[];
+  /** Fourier mixture only: number of components K. */
+  components?: number;
 }
 
 function arraysOf(stats: NoiseStats): readonly Float32Array[] {
-  return stats.kind === 'fourier' ? [stats.meanRe, stats.stdRe, stats.meanIm, stats.stdIm] : [stats.mean, stats.cholesky];
+  if (stats.kind === 'fourier') return [stats.meanRe, stats.stdRe, stats.meanIm, stats.stdIm];
+  if (stats.kind === 'covariance') return [stats.mean, stats.cholesky];
+  return [stats.weights, stats.meanRe, stats.stdRe, stats.meanIm, stats.stdIm];
+}
+
+function componentsOf(stats: NoiseStats): number {
+  return stats.kind === 'fourier-mixture' ? stats.components.length : 1;
 }
 
 export function serializeNoiseStats(stats: NoiseStats): Buffer {
@@ -48,12 +64,13 @@ export function serializeNoiseStats(stats: NoiseStats): Buffer {
     count: stats.count,
     dtype: 'float32-le',
     arrays: layout.arrays,
+    ...(stats.kind === 'fourier-mixture' ? { components: componentsOf(stats) } : {}),
   };
   let json = JSON.stringify(header);
   const prefix = MAGIC.length + 4;
   while ((prefix + Buffer.byteLength(json)) % 4 !== 0) json += ' ';
   const headerBytes = Buffer.from(json, 'utf8');
-  const lengths = layout.lengths(shapeSize(stats.shape));
+  const lengths = layout.lengths(shapeSize(stats.shape), componentsOf(stats));
   const arrays = arraysOf(stats);
   const payload = Buffer.alloc(lengths.reduce((a, b) => a + b, 0) * 4);
   let at = 0;
@@ -75,8 +92,8 @@ export function parseNoiseStats(buf: Uint8Array): NoiseStats {
   const headerLength = bytes.readUInt32LE(MAGIC.length);
   const headerStart = MAGIC.length + 4;
   if (headerStart + headerLength > bytes.length) throw new Error('noise statistics file is truncated (header)');
-  const { kind, shape, count } = parseHeader(bytes.toString('utf8', headerStart, headerStart + headerLength));
-  const lengths = LAYOUTS[kind].lengths(shapeSize(shape));
+  const { kind, shape, count, components } = parseHeader(bytes.toString('utf8', headerStart, headerStart + headerLength));
+  const lengths = LAYOUTS[kind].lengths(shapeSize(shape), components);
   const payloadStart = headerStart + headerLength;
   const expected = payloadStart + lengths.reduce((a, b) => a + b, 0) * 4;
   if (bytes.length !== expected) {
@@ -95,11 +112,18 @@ export function parseNoiseStats(buf: Uint8Array): NoiseStats {
     const [mean, cholesky] = arrays as [Float32Array, Float32Array];
     return { kind, shape, count, mean, cholesky } satisfies CovarianceStats;
   }
+  if (kind === 'fourier-mixture') {
+    const [weights, meanRe, stdRe, meanIm, stdIm] = arrays as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+    const total = weights.reduce((a, b) => a + b, 0);
+    if (!weights.every((w) => w >= 0) || !(Math.abs(total - 1) < 1e-4))
+      throw new Error('noise statistics mixture weights must be ≥ 0 and sum to 1');
+    return mixtureFromArrays(shape, count, weights, { meanRe, stdRe, meanIm, stdIm });
+  }
   const [meanRe, stdRe, meanIm, stdIm] = arrays as [Float32Array, Float32Array, Float32Array, Float32Array];
   return { kind, shape, count, meanRe, stdRe, meanIm, stdIm } satisfies FourierStats;
 }
 
-function parseHeader(text: string): { kind: NoiseStats['kind']; shape: ImageShape; count: number } {
+function parseHeader(text: string): { kind: NoiseStats['kind']; shape: ImageShape; count: number; components: number } {
   let header: unknown;
   try {
     header = JSON.parse(text);
@@ -116,7 +140,11 @@ function parseHeader(text: string): { kind: NoiseStats['kind']; shape: ImageShap
   if (kind === 'covariance') assertCovarianceShape(shape);
   if (!Number.isInteger(h.count) || (h.count ?? 0) < 1) throw new Error('noise statistics header has an invalid count');
   if (JSON.stringify(h.arrays) !== JSON.stringify(LAYOUTS[kind].arrays)) throw new Error('noise statistics header lists unexpected arrays');
-  return { kind, shape: [shape[0], shape[1], shape[2]], count: h.count! };
+  const components = kind === 'fourier-mixture' ? h.components : 1;
+  if (!Number.isInteger(components) || components! < 1 || components! > MAX_MIXTURE_COMPONENTS) {
+    throw new Error(`noise statistics header has an invalid component count (1 to ${MAX_MIXTURE_COMPONENTS})`);
+  }
+  return { kind, shape: [shape[0], shape[1], shape[2]], count: h.count!, components: components! };
 }
 
 function isShape(value: unknown): value is [number, number, number] {

@@ -6,6 +6,8 @@
  * mapped back with z = Re(ifft2(F̃)), as the public reproductions do. The statistics are computed
  * once (first N training images) and saved beside the model (NOISE_STATS_FILE). `covariance`:
  * z ~ N(μ, Σ) with the pixel mean and full covariance of training images (covariance-noise.ts).
+ * `fourier-mixture`: Fourier statistics per k-means group of training images, a group drawn per
+ * image by its share (fourier-mixture-noise.ts).
  *
  * Note on the reproductions' recipe: F̃ is not Hermitian, so taking the real part halves the
  * variance of every non-self-conjugate frequency: fft2(z)[k] = (F̃[k] + conj F̃[−k]) / 2 has the
@@ -21,12 +23,19 @@
  */
 import { fft2, ifft2PairRealInto, ifft2RealInto, mirrorIndex, shapeSize, assertImageShape, type ImageShape } from './fft.ts';
 import { computeCovarianceStats, DEFAULT_COVARIANCE_IMAGES, sampleCovarianceInto, type CovarianceStats } from './covariance-noise.ts';
+import {
+  computeFourierMixtureStats,
+  DEFAULT_MIXTURE_COMPONENTS,
+  DEFAULT_MIXTURE_IMAGES,
+  pickComponent,
+  type FourierMixtureStats,
+} from './fourier-mixture-noise.ts';
 import type { Rng } from './rng.ts';
 
 export type { ImageShape } from './fft.ts';
 
-export type NoiseKind = 'gaussian' | 'fourier' | 'covariance';
-export const NOISE_KINDS: readonly NoiseKind[] = ['gaussian', 'fourier', 'covariance'];
+export type NoiseKind = 'gaussian' | 'fourier' | 'covariance' | 'fourier-mixture';
+export const NOISE_KINDS: readonly NoiseKind[] = ['gaussian', 'fourier', 'covariance', 'fourier-mixture'];
 export interface NoiseSpec {
   readonly kind: NoiseKind;
   /** Fourier only: Hermitian-symmetric spectra (full variance); default false (the reproductions' recipe). */
@@ -34,7 +43,7 @@ export interface NoiseSpec {
 }
 
 /** Statistics a noise kind samples from (gaussian needs none); the file format is noise-stats-file.ts. */
-export type NoiseStats = FourierStats | CovarianceStats;
+export type NoiseStats = FourierStats | CovarianceStats | FourierMixtureStats;
 
 /** Default file name of serialized statistics, saved beside model.onnx. */
 export const NOISE_STATS_FILE = 'noise-stats.bin';
@@ -96,8 +105,8 @@ function meanAndStd(sum: Float64Array, sumSq: Float64Array, n: number): [Float32
 
 /**
  * Draws `count` noise images (count×C×H×W). The same rng state gives the same noise. Fourier
- * sampling draws, per image and element, the real then the imaginary part; covariance sampling the
- * d unit normals of e per image.
+ * sampling draws, per image and element, the real then the imaginary part (a Fourier mixture first
+ * one uniform per image for its component); covariance sampling the d unit normals of e per image.
  */
 export function sampleNoise(spec: NoiseSpec, stats: NoiseStats | null, shape: ImageShape, rng: Rng, count: number): Float32Array {
   assertImageShape(shape);
@@ -121,7 +130,10 @@ export function sampleNoise(spec: NoiseSpec, stats: NoiseStats | null, shape: Im
   const spectra = Array.from({ length: Math.min(2, count) }, () => ({ re: new Float64Array(size), im: new Float64Array(size) }));
   for (let i = 0; i < count; i += 2) {
     const pair = Math.min(2, count - i);
-    for (let p = 0; p < pair; p++) drawSpectrum(spectra[p]!, stats, spec.hermitian ? mirror : null, rng);
+    for (let p = 0; p < pair; p++) {
+      const component = stats.kind === 'fourier-mixture' ? pickComponent(stats, rng) : stats;
+      drawSpectrum(spectra[p]!, component, spec.hermitian ? mirror : null, rng);
+    }
     if (pair === 2) ifft2PairRealInto(spectra[0]!, spectra[1]!, shape, mirror!, out, i * size, (i + 1) * size);
     else ifft2RealInto(spectra[0]!.re, spectra[0]!.im, shape, out, i * size);
   }
@@ -148,6 +160,8 @@ export interface NoiseStatsOptions {
   readonly covarianceWhite?: number;
   /** Fourier: factor on the mean spectrum at every frequency but DC (withFourierMean). Default 1. */
   readonly fourierMean?: number;
+  /** Fourier mixture: number of k-means groups. Default DEFAULT_MIXTURE_COMPONENTS. */
+  readonly mixtureComponents?: number;
 }
 
 /** The statistics `kind` samples from, estimated from n images (n×C×H×W); null for gaussian. */
@@ -160,6 +174,9 @@ export function computeNoiseStats(
 ): NoiseStats | null {
   if (kind === 'gaussian') return null;
   if (kind === 'covariance') return computeCovarianceStats(images, n, shape, options.covarianceWhite ?? 0);
+  if (kind === 'fourier-mixture') {
+    return computeFourierMixtureStats(images, n, shape, options.mixtureComponents ?? DEFAULT_MIXTURE_COMPONENTS, computeFourierStats);
+  }
   return withFourierMean(computeFourierStats(images, n, shape), options.fourierMean ?? 1);
 }
 
@@ -177,7 +194,13 @@ export function withFourierMean(stats: FourierStats, m: number): FourierStats {
 
 /** How many leading training images the statistics of `kind` are estimated from (at most). */
 export function noiseStatsImages(kind: NoiseKind): number {
-  return kind === 'fourier' ? DEFAULT_FOURIER_IMAGES : kind === 'covariance' ? DEFAULT_COVARIANCE_IMAGES : 0;
+  const images: Record<NoiseKind, number> = {
+    gaussian: 0,
+    fourier: DEFAULT_FOURIER_IMAGES,
+    covariance: DEFAULT_COVARIANCE_IMAGES,
+    'fourier-mixture': DEFAULT_MIXTURE_IMAGES,
+  };
+  return images[kind];
 }
 
 /**

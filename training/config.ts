@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { NOISE_KINDS, type NoiseKind } from '../common/noise.ts';
+import { DEFAULT_MIXTURE_COMPONENTS, MAX_MIXTURE_COMPONENTS } from '../common/fourier-mixture-noise.ts';
 import type { ExecutionProviderChoice } from '../common/ort-options.ts';
 import type { DatasetSpec } from './data/dataset.ts';
 
@@ -75,6 +76,8 @@ export interface RecipeConfig {
   covarianceWhite: number;
   /** Fourier noise: the mean spectrum away from DC scaled by m (1: the data's; 0: no mean digit blob). */
   fourierMean: number;
+  /** Fourier-mixture noise: number of k-means groups of training images, each with its own statistics. */
+  mixtureComponents: number;
   /** Start θ and BN buffers from an exported models/<name> folder of the same architecture. */
   initFrom: string | null;
 }
@@ -137,6 +140,7 @@ export const RECIPE_OFF: Readonly<RecipeConfig> = {
   hermitian: false,
   covarianceWhite: 0,
   fourierMean: 1,
+  mixtureComponents: DEFAULT_MIXTURE_COMPONENTS,
   initFrom: null,
 };
 
@@ -266,6 +270,16 @@ function validateConfig(c: TrainConfig): string[] {
     `fourierMean must be in [0, 1], got ${c.recipe.fourierMean}`,
   );
   check(issues, c.recipe.fourierMean === 1 || c.noise === 'fourier', 'fourierMean needs Fourier noise');
+  check(
+    issues,
+    Number.isInteger(c.recipe.mixtureComponents) && c.recipe.mixtureComponents >= 1 && c.recipe.mixtureComponents <= MAX_MIXTURE_COMPONENTS,
+    `mixtureComponents must be an integer in [1, ${MAX_MIXTURE_COMPONENTS}], got ${c.recipe.mixtureComponents}`,
+  );
+  check(
+    issues,
+    c.recipe.mixtureComponents === DEFAULT_MIXTURE_COMPONENTS || c.noise === 'fourier-mixture',
+    'mixtureComponents needs fourier-mixture noise',
+  );
   check(issues, c.recipe.initFrom === null || c.recipe.initFrom !== '', 'initFrom must be a models/<name> folder');
   oneOf(issues, 'distance', c.loss.distance, ['l1', 'l2']);
   oneOf(issues, 'clampNormalizer', c.loss.clampNormalizer, ['rec_z_detached', 'rec_x']);

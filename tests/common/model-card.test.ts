@@ -83,12 +83,20 @@ void test('schema violations are all listed with their JSON paths', () => {
   }
 });
 
-void test('fourier and covariance noise require a statistics file; only fourier is Hermitian; paths stay in the folder', () => {
+void test('fourier, covariance and fourier-mixture noise require a statistics file; only fourier is Hermitian; paths stay in the folder', () => {
   const fourier = { ...validCard(), noise: { kind: 'fourier' as const } };
   assert.throws(() => validateModelCard(fourier), /\/noise: missing required property "statsFile"/);
   assert.throws(
     () => validateModelCard({ ...validCard(), noise: { kind: 'covariance' } }),
     /\/noise: missing required property "statsFile"/,
+  );
+  assert.throws(
+    () => validateModelCard({ ...validCard(), noise: { kind: 'fourier-mixture' } }),
+    /\/noise: missing required property "statsFile"/,
+  );
+  assert.equal(
+    validateModelCard({ ...validCard(), noise: { kind: 'fourier-mixture', statsFile: 'noise-stats.bin' } }).noise.kind,
+    'fourier-mixture',
   );
   assert.throws(
     () => validateModelCard({ ...validCard(), noise: { kind: 'covariance', statsFile: 'noise-stats.bin', hermitian: true } }),

@@ -107,9 +107,10 @@ void test('without a noise field /generate samples the noise kind of the model c
   assert.equal((plain.body as { noise: string }).noise, 'gaussian', 'a Gaussian card keeps Gaussian noise');
 });
 
-void test('fourier and covariance noise are refused for a model card without their statistics', async () => {
+void test('fourier, covariance and fourier-mixture noise are refused for a model card without their statistics', async () => {
   assertError(await generate({ noise: 'fourier' }, 'application/json'), 400, 'invalid_noise');
   assertError(await generate({ noise: 'covariance' }, 'application/json'), 400, 'invalid_noise');
+  assertError(await generate({ noise: 'fourier-mixture' }, 'application/json'), 400, 'invalid_noise');
 });
 
 void test('a covariance-noise card: /generate draws N(μ, Σ) by default, Gaussian on request, and refuses fourier', async () => {
@@ -135,6 +136,25 @@ void test('a covariance-noise card: /generate draws N(μ, Σ) by default, Gaussi
     );
   } finally {
     await covariance.close();
+  }
+});
+
+void test('a fourier-mixture card: /generate draws from its components by default and refuses covariance', async () => {
+  const mixture = await startRealApp({ channels: 1, height: 8, width: 8, noise: 'fourier-mixture' });
+  try {
+    const post = (body: object): request.Test => request(mixture.handle.app).post('/generate').set('Accept', 'application/json').send(body);
+    const byDefault = await post({ seed: 5, count: 4 });
+    assert.equal(byDefault.status, 200);
+    assertSchema('GenerateResponse', byDefault.body);
+    assert.equal((byDefault.body as { noise: string }).noise, 'fourier-mixture');
+    const again = await post({ seed: 5, count: 4 });
+    const images = (r: request.Response): unknown => (r.body as { images: unknown }).images;
+    assert.deepEqual(images(again), images(byDefault), 'the same seed draws the same noise');
+    const refused = await post({ seed: 5, noise: 'covariance' });
+    assertError(refused, 400, 'invalid_noise');
+    assert.match((refused.body as { error: { message: string } }).error.message, /use "gaussian" or "fourier-mixture"/);
+  } finally {
+    await mixture.close();
   }
 });
 

@@ -116,7 +116,7 @@ const numberLiteral = fc.oneof(
   fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map(String),
 );
 const stringLiteral = fc
-  .oneof(fc.constantFrom('gaussian', 'fourier', 'covariance', 'Gaussian', '4', '', 'true'), fc.string({ maxLength: 12 }))
+  .oneof(fc.constantFrom('gaussian', 'fourier', 'covariance', 'fourier-mixture', 'Gaussian', '4', '', 'true'), fc.string({ maxLength: 12 }))
   .map((s) => JSON.stringify(s));
 const leaf = fc.oneof(
   numberLiteral,
@@ -153,7 +153,10 @@ const entry = fc.oneof(
   { weight: 3, arbitrary: fc.tuple(fc.constant('count'), mostly(fc.integer({ min: 1, max: MAX_COUNT }).map(String))) },
   { weight: 3, arbitrary: fc.tuple(fc.constant('steps'), mostly(fc.integer({ min: 1, max: MAX_STEPS }).map(String))) },
   { weight: 3, arbitrary: fc.tuple(fc.constant('seed'), seedValue) },
-  { weight: 2, arbitrary: fc.tuple(fc.constant('noise'), mostly(fc.constantFrom('"gaussian"', '"fourier"', '"covariance"'))) },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(fc.constant('noise'), mostly(fc.constantFrom('"gaussian"', '"fourier"', '"covariance"', '"fourier-mixture"'))),
+  },
   { weight: 2, arbitrary: fc.tuple(fc.constant('returnSteps'), mostly(fc.constantFrom('true', 'false'))) },
   { weight: 2, arbitrary: fc.tuple(fc.constant('interpolate'), interpolateValue) },
   { weight: 1, arbitrary: fc.tuple(oddKey, leaf) },
@@ -212,7 +215,7 @@ const FIELD_OK: Readonly<Record<string, (v: unknown) => boolean>> = {
   count: (v) => isInt(v, 1, MAX_COUNT),
   steps: (v) => isInt(v, 1, MAX_STEPS),
   seed: isSeed,
-  noise: (v) => v === 'gaussian' || v === 'fourier' || v === 'covariance',
+  noise: (v) => v === 'gaussian' || v === 'fourier' || v === 'covariance' || v === 'fourier-mixture',
   returnSteps: (v) => typeof v === 'boolean',
   interpolate: validInterpolate,
 };
@@ -231,7 +234,7 @@ function expectedStatus(text: string, jsonType: boolean, accept: 'png' | 'json' 
   if (!Object.keys(body).every((k) => Object.hasOwn(FIELD_OK, k) && FIELD_OK[k]!(body[k]))) return 400;
   if (accept === null) return 406;
   // The tiny model card has no noise statistics; interpolate replaces count and seed.
-  if (body.noise === 'fourier' || body.noise === 'covariance') return 400;
+  if (body.noise === 'fourier' || body.noise === 'covariance' || body.noise === 'fourier-mixture') return 400;
   if ('interpolate' in body && ('count' in body || 'seed' in body)) return 400;
   return 200;
 }

@@ -22,7 +22,7 @@ export interface TinyModelOptions {
    * and residuals shrink; 'identity': y = x; 'nan': y = log(x − 10) = NaN everywhere.
    */
   kind?: 'tanh-scale' | 'identity' | 'nan';
-  /** 'fourier' / 'covariance': the card names that noise and statistics of 16 seeded random images are written. */
+  /** 'fourier' / 'covariance' / 'fourier-mixture' (2 components): the card names that noise and statistics of 16 seeded random images are written. */
   noise?: NoiseKind;
   /** Written to the card's `inputConventions` (POST /project then normalises uploads by default). */
   conventions?: InputConventions;
@@ -86,6 +86,9 @@ export async function writeTinyModelDir(dir: string, opts: TinyModelOptions, nam
   if (opts.noise !== undefined && opts.noise !== 'gaussian') {
     const shape = [opts.channels, opts.height, opts.width] as const;
     const images = new Rng(0).fillUniform(new Float32Array(16 * opts.channels * opts.height * opts.width), -1, 1);
-    await writeFile(join(dir, NOISE_STATS_FILE), serializeNoiseStats(computeNoiseStats(opts.noise, images, 16, shape)!));
+    await writeFile(
+      join(dir, NOISE_STATS_FILE),
+      serializeNoiseStats(computeNoiseStats(opts.noise, images, 16, shape, { mixtureComponents: 2 })!),
+    );
   }
 }

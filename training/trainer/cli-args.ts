@@ -47,6 +47,12 @@ export const TRAIN_FLAGS: readonly Flag[] = [
     help: 'with --noise covariance: add white noise of std s to every pixel, Σ + s²·I (default 0; at most 1)',
   },
   {
+    name: 'noise-components',
+    type: 'string',
+    arg: 'k',
+    help: 'with --noise fourier-mixture: number of k-means groups of training images, each with its own Fourier statistics (default 20; at most 64)',
+  },
+  {
     name: 'fourier-mean',
     type: 'string',
     arg: 'm',
@@ -102,8 +108,8 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   {
     name: 'noise',
     type: 'string',
-    arg: 'gaussian|fourier|covariance',
-    help: "source noise z (default fourier: frequency statistics of 1,000 training images; covariance: N(μ, Σ) of 5,000 training images' pixels; gaussian = N(0, I))",
+    arg: 'gaussian|fourier|covariance|fourier-mixture',
+    help: "source noise z (default fourier: frequency statistics of 1,000 training images; covariance: N(μ, Σ) of 5,000 training images' pixels; fourier-mixture: Fourier statistics per k-means group of 5,000 training images; gaussian = N(0, I))",
   },
   { name: 'arch', type: 'string', arg: 'mnist|celeba64|tiny', help: 'network (default mnist, celeba64 for folders)' },
   { name: 'norm', type: 'string', arg: 'batch|group|none', help: 'normalisation layers (default batch)' },
@@ -192,6 +198,7 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
         hermitian: values.hermitian === true ? true : undefined,
         covarianceWhite: num(values, 'covariance-white'),
         fourierMean: num(values, 'fourier-mean'),
+        mixtureComponents: num(values, 'noise-components'),
         initFrom: str(values, 'init-from'),
       }),
     ),

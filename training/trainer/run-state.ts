@@ -61,8 +61,13 @@ function noiseStatsFor(config: TrainConfig, dataset: Dataset, saved: NoiseStats 
     }
   }
   const n = Math.min(noiseStatsImages(config.noise), dataset.n);
-  const { covarianceWhite, fourierMean } = config.recipe;
-  return computeNoiseStats(config.noise, dataset.slice(0, n), n, dataset.shape, { covarianceWhite, fourierMean });
+  const { covarianceWhite, fourierMean, mixtureComponents } = config.recipe;
+  if (config.noise === 'fourier-mixture' && n < 2 * mixtureComponents) {
+    throw new ConfigError(
+      `--noise fourier-mixture: ${mixtureComponents} components need at least ${2 * mixtureComponents} training images, the data has ${n}`,
+    );
+  }
+  return computeNoiseStats(config.noise, dataset.slice(0, n), n, dataset.shape, { covarianceWhite, fourierMean, mixtureComponents });
 }
 
 /** Initial state: DCGAN-initialised parameters, BN buffers, zero Adam moments. */

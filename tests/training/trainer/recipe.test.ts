@@ -67,6 +67,17 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
   assert.equal(resolveConfig({ noise: 'covariance', recipe: { covarianceWhite: 0.3 } }).recipe.covarianceWhite, 0.3);
   assert.throws(() => resolveConfig({ noise: 'covariance', recipe: { fourierMean: 0 } }), /fourierMean needs Fourier noise/);
   assert.throws(() => resolveConfig({ recipe: { fourierMean: 2 } }), /fourierMean must be in \[0, 1\]/);
+  assert.equal(resolveConfig({ noise: 'fourier-mixture' }).recipe.mixtureComponents, 20);
+  assert.equal(resolveConfig({ noise: 'fourier-mixture', recipe: { mixtureComponents: 12 } }).recipe.mixtureComponents, 12);
+  assert.throws(() => resolveConfig({ recipe: { mixtureComponents: 12 } }), /mixtureComponents needs fourier-mixture noise/);
+  assert.throws(
+    () => resolveConfig({ noise: 'fourier-mixture', recipe: { mixtureComponents: 65 } }),
+    /mixtureComponents must be an integer in \[1, 64\]/,
+  );
+  assert.throws(
+    () => resolveConfig({ noise: 'fourier-mixture', recipe: { mixtureComponents: 2.5 } }),
+    /mixtureComponents must be an integer/,
+  );
   const { overrides } = parseTrainArgs([
     '--preset',
     'projector',
@@ -90,6 +101,8 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
     '0.5',
     '--fourier-mean',
     '0.25',
+    '--noise-components',
+    '12',
   ]);
   assert.deepEqual(overrides.recipe, {
     sourceMix: 0.25,
@@ -102,6 +115,7 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
     hermitian: true,
     covarianceWhite: 0.5,
     fourierMean: 0.25,
+    mixtureComponents: 12,
     initFrom: 'models/x',
   });
 });

@@ -20,6 +20,8 @@ import { architecture } from '../../../training/ign/model.ts';
 import { rectangles } from '../ign/synthetic.ts';
 import { maxAbsDiff } from '../../support/max-abs-diff.ts';
 import { computeCovarianceStats } from '../../../common/covariance-noise.ts';
+import { computeFourierMixtureStats } from '../../../common/fourier-mixture-noise.ts';
+import { computeFourierStats } from '../../../common/noise.ts';
 
 const quiet = quietProgress;
 
@@ -139,6 +141,28 @@ void test('covariance noise: estimated once from the data, kept through resume, 
     await assert.rejects(
       train(tinyConfig(join(dir, 'big'), extra), { dataset: rectangles(8, 33), progressStream: quiet }),
       (err: Error) => err.name === 'ConfigError' && /--noise covariance: .*at most 1024 values; \[1, 33, 33\] has 1089/.test(err.message),
+    );
+  });
+});
+
+void test('fourier-mixture noise: k-means groups estimated once, kept in the checkpoint, exported; too few images is a ConfigError', async () => {
+  await withTmp(async (dir) => {
+    const data = rectangles(40, 8, 3);
+    const extra = { steps: 3, batch: 8, noise: 'fourier-mixture' as const, recipe: { mixtureComponents: 3 } };
+    const run = await train(tinyConfig(join(dir, 'a'), extra), { dataset: data, progressStream: quiet });
+    const want = computeFourierMixtureStats(data.slice(0, 40), 40, data.shape, 3, computeFourierStats);
+    assert.deepEqual(run.run.noiseStats, want, 'the first min(5,000, n) training images');
+    assert.deepEqual((await readCheckpoint(run.checkpointDir)).noiseStats, want);
+    const model = await trainedExport(join(dir, 'models', 'tiny-mix'), run.run.config, run, 1);
+    assert.deepEqual(model.card.noise, { kind: 'fourier-mixture', statsFile: 'noise-stats.bin' });
+    assert.deepEqual(model.noiseStats, want);
+    await model.runner.release();
+    await assert.rejects(
+      train(tinyConfig(join(dir, 'few'), { ...extra, recipe: { mixtureComponents: 8 } }), {
+        dataset: rectangles(12, 8),
+        progressStream: quiet,
+      }),
+      (err: Error) => err.name === 'ConfigError' && /8 components need at least 16 training images, the data has 12/.test(err.message),
     );
   });
 });
