@@ -135,11 +135,18 @@ elif [ "$SET" = cycle2 ]; then
   run fmean0 "${recipe[@]}" --fourier-mean 0
   run fmean05mix50 "${recipe[@]}" --fourier-mean 0.5 --source-mix 0.5
   run fmean0mix50 "${recipe[@]}" --fourier-mean 0 --source-mix 0.5
-  # Later flags win: the second covariance cycle starts from the first one's export.
+  run long10k "${recipe[@]}" --steps 10000 --seed 8
+  run fmix20 "${recipe[@]}" --noise fourier-mixture
+  run fmixrec80 "${recipe[@]}" --noise fourier-mixture --w-rec 80
+  # Later flags win: the second covariance cycle starts from the first one's export, and so on.
   run covcov "${recipe[@]}" --noise covariance --init-from "$OUT/cov" --seed 7
-  for name in base w40 w64 bridge blur3 cov covmix50 covmix50rec80 covtight covw03 covw06 covcov fmean05 fmean0 fmean05mix50 fmean0mix50; do with_calibration "$name"; done
+  run fmixfmix "${recipe[@]}" --noise fourier-mixture --init-from "$OUT/fmix20" --seed 7
+  run fmix3 "${recipe[@]}" --noise fourier-mixture --init-from "$OUT/fmixfmix" --seed 8
+  run fmix3mix50 "${recipe[@]}" --noise fourier-mixture --init-from "$OUT/fmixfmix" --seed 8 --source-mix 0.5
+  for name in base w40 w64 bridge blur3 cov covmix50 covmix50rec80 covtight covw03 covw06 covcov fmean05 fmean0 fmean05mix50 fmean0mix50 \
+    long10k fmix20 fmixrec80 fmixfmix fmix3 fmix3mix50; do with_calibration "$name"; done
   npm run --silent ablation-table -- \
-    "bundled f (start: width 32, latent 128)=$START" "one more cycle, same size, calibrated=$OUT/base-cal" \
+    "f bundled at \`044836a\` (start: width 32, latent 128)=$START" "one more cycle, same size, calibrated=$OUT/base-cal" \
     "widened to width 40, calibrated=$OUT/w40-cal" "widened to width 64, calibrated=$OUT/w64-cal" \
     "+ bridge rows 0.25, calibrated=$OUT/bridge-cal" "+ mixture blur σ up to 3, calibrated=$OUT/blur3-cal" \
     "+ covariance noise, calibrated=$OUT/cov-cal" "+ covariance, mixture 0.5, calibrated=$OUT/covmix50-cal" \
@@ -148,7 +155,13 @@ elif [ "$SET" = cycle2 ]; then
     "+ covariance, white noise 0.6, calibrated=$OUT/covw06-cal" "+ covariance, second cycle, calibrated=$OUT/covcov-cal" \
     "+ Fourier mean × 0.5, calibrated=$OUT/fmean05-cal" "+ Fourier mean × 0, calibrated=$OUT/fmean0-cal" \
     "+ Fourier mean × 0.5, mixture 0.5, calibrated=$OUT/fmean05mix50-cal" \
-    "+ Fourier mean × 0, mixture 0.5, calibrated=$OUT/fmean0mix50-cal"
+    "+ Fourier mean × 0, mixture 0.5, calibrated=$OUT/fmean0mix50-cal" \
+    "one cycle of 10,000 steps (seed 8), calibrated=$OUT/long10k-cal" \
+    "+ Fourier-mixture noise (20 groups), calibrated=$OUT/fmix20-cal" \
+    "+ Fourier mixture, λ_rec 80, calibrated=$OUT/fmixrec80-cal" \
+    "+ Fourier mixture, second cycle (bundled), calibrated=$OUT/fmixfmix-cal" \
+    "+ Fourier mixture, third cycle, calibrated=$OUT/fmix3-cal" \
+    "+ Fourier mixture, third cycle with mixture 0.5, calibrated=$OUT/fmix3mix50-cal"
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip

@@ -173,11 +173,16 @@ void test('serialized statistics parse back bit for bit', () => {
   for (const key of ['meanRe', 'stdRe', 'meanIm', 'stdIm'] as const) assert.deepEqual(back[key], stats[key]);
 });
 
-void test('the Fourier file format is unchanged: the bundled statistics re-serialise to the same bytes', async () => {
-  const bytes = await readFile(new URL('../../models/mnist/noise-stats.bin', import.meta.url));
-  const stats = parseNoiseStats(bytes);
-  assert.equal(stats.kind, 'fourier');
-  assert.deepEqual(serializeNoiseStats(stats), bytes);
+void test('the file formats are stable: the bundled Fourier and Fourier-mixture statistics re-serialise to the same bytes', async () => {
+  for (const [model, kind] of [
+    ['fashion-mnist', 'fourier'],
+    ['mnist', 'fourier-mixture'],
+  ] as const) {
+    const bytes = await readFile(new URL(`../../models/${model}/noise-stats.bin`, import.meta.url));
+    const stats = parseNoiseStats(bytes);
+    assert.equal(stats.kind, kind, model);
+    assert.deepEqual(serializeNoiseStats(stats), bytes, model);
+  }
 });
 
 void test('malformed statistics files are rejected with a reason', () => {
