@@ -44,7 +44,7 @@ export interface FourierMixtureStats {
   readonly stdRe: Float32Array;
   readonly meanIm: Float32Array;
   readonly stdIm: Float32Array;
-  /** Group k's Fourier statistics: views into the four arrays above. */
+  /** Group k's Fourier statistics: views into the four arrays above (their `count` is the mixture's). */
   readonly components: readonly FourierStats[];
 }
 

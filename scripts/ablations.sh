@@ -141,10 +141,12 @@ elif [ "$SET" = cycle2 ]; then
   # Later flags win: the second covariance cycle starts from the first one's export, and so on.
   run covcov "${recipe[@]}" --noise covariance --init-from "$OUT/cov" --seed 7
   run fmixfmix "${recipe[@]}" --noise fourier-mixture --init-from "$OUT/fmix20" --seed 7
+  run fmix2mix35 "${recipe[@]}" --noise fourier-mixture --init-from "$OUT/fmix20" --seed 7 --source-mix 0.35
+  run fmix2notight "${recipe[@]}" --noise fourier-mixture --init-from "$OUT/fmix20" --seed 7 --source-tight 0
   run fmix3 "${recipe[@]}" --noise fourier-mixture --init-from "$OUT/fmixfmix" --seed 8
   run fmix3mix50 "${recipe[@]}" --noise fourier-mixture --init-from "$OUT/fmixfmix" --seed 8 --source-mix 0.5
   for name in base w40 w64 bridge blur3 cov covmix50 covmix50rec80 covtight covw03 covw06 covcov fmean05 fmean0 fmean05mix50 fmean0mix50 \
-    long10k fmix20 fmixrec80 fmixfmix fmix3 fmix3mix50; do with_calibration "$name"; done
+    long10k fmix20 fmixrec80 fmixfmix fmix2mix35 fmix2notight fmix3 fmix3mix50; do with_calibration "$name"; done
   npm run --silent ablation-table -- \
     "f bundled at \`044836a\` (start: width 32, latent 128)=$START" "one more cycle, same size, calibrated=$OUT/base-cal" \
     "widened to width 40, calibrated=$OUT/w40-cal" "widened to width 64, calibrated=$OUT/w64-cal" \
@@ -160,6 +162,8 @@ elif [ "$SET" = cycle2 ]; then
     "+ Fourier-mixture noise (20 groups), calibrated=$OUT/fmix20-cal" \
     "+ Fourier mixture, λ_rec 80, calibrated=$OUT/fmixrec80-cal" \
     "+ Fourier mixture, second cycle (bundled), calibrated=$OUT/fmixfmix-cal" \
+    "+ Fourier mixture, second cycle with mixture 0.35, calibrated=$OUT/fmix2mix35-cal" \
+    "+ Fourier mixture, second cycle without L_tight on mixture rows, calibrated=$OUT/fmix2notight-cal" \
     "+ Fourier mixture, third cycle, calibrated=$OUT/fmix3-cal" \
     "+ Fourier mixture, third cycle with mixture 0.5, calibrated=$OUT/fmix3mix50-cal"
 else
