@@ -82,7 +82,7 @@ export interface LoadedModel {
   modelPath: string;
   /** Path of the generation file (card.generation), or null: f itself generates. */
   generatorPath: string | null;
-  /** Parsed statistics when noise.kind is "fourier" or "covariance", else null. */
+  /** Parsed statistics for every noise.kind but "gaussian" (null). */
   noiseStats: NoiseStats | null;
 }
 

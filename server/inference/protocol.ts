@@ -15,7 +15,7 @@ export interface SessionSpec {
   readonly ep: ExecutionProviderChoice;
   readonly cudaDeviceId: number;
   readonly threads: number;
-  /** The card's noise statistics (Fourier or covariance; null for Gaussian noise): /generate's z is drawn in the worker. */
+  /** The card's noise statistics (any kind but Gaussian, which has none: null): /generate's z is drawn in the worker. */
   readonly noiseStats: NoiseStats | null;
 }
 

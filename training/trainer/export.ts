@@ -169,7 +169,7 @@ export async function verifyExport(bytes: Uint8Array, [c, h, w]: [number, number
   }
 }
 
-/** Writes dir/model.onnx, dir/model.json and (Fourier or covariance noise) dir/noise-stats.bin; returns the card. */
+/** Writes dir/model.onnx, dir/model.json and (every noise kind but Gaussian) dir/noise-stats.bin; returns the card. */
 export async function exportModel(dir: string, info: ExportInfo): Promise<ModelCard> {
   const { noise } = info.config;
   if (noise !== 'gaussian' && info.noiseStats?.kind !== noise) throw new Error(`${noise} noise needs its statistics to export`);
