@@ -7,7 +7,19 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-export type ExecutionProviderChoice = 'auto' | 'cuda' | 'cpu';
+/**
+ * `webgpu` is ONNX Runtime's bundled WebGPU provider (Dawn over Vulkan on Linux): no extra binaries,
+ * any GPU with a Vulkan driver. It runs inference only: ORT 1.30's WebGPU kernels have no
+ * BatchNormalization training mode, so the training step cannot run there (docs/serving.md).
+ */
+export type ExecutionProviderChoice = 'auto' | 'cuda' | 'webgpu' | 'cpu';
+
+/** The providers a session can end on. */
+export type ProviderName = 'cuda' | 'webgpu' | 'cpu';
+
+/** The choices training accepts: every provider that can run the training step. */
+export const TRAINING_PROVIDER_CHOICES = ['auto', 'cuda', 'cpu'] as const;
+export type TrainingProviderChoice = (typeof TRAINING_PROVIDER_CHOICES)[number];
 
 /** The part of ORT's SessionOptions we set; structurally assignable to `InferenceSession.SessionOptions`. */
 export interface BaseSessionOptions {
@@ -62,26 +74,49 @@ export function cudaUnavailableReason(env: Readonly<Record<string, string | unde
   return devices.length === 0 ? 'no /dev/nvidia* device' : null;
 }
 
-/** What to try first: CUDA, or CPU directly (with the reason when a GPU was wanted but absent). */
-export type ProviderPlan = { readonly first: 'cuda' } | { readonly first: 'cpu'; readonly fallbackReason: string | null };
+/**
+ * null when the Vulkan loader that ORT's WebGPU provider (Dawn) opens is on this host, else why not.
+ * Necessary, not sufficient: a GPU driver must stand behind it, which only creating a session tells.
+ */
+export function vulkanLoaderMissing(env: Readonly<Record<string, string | undefined>> = process.env): string | null {
+  const dirs = [...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), ...LIBRARY_DIRS];
+  return dirs.some((dir) => existsSync(join(dir, 'libvulkan.so.1'))) ? null : 'libvulkan.so.1 not found';
+}
+
+/** What to try first: a GPU provider, or CPU directly (with the reason when a GPU was wanted but absent). */
+export type ProviderPlan = { readonly first: 'cuda' | 'webgpu' } | { readonly first: 'cpu'; readonly fallbackReason: string | null };
 
 /**
- * ORT does not fall back from CUDA to CPU by itself, so the fallback is ours: `cpu` never tries
- * CUDA, `cuda` fails loudly when the driver is missing, `auto` tries CUDA only where it looks usable.
+ * ORT does not fall back from a GPU provider to CPU by itself, so the fallback is ours: `cpu` never
+ * tries a GPU, `cuda` fails loudly when the driver is missing, `auto` tries CUDA only where it looks
+ * usable. `webgpu` is only ever explicit: there is no cheap test for a Vulkan adapter, and Dawn
+ * reports a missing one itself when the session is created ("Failed to get a WebGPU adapter").
  */
 export function planProvider(choice: ExecutionProviderChoice, unavailable: string | null = cudaUnavailableReason()): ProviderPlan {
   if (choice === 'cpu') return { first: 'cpu', fallbackReason: null };
+  if (choice === 'webgpu') return { first: 'webgpu' };
   if (unavailable === null) return { first: 'cuda' };
   if (choice === 'cuda') throw new Error(`execution provider cuda requested but CUDA is unavailable: ${unavailable}`);
   return { first: 'cpu', fallbackReason: unavailable };
 }
 
-/** ORT's provider list for a plan: CUDA keeps CPU behind it for any op the CUDA provider lacks. */
-export function providerList(first: 'cuda' | 'cpu', deviceId: number): ({ readonly name: 'cuda'; readonly deviceId: number } | 'cpu')[] {
-  return first === 'cuda' ? [{ name: 'cuda', deviceId }, 'cpu'] : ['cpu'];
+type ProviderEntry = { readonly name: 'cuda'; readonly deviceId: number } | 'webgpu' | 'cpu';
+
+/**
+ * ORT's provider list for a plan: a GPU provider keeps CPU behind it for any op it lacks (ORT also
+ * places shape computations there on purpose).
+ */
+export function providerList(first: ProviderName, deviceId: number): ProviderEntry[] {
+  if (first === 'cuda') return [{ name: 'cuda', deviceId }, 'cpu'];
+  return first === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu'];
 }
 
-/** One line for a failed CUDA session (ORT's messages run over many lines). */
-export function cudaFailureReason(err: unknown): string {
-  return `CUDA session failed: ${err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)}`;
+const PROVIDER_LABEL: Readonly<Record<ProviderName, string>> = { cuda: 'CUDA', webgpu: 'WebGPU', cpu: 'CPU' };
+
+/** One line for a failed GPU session (ORT's messages run over many lines). */
+export function providerFailureReason(provider: ProviderName, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  // Dawn's adapter failure follows a long source-location prefix; the sentence after it is the news.
+  const line = /Failed to get a WebGPU adapter[^\n]*/.exec(message)?.[0] ?? message.split('\n')[0] ?? '';
+  return `${PROVIDER_LABEL[provider]} session failed: ${line}`;
 }

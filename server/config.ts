@@ -113,7 +113,7 @@ export function parseConfig(env: Env): ServerConfig {
     modelRepository: modelRepository || 'models',
     modelName,
     strictModels: readBool(env, 'STRICT_MODELS'),
-    ep: readEnum<ExecutionProviderChoice>(env, 'IGN_EP', 'auto', ['auto', 'cuda', 'cpu']),
+    ep: readEnum<ExecutionProviderChoice>(env, 'IGN_EP', 'auto', ['auto', 'cuda', 'webgpu', 'cpu']),
     cudaDeviceId: readInt(env, 'CUDA_DEVICE_ID', 0, 0, 63),
     requireGpu: readBool(env, 'REQUIRE_GPU'),
     workers,

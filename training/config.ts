@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { NOISE_KINDS, type NoiseKind } from '../common/noise.ts';
 import { DEFAULT_MIXTURE_COMPONENTS, MAX_MIXTURE_COMPONENTS } from '../common/fourier-mixture-noise.ts';
+import { TRAINING_PROVIDER_CHOICES } from '../common/ort-options.ts';
 import type { ExecutionProviderChoice } from '../common/ort-options.ts';
 import type { DatasetSpec } from './data/dataset.ts';
 
@@ -318,7 +319,13 @@ function validateConfig(c: TrainConfig): string[] {
   check(issues, isNonNegInt(c.checkpointEvery), `checkpointEvery must be an integer ≥ 0, got ${c.checkpointEvery}`);
   check(issues, isPosInt(c.logEvery), `logEvery must be a positive integer, got ${c.logEvery}`);
   check(issues, c.out !== '', 'out must be a directory path');
-  oneOf(issues, 'ep', c.ep, ['auto', 'cuda', 'cpu']);
+  if (c.ep === 'webgpu') {
+    issues.push(
+      `ep webgpu serves inference only (ONNX Runtime's WebGPU provider has no BatchNormalization training mode); train with ${TRAINING_PROVIDER_CHOICES.join(' | ')}`,
+    );
+  } else {
+    oneOf(issues, 'ep', c.ep, TRAINING_PROVIDER_CHOICES);
+  }
   check(issues, isPosInt(c.threads) && c.threads <= 256, `threads must be a positive integer, got ${c.threads}`);
   return issues;
 }

@@ -5,6 +5,7 @@
  */
 
 import type { ImageShape } from '../../common/image-shape.ts';
+import type { ProviderName } from '../../common/ort-options.ts';
 import type { NoiseSpec } from '../../common/noise.ts';
 
 /**
@@ -55,7 +56,7 @@ export interface GeneratorResult {
 }
 
 export interface GeneratorInfo {
-  readonly provider: 'cuda' | 'cpu';
+  readonly provider: ProviderName;
   readonly fallback: boolean;
   readonly ortVersion: string;
 }

@@ -3,17 +3,20 @@
  * @file The only server module that imports onnxruntime-node, and it is loaded only inside worker
  * threads: `session.run` blocks the thread that calls it (its async signature notwithstanding), so
  * the event loop that answers HTTP never touches ORT. The provider choice is `planProvider` of
- * `common/ort-options.ts`: ORT does not fall back from CUDA to CPU by itself, so auto mode retries
- * `['cpu']` and says why (docs/serving.md, "Execution provider").
+ * `common/ort-options.ts`: ORT does not fall back from a GPU provider to CPU by itself, so auto mode
+ * retries `['cpu']` and says why (docs/serving.md, "Execution provider").
  */
+import { threadId } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { GeneratorJob } from './generator.ts';
-import { baseSessionOptions, cudaFailureReason, planProvider, providerList } from '../../common/ort-options.ts';
+import { baseSessionOptions, planProvider, providerFailureReason, providerList } from '../../common/ort-options.ts';
+import type { ProviderName } from '../../common/ort-options.ts';
 import type { SessionSpec } from './protocol.ts';
+import { withDeviceLock } from './device-lock.ts';
 
 export interface OpenedSession {
-  readonly provider: 'cuda' | 'cpu';
-  /** Why auto mode ended on CPU; null when no GPU was wanted or CUDA was used. */
+  readonly provider: ProviderName;
+  /** Why auto mode ended on CPU; null when no GPU was wanted or a GPU provider was used. */
   readonly fallbackReason: string | null;
   readonly ortVersion: string;
   runSteps(run: StepRun): Promise<StepResult>;
@@ -41,21 +44,21 @@ export function sessionOptions(
 
 async function createWithProvider(
   spec: SessionSpec,
-): Promise<{ session: ort.InferenceSession; provider: 'cuda' | 'cpu'; fallbackReason: string | null }> {
+): Promise<{ session: ort.InferenceSession; provider: ProviderName; fallbackReason: string | null }> {
   const cpu = async (): Promise<ort.InferenceSession> =>
     ort.InferenceSession.create(spec.modelPath, sessionOptions(spec.threads, providerList('cpu', 0)));
   const plan = planProvider(spec.ep);
   if (plan.first === 'cpu') return { session: await cpu(), provider: 'cpu', fallbackReason: plan.fallbackReason };
   try {
-    const providers = providerList('cuda', spec.cudaDeviceId);
+    const providers = providerList(plan.first, spec.cudaDeviceId);
     return {
       session: await ort.InferenceSession.create(spec.modelPath, sessionOptions(spec.threads, providers)),
-      provider: 'cuda',
+      provider: plan.first,
       fallbackReason: null,
     };
   } catch (err) {
-    const reason = cudaFailureReason(err);
-    if (spec.ep === 'cuda') throw new Error(reason);
+    const reason = providerFailureReason(plan.first, err);
+    if (spec.ep !== 'auto') throw new Error(reason);
     return { session: await cpu(), provider: 'cpu', fallbackReason: reason };
   }
 }
@@ -85,7 +88,7 @@ function allFinite(values: Float32Array): boolean {
 }
 
 /** The generation file on the provider f ended on (it is f with other statistics: same ops, same needs). */
-async function openGenerator(spec: SessionSpec, provider: 'cuda' | 'cpu'): Promise<ort.InferenceSession | null> {
+async function openGenerator(spec: SessionSpec, provider: ProviderName): Promise<ort.InferenceSession | null> {
   if (spec.generatorPath === null) return null;
   const generator = await ort.InferenceSession.create(
     spec.generatorPath,
@@ -95,16 +98,31 @@ async function openGenerator(spec: SessionSpec, provider: 'cuda' | 'cpu'): Promi
   return generator;
 }
 
-export async function openSession(spec: SessionSpec): Promise<OpenedSession> {
-  const { session, provider, fallbackReason } = await createWithProvider(spec);
-  checkSignature(session, spec);
-  let generator: ort.InferenceSession | null;
+/**
+ * Runs `fn` under the process's WebGPU lock (device-lock.ts) when this spec runs on WebGPU, which
+ * only an explicit IGN_EP=webgpu does; directly otherwise.
+ */
+function deviceGuard(spec: SessionSpec): <T>(fn: () => Promise<T>) => Promise<T> {
+  const lock = spec.ep === 'webgpu' ? spec.deviceLock : undefined;
+  return (fn) => (lock === undefined ? fn() : withDeviceLock(lock, threadId + 1, fn));
+}
+
+async function createBoth(
+  spec: SessionSpec,
+): Promise<Awaited<ReturnType<typeof createWithProvider>> & { generator: ort.InferenceSession | null }> {
+  const created = await createWithProvider(spec);
+  checkSignature(created.session, spec);
   try {
-    generator = await openGenerator(spec, provider);
+    return { ...created, generator: await openGenerator(spec, created.provider) };
   } catch (err) {
-    await session.release();
+    await created.session.release();
     throw new Error(`generation file ${spec.generatorPath ?? ''}: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+export async function openSession(spec: SessionSpec): Promise<OpenedSession> {
+  const onDevice = deviceGuard(spec);
+  const { session, provider, fallbackReason, generator } = await onDevice(() => createBoth(spec));
   const [c, h, w] = spec.dims;
   const expected = c * h * w;
   const runOnce = async (on: ort.InferenceSession, x: Float32Array, count: number): Promise<Float32Array> => {
@@ -122,23 +140,25 @@ export async function openSession(spec: SessionSpec): Promise<OpenedSession> {
     provider,
     fallbackReason,
     ortVersion: ort.env.versions.node ?? ort.env.versions.common,
-    async runSteps({ input, count, steps, keepSteps, useGenerationFile, isCancelled }) {
-      const residuals = new Float32Array(steps * count);
-      const outputs: Float32Array[] = [];
-      let previous = input;
-      for (let step = 0; step < steps; step++) {
-        if (isCancelled()) return { kind: 'cancelled' };
-        const next = await runOnce(step === 0 && useGenerationFile === true && generator !== null ? generator : session, previous, count);
-        if (!allFinite(next)) return { kind: 'non_finite', step: step + 1 };
-        rmsPerImage(next, previous, count, residuals, step * count);
-        if (keepSteps || step === steps - 1) outputs.push(next);
-        previous = next;
-      }
-      return { kind: 'done', outputs, residuals };
-    },
-    release: async () => {
-      await session.release();
-      await generator?.release();
-    },
+    runSteps: ({ input, count, steps, keepSteps, useGenerationFile, isCancelled }) =>
+      onDevice(async (): Promise<StepResult> => {
+        const residuals = new Float32Array(steps * count);
+        const outputs: Float32Array[] = [];
+        let previous = input;
+        for (let step = 0; step < steps; step++) {
+          if (isCancelled()) return { kind: 'cancelled' };
+          const next = await runOnce(step === 0 && useGenerationFile === true && generator !== null ? generator : session, previous, count);
+          if (!allFinite(next)) return { kind: 'non_finite', step: step + 1 };
+          rmsPerImage(next, previous, count, residuals, step * count);
+          if (keepSteps || step === steps - 1) outputs.push(next);
+          previous = next;
+        }
+        return { kind: 'done', outputs, residuals };
+      }),
+    release: () =>
+      onDevice(async () => {
+        await session.release();
+        await generator?.release();
+      }),
   };
 }

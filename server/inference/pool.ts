@@ -24,6 +24,7 @@ import type { LoadedModel } from '../../common/model-card.ts';
 import type { ServerConfig } from '../config.ts';
 import type { FromWorker, SessionSpec, ToWorker } from './protocol.ts';
 import { workerEntry } from '../../common/worker-entry.ts';
+import { processDeviceLock, releaseIfHeldBy } from './device-lock.ts';
 
 export interface RestartPolicy {
   readonly baseMs: number;
@@ -46,7 +47,7 @@ export interface PoolOptions {
 }
 
 /** What a worker needs to open `model`: the card's files, names, shape and noise statistics, plus where to run. */
-export function sessionSpecFor(model: LoadedModel, run: Pick<SessionSpec, 'ep' | 'cudaDeviceId' | 'threads'>): SessionSpec {
+export function sessionSpecFor(model: LoadedModel, run: Pick<SessionSpec, 'ep' | 'cudaDeviceId' | 'threads' | 'deviceLock'>): SessionSpec {
   const { card } = model;
   return {
     modelPath: model.modelPath,
@@ -72,7 +73,9 @@ export function poolOptionsFor(
     ...hooks,
     restart: { baseMs: config.workerRestartBaseMs, maxMs: config.workerRestartMaxMs, maxFailures: config.workerMaxFailures },
     spec: sessionSpecFor(model, {
-      ep: config.requireGpu ? 'cuda' : config.ep,
+      deviceLock: processDeviceLock(),
+      // REQUIRE_GPU=1: a GPU provider or a startup failure (CUDA unless WebGPU was asked for).
+      ep: config.requireGpu ? (config.ep === 'webgpu' ? 'webgpu' : 'cuda') : config.ep,
       cudaDeviceId: config.cudaDeviceId,
       threads: config.threadsPerWorker,
     }),
@@ -239,7 +242,12 @@ export class WorkerPool implements Generator {
         this.options.logger.error({ err: err.message }, 'inference worker error');
         reject(new Error(`inference worker crashed during load: ${err.message}`));
       });
+      const owner = worker.threadId + 1; // threadId reads -1 once the worker has exited
       worker.on('exit', (code) => {
+        const lock = this.options.spec.deviceLock;
+        if (lock !== undefined && releaseIfHeldBy(lock, owner)) {
+          this.options.logger.warn({ worker: slot.index }, 'inference worker exited holding the WebGPU lock; released it');
+        }
         this.onExit(slot, worker, code);
       });
     });

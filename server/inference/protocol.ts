@@ -3,6 +3,7 @@
 import type { ExecutionProviderChoice } from '../config.ts';
 import type { GeneratorJob, InferenceFailure } from './generator.ts';
 import type { ImageShape } from '../../common/image-shape.ts';
+import type { ProviderName } from '../../common/ort-options.ts';
 import type { NoiseStats } from '../../common/noise.ts';
 
 export interface SessionSpec {
@@ -17,6 +18,8 @@ export interface SessionSpec {
   readonly threads: number;
   /** The card's noise statistics (any kind but Gaussian, which has none: null): /generate's z is drawn in the worker. */
   readonly noiseStats: NoiseStats | null;
+  /** The process's WebGPU lock cell (device-lock.ts); absent where one thread owns every session. */
+  readonly deviceLock?: SharedArrayBuffer;
 }
 
 export interface RunRequest extends GeneratorJob {
@@ -29,7 +32,7 @@ export interface RunRequest extends GeneratorJob {
 export type ToWorker = RunRequest | { readonly type: 'close' };
 
 export type FromWorker =
-  | { readonly type: 'ready'; readonly provider: 'cuda' | 'cpu'; readonly fallbackReason: string | null; readonly ortVersion: string }
+  | { readonly type: 'ready'; readonly provider: ProviderName; readonly fallbackReason: string | null; readonly ortVersion: string }
   | { readonly type: 'fatal'; readonly message: string }
   | {
       readonly type: 'result';

@@ -5,7 +5,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { baseSessionOptions, cudaUnavailableReason, planProvider, providerList } from '../../common/ort-options.ts';
+import {
+  baseSessionOptions,
+  cudaUnavailableReason,
+  planProvider,
+  providerFailureReason,
+  providerList,
+  vulkanLoaderMissing,
+} from '../../common/ort-options.ts';
 
 void test('planProvider: cpu never tries CUDA, cuda fails loudly without a driver, auto falls back with the reason', () => {
   assert.deepEqual(planProvider('cpu', null), { first: 'cpu', fallbackReason: null });
@@ -16,9 +23,38 @@ void test('planProvider: cpu never tries CUDA, cuda fails loudly without a drive
   assert.throws(() => planProvider('cuda', 'libcuda.so.1 not found'), /CUDA is unavailable: libcuda.so.1 not found/);
 });
 
-void test('providerList keeps CPU behind CUDA for ops the CUDA provider lacks', () => {
+void test('providerList keeps CPU behind a GPU provider for ops it lacks', () => {
   assert.deepEqual(providerList('cuda', 3), [{ name: 'cuda', deviceId: 3 }, 'cpu']);
+  assert.deepEqual(providerList('webgpu', 3), ['webgpu', 'cpu']);
   assert.deepEqual(providerList('cpu', 3), ['cpu']);
+});
+
+void test('planProvider: webgpu is tried whatever CUDA looks like, and auto never picks it', () => {
+  assert.deepEqual(planProvider('webgpu', null), { first: 'webgpu' });
+  assert.deepEqual(planProvider('webgpu', 'libcuda.so.1 not found'), { first: 'webgpu' });
+  assert.deepEqual(planProvider('auto', 'libcuda.so.1 not found'), { first: 'cpu', fallbackReason: 'libcuda.so.1 not found' });
+});
+
+void test('providerFailureReason: one line, and for Dawn the sentence after its source-location prefix', () => {
+  const dawn = new Error(
+    '/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:136 onnxruntime::webgpu::WebGpuContext::Initialize(...) ' +
+      'adapter_result.status == wgpu::RequestAdapterStatus::Success was false. Failed to get a WebGPU adapter: No supported adapters\nmore',
+  );
+  assert.equal(providerFailureReason('webgpu', dawn), 'WebGPU session failed: Failed to get a WebGPU adapter: No supported adapters');
+  assert.equal(providerFailureReason('cuda', new Error('first\nsecond')), 'CUDA session failed: first');
+  assert.equal(providerFailureReason('cuda', 'plain'), 'CUDA session failed: plain');
+});
+
+void test('vulkanLoaderMissing looks on LD_LIBRARY_PATH and the usual library folders', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ign-libvulkan-'));
+  try {
+    writeFileSync(join(dir, 'libvulkan.so.1'), '');
+    assert.equal(vulkanLoaderMissing({ LD_LIBRARY_PATH: dir }), null);
+    const reason = vulkanLoaderMissing({});
+    assert.ok(reason === null || reason === 'libvulkan.so.1 not found', String(reason));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 void test('cudaUnavailableReason looks on LD_LIBRARY_PATH too (both sides read it now)', () => {

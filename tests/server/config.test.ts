@@ -46,6 +46,11 @@ void test('rejects the first bad value, naming the variable', () => {
   }
 });
 
+void test('IGN_EP takes webgpu; REQUIRE_GPU=1 keeps it (a GPU provider or a startup failure)', () => {
+  assert.equal(parseConfig({ IGN_EP: 'webgpu' }).ep, 'webgpu');
+  assert.equal(parseConfig({ IGN_EP: 'WebGPU', REQUIRE_GPU: '1' }).requireGpu, true);
+});
+
 void test('by default the ORT threads of the workers leave one core to the event loop (at least one thread each)', () => {
   const cores = availableParallelism();
   for (const workers of [1, 2]) {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { vulkanLoaderMissing } from '../../common/ort-options.ts';
 import { spawnServer } from '../support/server-child.ts';
 import { writeTinyModelDir } from '../support/tiny-model.ts';
 import { tinyModelDir } from './helpers.ts';
@@ -57,6 +58,18 @@ void test('bad configuration and IGN_EP=cuda / REQUIRE_GPU=1 on a CPU host fail 
     expectStartupFailure({ MODEL_DIR: model.dir, REQUIRE_GPU: '1' }, /CUDA is unavailable/),
   ]);
 });
+
+void test(
+  'IGN_EP=webgpu (alone or with REQUIRE_GPU=1) on a host without a Vulkan adapter fails fast with the reason',
+  { skip: vulkanLoaderMissing() === null && 'this host has a Vulkan loader: WebGPU may load' },
+  async () => {
+    const reason = /WebGPU session failed: Failed to get a WebGPU adapter/;
+    await Promise.all([
+      expectStartupFailure({ MODEL_DIR: model.dir, IGN_EP: 'webgpu' }, reason),
+      expectStartupFailure({ MODEL_DIR: model.dir, IGN_EP: 'webgpu', REQUIRE_GPU: '1' }, reason),
+    ]);
+  },
+);
 
 void test('IGN_EP=auto falls back to CPU, counts it once, and serves; SIGTERM drains in-flight work', async () => {
   const child = spawnServer({ MODEL_DIR: model.dir, IGN_EP: 'auto', DRAIN_MS: '5000', MAX_STEPS: '1000', HEADERS_TIMEOUT_MS: '1000' });

@@ -6,8 +6,8 @@
  */
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
-import { baseSessionOptions, cudaFailureReason, planProvider, providerList } from '../../common/ort-options.ts';
-import type { ExecutionProviderChoice } from '../../common/ort-options.ts';
+import { baseSessionOptions, planProvider, providerFailureReason, providerList } from '../../common/ort-options.ts';
+import type { ExecutionProviderChoice, ProviderName } from '../../common/ort-options.ts';
 import type { DType, Shape, TypedData } from '../onnx/ir.ts';
 
 export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
@@ -48,7 +48,7 @@ export interface HostTensor {
 export type Feeds = Readonly<Record<string, HostTensor>>;
 
 export interface Session {
-  readonly ep: 'cuda' | 'cpu';
+  readonly ep: ProviderName;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   run(feeds: Feeds, fetch?: readonly string[]): Promise<Record<string, HostTensor>>;
@@ -57,7 +57,7 @@ export interface Session {
   release(): Promise<void>;
 }
 
-async function createRaw(bytes: Uint8Array, o: SessionOptions): Promise<{ s: ort.InferenceSession; ep: 'cuda' | 'cpu' }> {
+async function createRaw(bytes: Uint8Array, o: SessionOptions): Promise<{ s: ort.InferenceSession; ep: ProviderName }> {
   const ep = o.ep ?? 'cpu';
   const cpu = async (): Promise<ort.InferenceSession> =>
     ort.InferenceSession.create(bytes, { ...trainingOptions(o), executionProviders: providerList('cpu', 0) });
@@ -69,12 +69,12 @@ async function createRaw(bytes: Uint8Array, o: SessionOptions): Promise<{ s: ort
   try {
     const s = await ort.InferenceSession.create(bytes, {
       ...trainingOptions(o),
-      executionProviders: providerList('cuda', o.deviceId ?? 0),
+      executionProviders: providerList(plan.first, o.deviceId ?? 0),
     });
-    return { s, ep: 'cuda' };
+    return { s, ep: plan.first };
   } catch (err) {
-    const reason = cudaFailureReason(err);
-    if (ep === 'cuda') throw new Error(reason);
+    const reason = providerFailureReason(plan.first, err);
+    if (ep !== 'auto') throw new Error(reason);
     o.log?.(`${reason}; falling back to CPU`);
     return { s: await cpu(), ep: 'cpu' };
   }

@@ -27,6 +27,9 @@ void test('bad values fail at start with every problem listed', () => {
   assert.throws(() => resolveConfig({ steps: 10, epochs: 2 }), /not both/);
   assert.throws(() => resolveConfig({ model: { norm: 'group', groups: 48 } }), /groups 48/);
   assert.equal(totalSteps(resolveConfig({ epochs: 2.5, batch: 10 }), 105), 25);
+  // WebGPU serves f but cannot run the training step (no BatchNormalization training mode there).
+  assert.throws(() => resolveConfig({ ep: 'webgpu' }), /ep webgpu serves inference only .*train with auto \| cuda \| cpu/);
+  assert.throws(() => resolveConfig({ ep: 'tpu' as 'cpu' }), /ep must be one of auto \| cuda \| cpu/);
 });
 
 void test('CLI flags map onto config overrides', () => {
