@@ -21,9 +21,15 @@
 #            Fourier noise without (0) or with half (0.5) of its mean digit (`--fourier-mean`), alone
 #            and with mixture 0.5;
 #            each calibrated as shipped.
-# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
+#   cycle3:  a third Fourier-mixture cycle (2,000 steps × 64, one intra-op thread, seed 8) from the
+#            f bundled at commit be74ee3: alone (seeds 8 and 9) and with one change each (λ_rec 60 or
+#            80, mixture 0.35, L_tight on mixture rows × 0.5, lr 5e-5 or 2e-4, mixture blur up to
+#            σ = 3, λ_idem 30, λ_tight 1.5, bridge rows 0.1, 40 or 64 mixture groups, those with a
+#            second seed or λ_rec 60 or 80); each
+#            calibrated as shipped. Only the calibrated runs are evaluated.
+# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
-# (width 64: 25), calibration 2.
+# (width 64: 25), cycle3 runs about 8, calibration 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SET=${1:-recipe}
@@ -34,7 +40,8 @@ case $SET in
   cycle) FROM=534cfed ;;
   calibration) FROM=27818b0 ;;
   cycle2) FROM=044836a ;;
-  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration or cycle2)" >&2; exit 2 ;;
+  cycle3) FROM=be74ee3 ;;
+  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2 or cycle3)" >&2; exit 2 ;;
 esac
 START="$OUT/start"
 mkdir -p "$OUT"
@@ -45,6 +52,7 @@ fi
 SEED=0
 [ "$SET" = cycle ] && SEED=5
 [ "$SET" = cycle2 ] && SEED=6
+[ "$SET" = cycle3 ] && SEED=8
 common=(--dataset mnist --seed "$SEED" --init-from "$START" --sample-every 0 --checkpoint-every 0 --log-every 50)
 # WIDTH=n LATENT=m run NAME …: a run at another width / latent size (the start f is widened to it).
 run() {
@@ -75,6 +83,14 @@ with_calibration() {
   if [ ! -f "$dst/evaluation.json" ]; then
     npm run --silent evaluate -- "$dst" --classifier-dir models/mnist-classifier
   fi
+}
+# train_cal NAME …: train NAME without evaluating it, then NAME-cal as with_calibration.
+train_cal() {
+  local name=$1; shift
+  if [ ! -f "$OUT/$name/model.onnx" ]; then
+    npm run --silent train -- "${common[@]}" "$@" --out "$OUT/runs/$name" --export "$OUT/$name"
+  fi
+  with_calibration "$name"
 }
 if [ "$SET" = recipe ]; then
   run base      --preset paper --steps 500 --batch 64
@@ -166,6 +182,37 @@ elif [ "$SET" = cycle2 ]; then
     "+ Fourier mixture, second cycle without L_tight on mixture rows, calibrated=$OUT/fmix2notight-cal" \
     "+ Fourier mixture, third cycle, calibrated=$OUT/fmix3-cal" \
     "+ Fourier mixture, third cycle with mixture 0.5, calibrated=$OUT/fmix3mix50-cal"
+elif [ "$SET" = cycle3 ]; then
+  recipe=(--preset projector --steps 2000 --batch 64 --width 32 --latent 128 --source-mix 0.25 --w-rec 40 --noise fourier-mixture --threads 1)
+  train_cal base "${recipe[@]}"
+  train_cal base9 "${recipe[@]}" --seed 9
+  train_cal rec60 "${recipe[@]}" --w-rec 60
+  train_cal mix35 "${recipe[@]}" --source-mix 0.35
+  train_cal tight05 "${recipe[@]}" --source-tight 0.5
+  train_cal lr5e5 "${recipe[@]}" --lr 5e-5
+  train_cal lr2e4 "${recipe[@]}" --lr 2e-4
+  train_cal blur3 "${recipe[@]}" --source-blur-max 3
+  train_cal idem30 "${recipe[@]}" --w-idem 30
+  train_cal wt15 "${recipe[@]}" --w-tight 1.5
+  train_cal bridge10 "${recipe[@]}" --source-bridge 0.1
+  train_cal k40 "${recipe[@]}" --noise-components 40
+  train_cal k40s9 "${recipe[@]}" --noise-components 40 --seed 9
+  train_cal k40rec60 "${recipe[@]}" --noise-components 40 --w-rec 60
+  train_cal k40rec80 "${recipe[@]}" --noise-components 40 --w-rec 80
+  train_cal k64 "${recipe[@]}" --noise-components 64
+  train_cal k64s9 "${recipe[@]}" --noise-components 64 --seed 9
+  train_cal k64rec60 "${recipe[@]}" --noise-components 64 --w-rec 60
+  npm run --silent ablation-table -- \
+    "f bundled at \`be74ee3\` (start)=$START" "third cycle, seed 8, calibrated=$OUT/base-cal" \
+    "third cycle, seed 9, calibrated=$OUT/base9-cal" "+ λ_rec 60, calibrated=$OUT/rec60-cal" \
+    "+ mixture 0.35, calibrated=$OUT/mix35-cal" "+ L_tight × 0.5 on mixture rows, calibrated=$OUT/tight05-cal" \
+    "+ lr 5e-5, calibrated=$OUT/lr5e5-cal" "+ lr 2e-4, calibrated=$OUT/lr2e4-cal" \
+    "+ mixture blur σ up to 3, calibrated=$OUT/blur3-cal" "+ λ_idem 30, calibrated=$OUT/idem30-cal" \
+    "+ λ_tight 1.5, calibrated=$OUT/wt15-cal" "+ bridge rows 0.1, calibrated=$OUT/bridge10-cal" \
+    "+ 40 mixture groups, calibrated=$OUT/k40-cal" "+ 40 groups, seed 9, calibrated=$OUT/k40s9-cal" \
+    "+ 40 groups, λ_rec 60 (bundled), calibrated=$OUT/k40rec60-cal" "+ 40 groups, λ_rec 80, calibrated=$OUT/k40rec80-cal" \
+    "+ 64 groups, calibrated=$OUT/k64-cal" "+ 64 groups, seed 9, calibrated=$OUT/k64s9-cal" \
+    "+ 64 groups, λ_rec 60, calibrated=$OUT/k64rec60-cal"
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip
