@@ -19,7 +19,6 @@ export type ProviderName = 'cuda' | 'webgpu' | 'cpu';
 
 /** The choices training accepts: every provider that can run the training step. */
 export const TRAINING_PROVIDER_CHOICES = ['auto', 'cuda', 'cpu'] as const;
-export type TrainingProviderChoice = (typeof TRAINING_PROVIDER_CHOICES)[number];
 
 /** The part of ORT's SessionOptions we set; structurally assignable to `InferenceSession.SessionOptions`. */
 export interface BaseSessionOptions {
