@@ -30,6 +30,8 @@ export async function withDeviceLock<T>(lock: SharedArrayBuffer, owner: number, 
   for (;;) {
     const holder = Atomics.compareExchange(cell, 0, 0, owner);
     if (holder === 0) break;
+    // Waiting on ourselves would never end: a nested call is a bug, said at once.
+    if (holder === owner) throw new Error(`device lock is already held by this thread (owner ${owner}); it is not reentrant`);
     Atomics.wait(cell, 0, holder, WAIT_SLICE_MS);
   }
   try {

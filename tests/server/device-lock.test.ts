@@ -30,7 +30,7 @@ void test('withDeviceLock lets one thread of three into the section at a time (a
   assert.ok(unlocked.most > 1, 'the harness sees overlap when nothing serialises the threads');
 });
 
-void test('withDeviceLock frees the lock when the section throws; releaseIfHeldBy frees only its owner', async () => {
+void test('withDeviceLock frees the lock when the section throws and refuses nesting; releaseIfHeldBy frees only its owner', async () => {
   const lock = new SharedArrayBuffer(4);
   const cell = new Int32Array(lock);
   await assert.rejects(
@@ -40,6 +40,15 @@ void test('withDeviceLock frees the lock when the section throws; releaseIfHeldB
     }),
     /run failed/,
   );
+  assert.equal(cell[0], 0);
+  // A nested call from the holder fails at once instead of waiting on itself forever.
+  await withDeviceLock(lock, 5, async () => {
+    await assert.rejects(
+      withDeviceLock(lock, 5, () => Promise.resolve()),
+      /already held by this thread \(owner 5\); it is not reentrant/,
+    );
+    assert.equal(cell[0], 5, 'the outer hold is kept');
+  });
   assert.equal(cell[0], 0);
   Atomics.store(cell, 0, 7);
   assert.equal(releaseIfHeldBy(lock, 3), false);
