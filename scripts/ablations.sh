@@ -25,7 +25,7 @@
 #            f bundled at commit be74ee3: alone (seeds 8 and 9) and with one change each (λ_rec 60 or
 #            80, mixture 0.35, L_tight on mixture rows × 0.5, lr 5e-5 or 2e-4, mixture blur up to
 #            σ = 3, λ_idem 30, λ_tight 1.5, bridge rows 0.1, 40 or 64 mixture groups, those with a
-#            second seed or λ_rec 60 or 80); each
+#            second seed, λ_rec 60 or 80, or λ_tight 1.5); each
 #            calibrated as shipped. Only the calibrated runs are evaluated.
 # Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
@@ -199,6 +199,8 @@ elif [ "$SET" = cycle3 ]; then
   train_cal k40s9 "${recipe[@]}" --noise-components 40 --seed 9
   train_cal k40rec60 "${recipe[@]}" --noise-components 40 --w-rec 60
   train_cal k40rec80 "${recipe[@]}" --noise-components 40 --w-rec 80
+  train_cal k40wt15 "${recipe[@]}" --noise-components 40 --w-tight 1.5
+  train_cal k40rec60wt15 "${recipe[@]}" --noise-components 40 --w-rec 60 --w-tight 1.5
   train_cal k64 "${recipe[@]}" --noise-components 64
   train_cal k64s9 "${recipe[@]}" --noise-components 64 --seed 9
   train_cal k64rec60 "${recipe[@]}" --noise-components 64 --w-rec 60
@@ -211,6 +213,8 @@ elif [ "$SET" = cycle3 ]; then
     "+ λ_tight 1.5, calibrated=$OUT/wt15-cal" "+ bridge rows 0.1, calibrated=$OUT/bridge10-cal" \
     "+ 40 mixture groups, calibrated=$OUT/k40-cal" "+ 40 groups, seed 9, calibrated=$OUT/k40s9-cal" \
     "+ 40 groups, λ_rec 60 (bundled), calibrated=$OUT/k40rec60-cal" "+ 40 groups, λ_rec 80, calibrated=$OUT/k40rec80-cal" \
+    "+ 40 groups, λ_tight 1.5, calibrated=$OUT/k40wt15-cal" \
+    "+ 40 groups, λ_rec 60, λ_tight 1.5, calibrated=$OUT/k40rec60wt15-cal" \
     "+ 64 groups, calibrated=$OUT/k64-cal" "+ 64 groups, seed 9, calibrated=$OUT/k64s9-cal" \
     "+ 64 groups, λ_rec 60, calibrated=$OUT/k64rec60-cal"
 else
