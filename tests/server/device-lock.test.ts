@@ -12,7 +12,7 @@ async function contend(useLock: boolean): Promise<{ most: number; entered: numbe
   const rounds = 40;
   const workers = [0, 1, 2].map(
     () =>
-      new Worker(workerEntry(new URL('../support/device-lock-worker.ts', import.meta.url).href, 'device-lock-worker'), {
+      new Worker(workerEntry(import.meta.url, '../support/device-lock-worker'), {
         workerData: { lock, stats, rounds, holdMs: 2, useLock },
       }),
   );
