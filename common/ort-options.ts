@@ -99,7 +99,7 @@ export function planProvider(choice: ExecutionProviderChoice, unavailable: strin
   return { first: 'cpu', fallbackReason: unavailable };
 }
 
-type ProviderEntry = { readonly name: 'cuda'; readonly deviceId: number } | 'webgpu' | 'cpu';
+export type ProviderEntry = { readonly name: 'cuda'; readonly deviceId: number } | 'webgpu' | 'cpu';
 
 /**
  * ORT's provider list for a plan: a GPU provider keeps CPU behind it for any op it lacks (ORT also
@@ -118,4 +118,33 @@ export function providerFailureReason(provider: ProviderName, err: unknown): str
   // Dawn's adapter failure follows a long source-location prefix; the sentence after it is the news.
   const line = /Failed to get a WebGPU adapter[^\n]*/.exec(message)?.[0] ?? message.split('\n')[0] ?? '';
   return `${PROVIDER_LABEL[provider]} session failed: ${line}`;
+}
+
+/** A session and the provider it runs on; fallbackReason says why it is on CPU when a GPU was wanted. */
+export interface OpenedOnProvider<S> {
+  session: S;
+  provider: ProviderName;
+  fallbackReason: string | null;
+}
+
+/**
+ * Opens a session by `planProvider(choice)`: the planned GPU provider (CPU behind it), and on `auto`
+ * CPU again when creating the GPU session fails; an explicit GPU choice fails with the one-line
+ * reason instead. `open` receives ORT's provider list and does the creating, so each side keeps its
+ * own onnxruntime-node import.
+ */
+export async function openWithFallback<S>(
+  choice: ExecutionProviderChoice,
+  deviceId: number,
+  open: (providers: ProviderEntry[]) => Promise<S>,
+  plan: ProviderPlan = planProvider(choice),
+): Promise<OpenedOnProvider<S>> {
+  if (plan.first === 'cpu') return { session: await open(providerList('cpu', 0)), provider: 'cpu', fallbackReason: plan.fallbackReason };
+  try {
+    return { session: await open(providerList(plan.first, deviceId)), provider: plan.first, fallbackReason: null };
+  } catch (err) {
+    const reason = providerFailureReason(plan.first, err);
+    if (choice !== 'auto') throw new Error(reason);
+    return { session: await open(providerList('cpu', 0)), provider: 'cpu', fallbackReason: reason };
+  }
 }

@@ -9,8 +9,8 @@
 import { threadId } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { GeneratorJob } from './generator.ts';
-import { baseSessionOptions, planProvider, providerFailureReason, providerList } from '../../common/ort-options.ts';
-import type { ProviderName } from '../../common/ort-options.ts';
+import { baseSessionOptions, openWithFallback, providerList } from '../../common/ort-options.ts';
+import type { OpenedOnProvider, ProviderName } from '../../common/ort-options.ts';
 import type { SessionSpec } from './protocol.ts';
 import { withDeviceLock } from './device-lock.ts';
 
@@ -42,25 +42,10 @@ export function sessionOptions(
   return { ...baseSessionOptions(threads), executionProviders: providers };
 }
 
-async function createWithProvider(
-  spec: SessionSpec,
-): Promise<{ session: ort.InferenceSession; provider: ProviderName; fallbackReason: string | null }> {
-  const cpu = async (): Promise<ort.InferenceSession> =>
-    ort.InferenceSession.create(spec.modelPath, sessionOptions(spec.threads, providerList('cpu', 0)));
-  const plan = planProvider(spec.ep);
-  if (plan.first === 'cpu') return { session: await cpu(), provider: 'cpu', fallbackReason: plan.fallbackReason };
-  try {
-    const providers = providerList(plan.first, spec.cudaDeviceId);
-    return {
-      session: await ort.InferenceSession.create(spec.modelPath, sessionOptions(spec.threads, providers)),
-      provider: plan.first,
-      fallbackReason: null,
-    };
-  } catch (err) {
-    const reason = providerFailureReason(plan.first, err);
-    if (spec.ep !== 'auto') throw new Error(reason);
-    return { session: await cpu(), provider: 'cpu', fallbackReason: reason };
-  }
+function createWithProvider(spec: SessionSpec): Promise<OpenedOnProvider<ort.InferenceSession>> {
+  return openWithFallback(spec.ep, spec.cudaDeviceId, (providers) =>
+    ort.InferenceSession.create(spec.modelPath, sessionOptions(spec.threads, providers)),
+  );
 }
 
 function checkSignature(session: ort.InferenceSession, spec: SessionSpec): void {

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  openWithFallback,
   baseSessionOptions,
   cudaUnavailableReason,
   planProvider,
@@ -76,4 +77,26 @@ void test('baseSessionOptions: no spinning threads, one inter-op thread, the req
   assert.equal(o.intraOpNumThreads, 3);
   assert.equal(o.interOpNumThreads, 1);
   assert.equal(o.extra.session.intra_op.allow_spinning, '0');
+});
+
+void test('openWithFallback: CPU as planned; on auto a failed GPU session falls back with its reason; an explicit GPU fails', async () => {
+  const calls: unknown[] = [];
+  const open = (fail: boolean) => (providers: unknown[]) => {
+    calls.push(providers);
+    if (fail && providers[0] !== 'cpu') return Promise.reject(new Error('Failed to get a WebGPU adapter: none\nat line 2'));
+    return Promise.resolve('session');
+  };
+  assert.deepEqual(await openWithFallback('cpu', 0, open(true)), { session: 'session', provider: 'cpu', fallbackReason: null });
+  assert.deepEqual(calls.splice(0), [['cpu']]);
+  const cudaOk = await openWithFallback('auto', 1, open(false), { first: 'cuda' });
+  assert.deepEqual(cudaOk, { session: 'session', provider: 'cuda', fallbackReason: null });
+  assert.deepEqual(calls.splice(0), [[{ name: 'cuda', deviceId: 1 }, 'cpu']]);
+  const fellBack = await openWithFallback('auto', 0, open(true), { first: 'cuda' });
+  assert.equal(fellBack.provider, 'cpu');
+  assert.match(fellBack.fallbackReason ?? '', /^CUDA session failed: /);
+  assert.deepEqual(calls.splice(0), [[{ name: 'cuda', deviceId: 0 }, 'cpu'], ['cpu']]);
+  await assert.rejects(openWithFallback('webgpu', 0, open(true)), /^Error: WebGPU session failed: Failed to get a WebGPU adapter: none$/);
+  assert.deepEqual(calls.splice(0), [['webgpu', 'cpu']], 'an explicit GPU choice never retries on CPU');
+  const planned = await openWithFallback('auto', 0, open(true), { first: 'cpu', fallbackReason: 'no driver' });
+  assert.deepEqual(planned, { session: 'session', provider: 'cpu', fallbackReason: 'no driver' });
 });

@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
-import { baseSessionOptions, planProvider, providerFailureReason, providerList } from '../../common/ort-options.ts';
+import { baseSessionOptions, openWithFallback } from '../../common/ort-options.ts';
 import type { ExecutionProviderChoice, ProviderName } from '../../common/ort-options.ts';
 import type { DType, Shape, TypedData } from '../onnx/ir.ts';
 
@@ -58,26 +58,11 @@ export interface Session {
 }
 
 async function createRaw(bytes: Uint8Array, o: SessionOptions): Promise<{ s: ort.InferenceSession; ep: ProviderName }> {
-  const ep = o.ep ?? 'cpu';
-  const cpu = async (): Promise<ort.InferenceSession> =>
-    ort.InferenceSession.create(bytes, { ...trainingOptions(o), executionProviders: providerList('cpu', 0) });
-  const plan = planProvider(ep);
-  if (plan.first === 'cpu') {
-    if (plan.fallbackReason !== null) o.log?.(`CUDA unavailable (${plan.fallbackReason}), using CPU`);
-    return { s: await cpu(), ep: 'cpu' };
-  }
-  try {
-    const s = await ort.InferenceSession.create(bytes, {
-      ...trainingOptions(o),
-      executionProviders: providerList(plan.first, o.deviceId ?? 0),
-    });
-    return { s, ep: plan.first };
-  } catch (err) {
-    const reason = providerFailureReason(plan.first, err);
-    if (ep !== 'auto') throw new Error(reason);
-    o.log?.(`${reason}; falling back to CPU`);
-    return { s: await cpu(), ep: 'cpu' };
-  }
+  const opened = await openWithFallback(o.ep ?? 'cpu', o.deviceId ?? 0, (providers) =>
+    ort.InferenceSession.create(bytes, { ...trainingOptions(o), executionProviders: providers }),
+  );
+  if (opened.fallbackReason !== null) o.log?.(`GPU not used (${opened.fallbackReason}); training on CPU`);
+  return { s: opened.session, ep: opened.provider };
 }
 
 function toOrt(t: HostTensor): ort.Tensor {
