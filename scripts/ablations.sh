@@ -27,9 +27,14 @@
 #            σ = 3, λ_idem 30, λ_tight 1.5, bridge rows 0.1, 40 or 64 mixture groups, those with a
 #            second seed, λ_rec 60 or 80, or λ_tight 1.5); each
 #            calibrated as shipped. Only the calibrated runs are evaluated.
-# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
+#   augment: the bundled seventh cycle (cycle3's recipe with 40 groups and λ_rec 60, seed 8, from the
+#            f bundled at commit be74ee3) with augmented real rows (`--augment p`): every family at
+#            p = 0.25 and 0.5; thicker/thinner strokes at p = 0.25, 0.15, 0.1, 0.08, 0.05 (the last
+#            two with seed 9 too); thicker only at 0.25 and 0.05; thinner only at 0.1; each
+#            calibrated as shipped.
+# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
-# (width 64: 25), cycle3 runs about 8, calibration 2.
+# (width 64: 25), cycle3 and augment runs about 8, calibration 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SET=${1:-recipe}
@@ -40,8 +45,8 @@ case $SET in
   cycle) FROM=534cfed ;;
   calibration) FROM=27818b0 ;;
   cycle2) FROM=044836a ;;
-  cycle3) FROM=be74ee3 ;;
-  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2 or cycle3)" >&2; exit 2 ;;
+  cycle3 | augment) FROM=be74ee3 ;;
+  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2, cycle3 or augment)" >&2; exit 2 ;;
 esac
 START="$OUT/start"
 mkdir -p "$OUT"
@@ -53,6 +58,7 @@ SEED=0
 [ "$SET" = cycle ] && SEED=5
 [ "$SET" = cycle2 ] && SEED=6
 [ "$SET" = cycle3 ] && SEED=8
+[ "$SET" = augment ] && SEED=8
 common=(--dataset mnist --seed "$SEED" --init-from "$START" --sample-every 0 --checkpoint-every 0 --log-every 50)
 # WIDTH=n LATENT=m run NAME …: a run at another width / latent size (the start f is widened to it).
 run() {
@@ -217,6 +223,31 @@ elif [ "$SET" = cycle3 ]; then
     "+ 40 groups, λ_rec 60, λ_tight 1.5, calibrated=$OUT/k40rec60wt15-cal" \
     "+ 64 groups, calibrated=$OUT/k64-cal" "+ 64 groups, seed 9, calibrated=$OUT/k64s9-cal" \
     "+ 64 groups, λ_rec 60, calibrated=$OUT/k64rec60-cal"
+elif [ "$SET" = augment ]; then
+  recipe=(--preset projector --steps 2000 --batch 64 --width 32 --latent 128 --source-mix 0.25 --w-rec 60 --noise fourier-mixture
+    --noise-components 40 --threads 1)
+  stroke=(--augment-families thicken,thin)
+  train_cal bundled "${recipe[@]}"
+  train_cal all25 "${recipe[@]}" --augment 0.25
+  train_cal all50 "${recipe[@]}" --augment 0.5
+  train_cal s25 "${recipe[@]}" "${stroke[@]}" --augment 0.25
+  train_cal s15 "${recipe[@]}" "${stroke[@]}" --augment 0.15
+  train_cal s10 "${recipe[@]}" "${stroke[@]}" --augment 0.1
+  train_cal s08 "${recipe[@]}" "${stroke[@]}" --augment 0.08
+  train_cal s08s9 "${recipe[@]}" "${stroke[@]}" --augment 0.08 --seed 9
+  train_cal s05 "${recipe[@]}" "${stroke[@]}" --augment 0.05
+  train_cal s05s9 "${recipe[@]}" "${stroke[@]}" --augment 0.05 --seed 9
+  train_cal t25 "${recipe[@]}" --augment-families thicken --augment 0.25
+  train_cal t05 "${recipe[@]}" --augment-families thicken --augment 0.05
+  train_cal n10 "${recipe[@]}" --augment-families thin --augment 0.1
+  npm run --silent ablation-table -- \
+    "f bundled at \`be74ee3\` (start)=$START" "seventh cycle as bundled, calibrated=$OUT/bundled-cal" \
+    "+ augment 0.25, all families=$OUT/all25-cal" "+ augment 0.5, all families=$OUT/all50-cal" \
+    "+ augment 0.25, strokes=$OUT/s25-cal" "+ augment 0.15, strokes=$OUT/s15-cal" "+ augment 0.1, strokes=$OUT/s10-cal" \
+    "+ augment 0.08, strokes=$OUT/s08-cal" "+ augment 0.08, strokes, seed 9=$OUT/s08s9-cal" \
+    "+ augment 0.05, strokes=$OUT/s05-cal" "+ augment 0.05, strokes, seed 9=$OUT/s05s9-cal" \
+    "+ augment 0.25, thicker only=$OUT/t25-cal" "+ augment 0.05, thicker only=$OUT/t05-cal" \
+    "+ augment 0.1, thinner only=$OUT/n10-cal"
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip

@@ -10,6 +10,7 @@ import { DEFAULT_MIXTURE_COMPONENTS, MAX_MIXTURE_COMPONENTS } from '../common/fo
 import { TRAINING_PROVIDER_CHOICES } from '../common/ort-options.ts';
 import type { ExecutionProviderChoice } from '../common/ort-options.ts';
 import type { DatasetSpec } from './data/dataset.ts';
+import { AUGMENT_FAMILIES, type AugmentFamily } from './data/real-augment.ts';
 
 export type Preset = 'paper' | 'algorithm1' | 'projector';
 export type LrSchedule = 'constant' | 'cosine';
@@ -66,6 +67,10 @@ export interface RecipeConfig {
   sourceBlurMax: number;
   /** Fraction of each z batch that fades a training image into its noise (bridge rows; 0: none). */
   sourceBridge: number;
+  /** Fraction of each x batch replaced by a rotated/rescaled or re-stroked copy of itself (0: none). */
+  augment: number;
+  /** The augmentations those rows draw from, uniformly. */
+  augmentFamilies: AugmentFamily[];
   /** EMA decay of θ and BN buffers, exported instead of θ when > 0 (0: no EMA). */
   ema: number;
   lrSchedule: LrSchedule;
@@ -133,6 +138,8 @@ export const RECIPE_OFF: Readonly<RecipeConfig> = {
   sourceMix: 0,
   sourceBridge: 0,
   sourceBlurMax: 2,
+  augment: 0,
+  augmentFamilies: [...AUGMENT_FAMILIES],
   sourceTight: 1,
   sourceClip: false,
   ema: 0,
@@ -240,6 +247,20 @@ function validateConfig(c: TrainConfig): string[] {
     issues,
     isFinite(c.recipe.sourceBridge) && c.recipe.sourceBridge >= 0 && c.recipe.sourceMix + c.recipe.sourceBridge <= 1,
     `sourceBridge must be ≥ 0 with sourceMix + sourceBridge ≤ 1, got ${c.recipe.sourceBridge} (sourceMix ${c.recipe.sourceMix})`,
+  );
+  check(
+    issues,
+    isFinite(c.recipe.augment) && c.recipe.augment >= 0 && c.recipe.augment <= 1,
+    `augment must be in [0, 1], got ${c.recipe.augment}`,
+  );
+  const families = c.recipe.augmentFamilies;
+  check(
+    issues,
+    Array.isArray(families) &&
+      families.length > 0 &&
+      families.every((f) => AUGMENT_FAMILIES.includes(f)) &&
+      new Set(families).size === families.length,
+    `augmentFamilies must be distinct names among ${AUGMENT_FAMILIES.join(', ')}, got ${JSON.stringify(families)}`,
   );
   check(
     issues,

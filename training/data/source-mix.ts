@@ -77,17 +77,25 @@ export function corruptSource(family: SourceFamily, x: Float32Array, shape: Imag
   }
 }
 
-/** Bilinear resampling about the image centre: scale s, then shift (dx, dy); outside → −1. */
-export function affine(x: Float32Array, [c, h, w]: ImageShape, s: number, dx: number, dy: number): Float32Array {
+/**
+ * Bilinear resampling about the image centre: rotate by `angle` radians (clockwise on screen, y
+ * pointing down), scale by s, then shift (dx, dy); outside → −1. Each output pixel p reads the
+ * input at R(−angle)·(p − centre − d)/s + centre.
+ */
+export function affine(x: Float32Array, [c, h, w]: ImageShape, s: number, dx: number, dy: number, angle = 0): Float32Array {
   const out = new Float32Array(x.length).fill(-1);
   const cx = (w - 1) / 2;
   const cy = (h - 1) / 2;
+  const cos = Math.cos(angle) / s;
+  const sin = Math.sin(angle) / s;
   for (let ch = 0; ch < c; ch++) {
     const base = ch * h * w;
     for (let y = 0; y < h; y++) {
       for (let xx = 0; xx < w; xx++) {
-        const sx = (xx - cx - dx) / s + cx;
-        const sy = (y - cy - dy) / s + cy;
+        const u = xx - cx - dx;
+        const v = y - cy - dy;
+        const sx = cos * u + sin * v + cx;
+        const sy = -sin * u + cos * v + cy;
         const x0 = Math.floor(sx);
         const y0 = Math.floor(sy);
         const fx = sx - x0;

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.ts';
 import type { ConfigOverrides, Preset } from '../config.ts';
 import { datasetSpecFromFlags, numberFlag as num } from '../data/dataset-args.ts';
+import { AUGMENT_FAMILIES, type AugmentFamily } from '../data/real-augment.ts';
 
 interface Flag {
   name: string;
@@ -63,6 +64,18 @@ export const TRAIN_FLAGS: readonly Flag[] = [
     type: 'string',
     arg: 'q',
     help: 'fraction of each z batch that fades a training image into its noise, (1 − α)·x + α·z, α ∈ [0.5, 0.95] (idem/tight only; default 0)',
+  },
+  {
+    name: 'augment',
+    type: 'string',
+    arg: 'p',
+    help: 'fraction of each x batch replaced by a slightly rotated/rescaled or thicker/thinner-stroked copy of itself, kept by L_rec like any training image (default 0)',
+  },
+  {
+    name: 'augment-families',
+    type: 'string',
+    arg: 'list',
+    help: `comma-separated augmentations of --augment among ${AUGMENT_FAMILIES.join(', ')} (default all)`,
   },
   { name: 'source-clip', type: 'boolean', help: 'clip mixture samples to the image range [-1, 1], as sent images are (projector: on)' },
   { name: 'no-source-clip', type: 'boolean', help: 'leave mixture samples unclipped (default except projector)' },
@@ -191,6 +204,8 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
         sourceTight: num(values, 'source-tight'),
         sourceBridge: num(values, 'source-bridge'),
         sourceBlurMax: num(values, 'source-blur-max'),
+        augment: num(values, 'augment'),
+        augmentFamilies: str(values, 'augment-families')?.split(',') as AugmentFamily[] | undefined,
         sourceClip,
         ema: num(values, 'ema'),
         lrSchedule: str(values, 'lr-schedule'),

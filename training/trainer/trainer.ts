@@ -27,6 +27,8 @@ import type { ProgressStream } from './progress.ts';
 import { ForwardRunner } from './forward-runner.ts';
 import { writeGridPng } from './image-grid.ts';
 import { learningRate } from './lr-schedule.ts';
+import { augmentRng } from './noise-stream.ts';
+import { augmentRows } from '../data/real-augment.ts';
 import type { NoiseSpec } from '../../common/noise.ts';
 
 const CHECKPOINT_DIR = 'ckpt';
@@ -190,6 +192,8 @@ async function trainStep(run: RunState, step: number, noise: NoisePrefetcher, ti
   const { config, imageShape } = run;
   const shape = [config.batch, ...imageShape];
   const batch = run.batcher.next();
+  const { augment, augmentFamilies } = config.recipe;
+  if (augment > 0) augmentRows(batch.images, augment, config.batch, imageShape, augmentRng(config.seed, step), augmentFamilies);
   const z = await noise.take(step);
   const lr = learningRate(config.optim.lr, config.recipe, step, run.totalSteps);
   const t0 = performance.now();

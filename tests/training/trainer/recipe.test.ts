@@ -61,6 +61,16 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
   assert.throws(() => resolveConfig({ recipe: { sourceMix: 0.75, sourceBridge: 0.5 } }), /sourceMix \+ sourceBridge ≤ 1/);
   assert.throws(() => resolveConfig({ recipe: { sourceBridge: -0.1 } }), /sourceBridge must be ≥ 0/);
   assert.throws(() => resolveConfig({ recipe: { sourceBlurMax: 0.5 } }), /sourceBlurMax must be in \[0.6, 4\]/);
+  assert.throws(() => resolveConfig({ recipe: { augment: 1.5 } }), /augment must be in \[0, 1\]/);
+  assert.throws(() => resolveConfig({ recipe: { augment: Number.NaN } }), /augment must be in \[0, 1\]/);
+  assert.throws(() => resolveConfig({ recipe: { augmentFamilies: [] } }), /augmentFamilies must be distinct names/);
+  assert.throws(() => resolveConfig({ recipe: { augmentFamilies: ['rotate', 'rotate'] } }), /augmentFamilies/);
+  assert.throws(() => resolveConfig(parseTrainArgs(['--augment-families', 'thicken,shear']).overrides), /augmentFamilies .*"shear"/);
+  assert.deepEqual(
+    resolveConfig(parseTrainArgs(['--augment', '0.2', '--augment-families', 'thin,thicken']).overrides).recipe.augmentFamilies,
+    ['thin', 'thicken'],
+  );
+  assert.deepEqual(resolveConfig({}).recipe.augmentFamilies, ['rotate', 'thicken', 'thin']);
   assert.throws(() => resolveConfig({ noise: 'gaussian', recipe: { hermitian: true } }), /hermitian needs Fourier/);
   assert.throws(() => resolveConfig({ recipe: { covarianceWhite: 0.3 } }), /covarianceWhite needs covariance noise/);
   assert.throws(() => resolveConfig({ noise: 'covariance', recipe: { covarianceWhite: 1.5 } }), /covarianceWhite must be in \[0, 1\]/);
@@ -103,12 +113,15 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
     '0.25',
     '--noise-components',
     '12',
+    '--augment',
+    '0.5',
   ]);
   assert.deepEqual(overrides.recipe, {
     sourceMix: 0.25,
     sourceTight: 0,
     sourceBridge: 0.25,
     sourceBlurMax: 3,
+    augment: 0.5,
     sourceClip: true,
     ema: 0.99,
     lrSchedule: 'cosine',
@@ -133,10 +146,10 @@ void test('a checkpoint written before the recipe options existed resumes with t
   assert.deepEqual(resumeConfig(saved as TrainConfig, { steps: 9 }).recipe, RECIPE_OFF);
 });
 
-void test('with EMA and a mixture source, k steps + resume reproduce an uninterrupted run, EMA included', async () => {
+void test('with EMA, a mixture source and augmented rows, k steps + resume reproduce an uninterrupted run, EMA included', async () => {
   await withTmp(async (dir) => {
     const data = rectangles(40, 8);
-    const recipe = { ema: 0.9, sourceMix: 0.5, lrSchedule: 'cosine' as const, lrFinal: 0.2 };
+    const recipe = { ema: 0.9, sourceMix: 0.5, augment: 0.5, lrSchedule: 'cosine' as const, lrFinal: 0.2 };
     const straight = await train(tinyConfig(join(dir, 'a'), { recipe }), { dataset: data, progressStream: quiet });
     await train(tinyConfig(join(dir, 'b'), { recipe }), { dataset: data, progressStream: quiet, maxSteps: 5 });
     const resumed = await train(resumeConfig(tinyConfig(join(dir, 'b'), { recipe }), {}), {
@@ -155,6 +168,19 @@ void test('with EMA and a mixture source, k steps + resume reproduce an uninterr
     // The result's tensors are the EMA f, not the live θ.
     assert.deepEqual(straight.tensors['enc.0.weight'], ckpt.tensors['ema.enc.0.weight']);
     assert.notDeepEqual(ckpt.tensors['enc.0.weight'], ckpt.tensors['ema.enc.0.weight']);
+  });
+});
+
+void test('--augment changes what L_rec sees from the first step on; --augment 0 trains as before', async () => {
+  await withTmp(async (dir) => {
+    const data = rectangles(40, 8);
+    const run = (name: string, augment: number): Promise<number> =>
+      train(tinyConfig(join(dir, name), { steps: 1, recipe: { augment } }), { dataset: data, progressStream: quiet }).then(
+        (r) => r.history[0]!.losses['loss.rec']!,
+      );
+    const plain = await run('plain', 0);
+    assert.equal(await run('plain-again', 0), plain);
+    assert.notEqual(await run('augmented', 1), plain);
   });
 });
 
