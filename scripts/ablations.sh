@@ -29,9 +29,9 @@
 #            calibrated as shipped. Only the calibrated runs are evaluated.
 #   augment: the bundled seventh cycle (cycle3's recipe with 40 groups and λ_rec 60, seed 8, from the
 #            f bundled at commit be74ee3) with augmented real rows (`--augment p`): every family at
-#            p = 0.25 and 0.5; thicker/thinner strokes at p = 0.25, 0.15, 0.1, 0.08, 0.05 (the last
-#            two with seed 9 too); thicker only at 0.25 and 0.05; thinner only at 0.1; each
-#            calibrated as shipped.
+#            p = 0.25 and 0.5; thicker/thinner strokes at p = 0.25 … 0.03 (0.08, 0.05, 0.03 with
+#            seed 9 too); thinner only at 0.1; thicker only at p = 0.25 … 0.05; each calibrated as
+#            shipped.
 # Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
 # (width 64: 25), cycle3 and augment runs about 8, calibration 2.
@@ -227,27 +227,23 @@ elif [ "$SET" = augment ]; then
   recipe=(--preset projector --steps 2000 --batch 64 --width 32 --latent 128 --source-mix 0.25 --w-rec 60 --noise fourier-mixture
     --noise-components 40 --threads 1)
   stroke=(--augment-families thicken,thin)
+  thick=(--augment-families thicken)
   train_cal bundled "${recipe[@]}"
   train_cal all25 "${recipe[@]}" --augment 0.25
   train_cal all50 "${recipe[@]}" --augment 0.5
-  train_cal s25 "${recipe[@]}" "${stroke[@]}" --augment 0.25
-  train_cal s15 "${recipe[@]}" "${stroke[@]}" --augment 0.15
-  train_cal s10 "${recipe[@]}" "${stroke[@]}" --augment 0.1
-  train_cal s08 "${recipe[@]}" "${stroke[@]}" --augment 0.08
-  train_cal s08s9 "${recipe[@]}" "${stroke[@]}" --augment 0.08 --seed 9
-  train_cal s05 "${recipe[@]}" "${stroke[@]}" --augment 0.05
-  train_cal s05s9 "${recipe[@]}" "${stroke[@]}" --augment 0.05 --seed 9
-  train_cal t25 "${recipe[@]}" --augment-families thicken --augment 0.25
-  train_cal t05 "${recipe[@]}" --augment-families thicken --augment 0.05
+  for p in 25 15 10 08 05 03; do train_cal "s$p" "${recipe[@]}" "${stroke[@]}" --augment "0.$p"; done
+  for p in 08 05 03; do train_cal "s${p}s9" "${recipe[@]}" "${stroke[@]}" --augment "0.$p" --seed 9; done
   train_cal n10 "${recipe[@]}" --augment-families thin --augment 0.1
-  npm run --silent ablation-table -- \
-    "f bundled at \`be74ee3\` (start)=$START" "seventh cycle as bundled, calibrated=$OUT/bundled-cal" \
-    "+ augment 0.25, all families=$OUT/all25-cal" "+ augment 0.5, all families=$OUT/all50-cal" \
-    "+ augment 0.25, strokes=$OUT/s25-cal" "+ augment 0.15, strokes=$OUT/s15-cal" "+ augment 0.1, strokes=$OUT/s10-cal" \
-    "+ augment 0.08, strokes=$OUT/s08-cal" "+ augment 0.08, strokes, seed 9=$OUT/s08s9-cal" \
-    "+ augment 0.05, strokes=$OUT/s05-cal" "+ augment 0.05, strokes, seed 9=$OUT/s05s9-cal" \
-    "+ augment 0.25, thicker only=$OUT/t25-cal" "+ augment 0.05, thicker only=$OUT/t05-cal" \
-    "+ augment 0.1, thinner only=$OUT/n10-cal"
+  for p in 25 15 10 08 07 05; do train_cal "t$p" "${recipe[@]}" "${thick[@]}" --augment "0.$p"; done
+  rows=("f bundled at \`be74ee3\` (start)=$START" "seventh cycle as bundled (no augmentation)=$OUT/bundled-cal"
+    "+ augment 0.25, all families=$OUT/all25-cal" "+ augment 0.5, all families=$OUT/all50-cal")
+  for p in 25 15 10 08 05 03; do
+    rows+=("+ augment 0.$p, strokes=$OUT/s$p-cal")
+    [ -d "$OUT/s${p}s9-cal" ] && rows+=("+ augment 0.$p, strokes, seed 9=$OUT/s${p}s9-cal")
+  done
+  rows+=("+ augment 0.1, thinner only=$OUT/n10-cal")
+  for p in 25 15 10 08 07 05; do rows+=("+ augment 0.$p, thicker only=$OUT/t$p-cal"); done
+  npm run --silent ablation-table -- "${rows[@]}"
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip
