@@ -7,16 +7,17 @@
  * writes generator.onnx) and model.json, and clears the card's evaluation: run `npm run evaluate`
  * on the result before serving it.
  */
-import { intOption, modelFolderArgument, threadsOption } from '../training/eval/cli-args.ts';
+import { intOption, modelFolderArgument, numberOption, threadsOption } from '../training/eval/cli-args.ts';
 import { recalibrateExport } from '../training/trainer/recalibrate-export.ts';
 import type { CalibrationSource } from '../training/trainer/recalibrate-export.ts';
 import { parseFlags, runCli } from './cli.ts';
 
-const USAGE = `usage: npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving | --generator] [--batches 16] [--batch 500] [--seed 0] [--threads N] [--debug]
+const USAGE = `usage: npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving [--clean-share 0.5] | --generator] [--batches 16] [--batch 500] [--seed 0] [--threads N] [--debug]
   Recalibrates the BatchNorm running statistics of f on calibration images.
   --out <dir>     write the recalibrated model here (default: in place)
   --source <s>    serving: clean and corrupted training images, alternately (default);
                   clean: training images only; noise: the model's noise z
+  --clean-share <q>  serving: the share of clean batches, the rest corrupted (default 0.5)
   --generator     write generator.onnx instead (statistics from the noise z), which the first
                   application of /generate, npm run sample and the evaluation's samples run;
                   model.onnx is kept
@@ -31,6 +32,7 @@ async function main(argv: string[]): Promise<number> {
     {
       out: { type: 'string' },
       source: { type: 'string' },
+      'clean-share': { type: 'string' },
       generator: { type: 'boolean' },
       batches: { type: 'string' },
       batch: { type: 'string' },
@@ -45,10 +47,12 @@ async function main(argv: string[]): Promise<number> {
   const batch = intOption('batch', values.batch);
   const seed = intOption('seed', values.seed);
   const threads = threadsOption(values.threads);
+  const cleanShare = numberOption('clean-share', values['clean-share']);
   const { card, out } = await recalibrateExport(modelDir, {
     ...(values.out !== undefined && { out: values.out }),
     ...(values.source !== undefined && { source: values.source as CalibrationSource }),
     ...(values.generator === true && { generator: true }),
+    ...(cleanShare !== undefined && { cleanShare }),
     ...(batches !== undefined && { batches }),
     ...(batch !== undefined && { batch }),
     ...(seed !== undefined && { seed }),

@@ -183,20 +183,32 @@ export function bridgeSources(z: Float32Array, pMix: number, q: number, batch: n
 }
 
 /**
+ * Whether serving-calibration batch i is a mixture batch when a share `cleanShare` of the batches is
+ * clean: batch i is mixture when ⌊(i + 1)(1 − q)⌋ > ⌊i(1 − q)⌋, which spreads the mixture batches
+ * evenly and, at q = 0.5, makes the even batches clean and the odd ones mixture.
+ */
+export function isMixtureBatch(index: number, cleanShare: number): boolean {
+  const m = 1 - cleanShare;
+  return Math.floor((index + 1) * m + 1e-9) > Math.floor(index * m + 1e-9);
+}
+
+/**
  * Calibration batches for BatchNorm recalibration, at random indices of `source` drawn from one
  * seeded stream (batch i depends on the seed and on the batches before it). 'serving': what a
- * served projector is sent, clean images in even batches and mixture samples (every family, clipped
- * to [-1, 1]) in odd ones; 'clean': clean images only.
+ * served projector is sent, clean images in a share `cleanShare` of the batches (default half: the
+ * even ones) and mixture samples (every family, clipped to [-1, 1]) in the rest; 'clean': clean
+ * images only.
  */
 export function calibrationBatches(
   source: BatchSource,
   batch: number,
   seed: number,
   kind: 'serving' | 'clean',
+  cleanShare = 0.5,
 ): (index: number) => Float32Array {
   const rng = new Rng(seed);
   return (index) => {
-    if (kind === 'clean' || index % 2 === 0) return randomImages(source, batch, rng);
+    if (kind === 'clean' || !isMixtureBatch(index, cleanShare)) return randomImages(source, batch, rng);
     const out = new Float32Array(batch * shapeSize(source.shape));
     mixSources(out, 1, batch, source, rng, true);
     return out;

@@ -49,6 +49,8 @@ export interface RecalibrateOptions {
   source?: CalibrationSource;
   /** Folder to write (default: the model's own folder). */
   out?: string;
+  /** 'serving': the share of clean batches, the rest corrupted (default 0.5: they alternate). */
+  cleanShare?: number;
   /** Number of calibration batches (default 16; 'serving' alternates clean and corrupted ones). */
   batches?: number;
   /** Images per batch (default 500). */
@@ -74,12 +76,16 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
   if (!CALIBRATION_SOURCES.includes(kind))
     throw new ConfigError(`--source must be one of ${CALIBRATION_SOURCES.join(', ')}, got ${JSON.stringify(kind)}`);
   if (options.generator === true && kind !== 'noise') throw new ConfigError('--generator calibrates on the noise z only (--source noise)');
+  const cleanShare = options.cleanShare ?? 0.5;
+  if (!(cleanShare >= 0 && cleanShare <= 1)) throw new ConfigError(`--clean-share must be in [0, 1], got ${cleanShare}`);
+  if (options.cleanShare !== undefined && kind !== 'serving')
+    throw new ConfigError('--clean-share applies to the serving calibration only');
   let nextBatch: (index: number) => Float32Array;
   if (kind === 'noise') {
     const rng = new Rng(seed);
     nextBatch = (index) => sampleNoise(card.noise, noiseStats, shape, rng.fork(`calibration-${index}`), batch);
   } else {
-    nextBatch = calibrationBatches(await loadDataset(datasetSpecOf(card), 'train'), batch, seed, kind);
+    nextBatch = calibrationBatches(await loadDataset(datasetSpecOf(card), 'train'), batch, seed, kind, cleanShare);
   }
   const weights = readFloatInitializers(await readFile(modelPath));
   const { tensors } = await calibrateBatchNorm(
@@ -102,7 +108,8 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
     const named = [card.file, card.noise.statsFile, card.generation?.file].filter((f): f is string => f !== undefined && f !== written);
     for (const file of named) await copyFile(join(dir, file), join(out, file));
   }
-  const calibration = { images: batches * batch, seed, source: `${card.training.dataset}: ${SOURCE_TEXT[kind]}` };
+  const share = kind === 'serving' && cleanShare !== 0.5 ? ` (clean share ${cleanShare})` : '';
+  const calibration = { images: batches * batch, seed, source: `${card.training.dataset}: ${SOURCE_TEXT[kind]}${share}` };
   const what =
     options.generator === true
       ? `Generation (the first application to noise) runs ${GENERATOR_FILE}: the same weights with BatchNorm statistics from ${calibration.images} noise z.`

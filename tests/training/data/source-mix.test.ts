@@ -12,6 +12,7 @@ import {
   bridgeSources,
   mixSources,
   calibrationBatches,
+  isMixtureBatch,
   sourceRows,
   tightRowWeights,
 } from '../../../training/data/source-mix.ts';
@@ -173,4 +174,17 @@ void test('calibrationBatches: serving alternates clean source images and clippe
   const cleanOnly = calibrationBatches(source, 32, 9, 'clean');
   assert.deepEqual(cleanOnly(0), clean, 'the same stream draws the same first batch');
   assert.ok(rows(cleanOnly(1)).every(isSourceImage), "'clean' never corrupts");
+});
+
+void test('isMixtureBatch spreads the mixture batches by the clean share; one half alternates from a clean batch', () => {
+  const pattern = (q: number): string => Array.from({ length: 8 }, (_, i) => (isMixtureBatch(i, q) ? 'm' : 'c')).join('');
+  assert.equal(pattern(0.5), 'cmcmcmcm');
+  assert.equal(pattern(0.75), 'cccmcccm');
+  assert.equal(pattern(0.625), 'ccmccmcm');
+  assert.equal(pattern(1), 'cccccccc');
+  assert.equal(pattern(0), 'mmmmmmmm');
+  for (const q of [0.6, 0.625, 0.7, 0.8]) {
+    const clean = Array.from({ length: 160 }, (_, i) => !isMixtureBatch(i, q)).filter(Boolean).length;
+    assert.equal(clean, Math.round(160 * q), `q = ${q}`);
+  }
 });

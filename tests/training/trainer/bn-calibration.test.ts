@@ -141,6 +141,23 @@ void test('recalibrateExport rewrites the model and card of an exported f, leavi
       recalibrateExport(source, { out: noisy, generator: true, source: 'serving', batches: 2, batch: BATCH, command: 'x' }),
       /--generator calibrates on the noise z only/,
     );
+    // A clean share other than one half: other statistics, recorded in the card; out of range or on
+    // another source, refused.
+    const cleaner = join(dir, 'cleaner');
+    await recalibrateExport(source, { out: cleaner, cleanShare: 1, batches: 2, batch: BATCH, seed: 3, command: 'cleaner' });
+    assert.equal(
+      (await loadModelCard(cleaner)).card.normalization.calibration?.source,
+      'mnist/train: clean + mixture samples (clean share 1)',
+    );
+    assert.notDeepEqual(readFloatInitializers(await readFile(join(cleaner, 'model.onnx')))[mean], after[mean]);
+    await assert.rejects(
+      recalibrateExport(source, { out: cleaner, cleanShare: 1.5, batches: 2, batch: BATCH, command: 'x' }),
+      /--clean-share must be in \[0, 1\]/,
+    );
+    await assert.rejects(
+      recalibrateExport(source, { out: cleaner, source: 'clean', cleanShare: 0.75, batches: 2, batch: BATCH, command: 'x' }),
+      /--clean-share applies to the serving calibration only/,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
