@@ -31,7 +31,8 @@
 #            f bundled at commit be74ee3) with augmented real rows (`--augment p`): every family at
 #            p = 0.25 and 0.5; thicker/thinner strokes at p = 0.25 … 0.03 (0.08, 0.05, 0.03 with
 #            seed 9 too); thinner only at 0.1; thicker only at p = 0.25 … 0.05; each calibrated as
-#            shipped.
+#            shipped; then the thicker 0.1 run and the unaugmented one recalibrated with more clean
+#            batches (`calibrate-bn --clean-share`), the bundled f being the thicker 0.1 run at 0.625.
 # Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
 # (width 64: 25), cycle3 and augment runs about 8, calibration 2.
@@ -235,7 +236,7 @@ elif [ "$SET" = augment ]; then
   for p in 08 05 03; do train_cal "s${p}s9" "${recipe[@]}" "${stroke[@]}" --augment "0.$p" --seed 9; done
   train_cal n10 "${recipe[@]}" --augment-families thin --augment 0.1
   for p in 25 15 10 08 07 05; do train_cal "t$p" "${recipe[@]}" "${thick[@]}" --augment "0.$p"; done
-  rows=("f bundled at \`be74ee3\` (start)=$START" "seventh cycle as bundled (no augmentation)=$OUT/bundled-cal"
+  rows=("f bundled at \`be74ee3\` (start)=$START" "seventh cycle of \`4dfd283\` (no augmentation)=$OUT/bundled-cal"
     "+ augment 0.25, all families=$OUT/all25-cal" "+ augment 0.5, all families=$OUT/all50-cal")
   for p in 25 15 10 08 05 03; do
     rows+=("+ augment 0.$p, strokes=$OUT/s$p-cal")
@@ -244,6 +245,24 @@ elif [ "$SET" = augment ]; then
   rows+=("+ augment 0.1, thinner only=$OUT/n10-cal")
   for p in 25 15 10 08 07 05; do rows+=("+ augment 0.$p, thicker only=$OUT/t$p-cal"); done
   npm run --silent ablation-table -- "${rows[@]}"
+  # The serving calibration's clean share on the thicker 0.1 run (and once on the f without augmentation).
+  recal() {
+    local name=$1 from=$2; shift 2
+    if [ ! -f "$OUT/$name/generator.onnx" ]; then
+      npm run --silent calibrate-bn -- "$from" --out "$OUT/$name" "$@"
+      npm run --silent calibrate-bn -- "$OUT/$name" --generator
+    fi
+    [ -f "$OUT/$name/evaluation.json" ] || npm run --silent evaluate -- "$OUT/$name" --classifier-dir models/mnist-classifier
+  }
+  recal t10q625 "$OUT/t10" --clean-share 0.625
+  recal t10q625s1 "$OUT/t10" --clean-share 0.625 --seed 1
+  recal t10q75 "$OUT/t10" --clean-share 0.75
+  recal t10clean "$OUT/t10" --source clean
+  recal bundledq625 "$OUT/bundled" --clean-share 0.625
+  npm run --silent ablation-table -- "thicker 0.1, serving calibration (clean share 0.5)=$OUT/t10-cal" \
+    "thicker 0.1, clean share 0.625 (bundled)=$OUT/t10q625" "thicker 0.1, clean share 0.625, calibration seed 1=$OUT/t10q625s1" \
+    "thicker 0.1, clean share 0.75=$OUT/t10q75" "thicker 0.1, clean images only=$OUT/t10clean" \
+    "f bundled at \`4dfd283\`, clean share 0.5 (as bundled)=$OUT/bundled-cal" "f bundled at \`4dfd283\`, clean share 0.625=$OUT/bundledq625"
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip
