@@ -17,7 +17,7 @@
 import type { ImageShape } from '../../common/fft.ts';
 import { shapeSize } from '../../common/fft.ts';
 import type { Rng } from '../../common/rng.ts';
-import { affine, sourceRows } from './source-mix.ts';
+import { affine, between, sourceRows } from './source-mix.ts';
 
 export const AUGMENT_FAMILIES = ['rotate', 'thicken', 'thin'] as const;
 export type AugmentFamily = (typeof AUGMENT_FAMILIES)[number];
@@ -25,8 +25,6 @@ export type AugmentFamily = (typeof AUGMENT_FAMILIES)[number];
 export const ROTATE_MAX_DEG = 12;
 export const SCALE_RANGE = [0.9, 1.1] as const;
 export const STROKE_RANGE = [0.3, 1] as const;
-
-const between = (rng: Rng, [lo, hi]: readonly [number, number]): number => lo + (hi - lo) * rng.uniform();
 
 /** Grey-level max (`dilate`) or min of each pixel and its 4 neighbours, per channel. */
 export function crossFilter(x: Float32Array, [c, h, w]: ImageShape, dilate: boolean): Float32Array {
@@ -52,10 +50,10 @@ export function crossFilter(x: Float32Array, [c, h, w]: ImageShape, dilate: bool
 /** One augmented copy of image x (C×H×W in [-1, 1]) from `family`; x itself is not modified. */
 export function augmentImage(family: AugmentFamily, x: Float32Array, shape: ImageShape, rng: Rng): Float32Array {
   if (family === 'rotate') {
-    const angle = (between(rng, [-ROTATE_MAX_DEG, ROTATE_MAX_DEG]) * Math.PI) / 180;
-    return affine(x, shape, between(rng, SCALE_RANGE), 0, 0, angle);
+    const angle = (between(rng, -ROTATE_MAX_DEG, ROTATE_MAX_DEG) * Math.PI) / 180;
+    return affine(x, shape, between(rng, ...SCALE_RANGE), 0, 0, angle);
   }
-  const t = between(rng, STROKE_RANGE);
+  const t = between(rng, ...STROKE_RANGE);
   const filtered = crossFilter(x, shape, family === 'thicken');
   for (let i = 0; i < filtered.length; i++) filtered[i] = x[i]! + t * (filtered[i]! - x[i]!);
   return filtered;

@@ -28,7 +28,8 @@ export type SourceFamily = (typeof SOURCE_FAMILIES)[number];
 export const BLUR_SIGMA_MIN = 0.6;
 export const BLUR_SIGMA_MAX = 2;
 
-const between = (rng: Rng, lo: number, hi: number): number => lo + (hi - lo) * rng.uniform();
+/** A uniform draw from [lo, hi). */
+export const between = (rng: Rng, lo: number, hi: number): number => lo + (hi - lo) * rng.uniform();
 
 /** One corrupted copy of image x (C×H×W in [-1, 1]) from `family`; blur σ is drawn from [BLUR_SIGMA_MIN, blurMax]. */
 export function corruptSource(family: SourceFamily, x: Float32Array, shape: ImageShape, rng: Rng, blurMax = BLUR_SIGMA_MAX): Float32Array {
