@@ -183,6 +183,9 @@ export function bridgeSources(z: Float32Array, pMix: number, q: number, batch: n
   }
 }
 
+/** The serving calibration's default share of clean batches: they alternate with mixture batches. */
+export const SERVING_CLEAN_SHARE = 0.5;
+
 /**
  * Whether serving-calibration batch i is a mixture batch when a share `cleanShare` of the batches is
  * clean: batch i is mixture when ⌊(i + 1)(1 − q)⌋ > ⌊i(1 − q)⌋, which spreads the mixture batches
@@ -205,7 +208,7 @@ export function calibrationBatches(
   batch: number,
   seed: number,
   kind: 'serving' | 'clean',
-  cleanShare = 0.5,
+  cleanShare = SERVING_CLEAN_SHARE,
 ): (index: number) => Float32Array {
   const rng = new Rng(seed);
   return (index) => {

@@ -13,7 +13,7 @@ import type { ModelCard } from '../../common/model-card.ts';
 import { ConfigError } from '../config.ts';
 import type { TrainConfig } from '../config.ts';
 import { loadDataset } from '../data/dataset.ts';
-import { calibrationBatches } from '../data/source-mix.ts';
+import { SERVING_CLEAN_SHARE, calibrationBatches } from '../data/source-mix.ts';
 import { sampleNoise } from '../../common/noise.ts';
 import { Rng } from '../../common/rng.ts';
 import { datasetSpecOf } from '../eval/evaluate.ts';
@@ -76,7 +76,7 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
   if (!CALIBRATION_SOURCES.includes(kind))
     throw new ConfigError(`--source must be one of ${CALIBRATION_SOURCES.join(', ')}, got ${JSON.stringify(kind)}`);
   if (options.generator === true && kind !== 'noise') throw new ConfigError('--generator calibrates on the noise z only (--source noise)');
-  const cleanShare = options.cleanShare ?? 0.5;
+  const cleanShare = options.cleanShare ?? SERVING_CLEAN_SHARE;
   if (!(cleanShare >= 0 && cleanShare <= 1)) throw new ConfigError(`--clean-share must be in [0, 1], got ${cleanShare}`);
   if (options.cleanShare !== undefined && kind !== 'serving')
     throw new ConfigError('--clean-share applies to the serving calibration only');
@@ -108,7 +108,7 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
     const named = [card.file, card.noise.statsFile, card.generation?.file].filter((f): f is string => f !== undefined && f !== written);
     for (const file of named) await copyFile(join(dir, file), join(out, file));
   }
-  const share = kind === 'serving' && cleanShare !== 0.5 ? ` (clean share ${cleanShare})` : '';
+  const share = kind === 'serving' && cleanShare !== SERVING_CLEAN_SHARE ? ` (clean share ${cleanShare})` : '';
   const calibration = { images: batches * batch, seed, source: `${card.training.dataset}: ${SOURCE_TEXT[kind]}${share}` };
   const what =
     options.generator === true
