@@ -11,6 +11,7 @@ import { TRAINING_PROVIDER_CHOICES } from '../common/ort-options.ts';
 import type { ExecutionProviderChoice } from '../common/ort-options.ts';
 import type { DatasetSpec } from './data/dataset.ts';
 import { AUGMENT_FAMILIES, type AugmentFamily } from './data/real-augment.ts';
+import { MAX_SOURCE_WEIGHT, SOURCE_FAMILIES, sourceFamilyDraws, type SourceFamily } from './data/source-mix.ts';
 
 export type Preset = 'paper' | 'algorithm1' | 'projector';
 export type LrSchedule = 'constant' | 'cosine';
@@ -65,6 +66,8 @@ export interface RecipeConfig {
   sourceClip: boolean;
   /** Largest σ (px at 28×28) of the mixture's blur family, drawn from [0.6, sourceBlurMax]. */
   sourceBlurMax: number;
+  /** Integer weight of each mixture family (absent: 1; 0: never drawn); a row draws its family ∝ weight. */
+  sourceWeights: Partial<Record<SourceFamily, number>>;
   /** Fraction of each z batch that fades a training image into its noise (bridge rows; 0: none). */
   sourceBridge: number;
   /** Fraction of each x batch replaced by a rotated/rescaled or re-stroked copy of itself (0: none). */
@@ -138,6 +141,7 @@ export const RECIPE_OFF: Readonly<RecipeConfig> = {
   sourceMix: 0,
   sourceBridge: 0,
   sourceBlurMax: 2,
+  sourceWeights: {},
   augment: 0,
   augmentFamilies: [...AUGMENT_FAMILIES],
   sourceTight: 1,
@@ -266,6 +270,14 @@ function validateConfig(c: TrainConfig): string[] {
     issues,
     isFinite(c.recipe.sourceBlurMax) && c.recipe.sourceBlurMax >= 0.6 && c.recipe.sourceBlurMax <= 4,
     `sourceBlurMax must be in [0.6, 4], got ${c.recipe.sourceBlurMax}`,
+  );
+  const weights = Object.entries(c.recipe.sourceWeights);
+  check(
+    issues,
+    weights.every(
+      ([f, w]) => (SOURCE_FAMILIES as readonly string[]).includes(f) && Number.isInteger(w) && w >= 0 && w <= MAX_SOURCE_WEIGHT,
+    ) && sourceFamilyDraws(c.recipe.sourceWeights).length > 0,
+    `sourceWeights must give families among ${SOURCE_FAMILIES.join(', ')} integer weights in [0, ${MAX_SOURCE_WEIGHT}], not all 0, got ${JSON.stringify(c.recipe.sourceWeights)}`,
   );
   check(
     issues,

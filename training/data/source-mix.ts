@@ -24,6 +24,18 @@ import type { BatchSource } from './batches.ts';
 export const SOURCE_FAMILIES = ['gaussian', 'impulse', 'occlusion', 'blur', 'affine', 'clean'] as const;
 export type SourceFamily = (typeof SOURCE_FAMILIES)[number];
 
+/** Largest integer weight `--source-weights` gives a family. */
+export const MAX_SOURCE_WEIGHT = 8;
+
+/**
+ * The list a mixture row draws its family from, uniformly: each family repeated by its integer
+ * weight (default 1; 0 leaves it out), in SOURCE_FAMILIES order. All weights 1 gives SOURCE_FAMILIES
+ * itself, so the default draws exactly what runs before the weights drew.
+ */
+export function sourceFamilyDraws(weights: Readonly<Partial<Record<SourceFamily, number>>>): SourceFamily[] {
+  return SOURCE_FAMILIES.flatMap((family) => Array.from({ length: weights[family] ?? 1 }, () => family));
+}
+
 /** Smallest and default largest σ of the blur family; `--source-blur-max` moves the largest. */
 export const BLUR_SIGMA_MIN = 0.6;
 export const BLUR_SIGMA_MAX = 2;
@@ -136,7 +148,8 @@ function randomImages(source: BatchSource, count: number, rng: Rng): Float32Arra
 
 /**
  * Overwrites the first sourceRows(p, batch) images of z (batch×C×H×W) with corrupted training
- * images drawn at random from `source`.
+ * images drawn at random from `source`, each row's family drawn uniformly from `families`
+ * (sourceFamilyDraws: repeats weight a family).
  */
 export function mixSources(
   z: Float32Array,
@@ -146,13 +159,15 @@ export function mixSources(
   rng: Rng,
   clip = false,
   blurMax = BLUR_SIGMA_MAX,
+  families: readonly SourceFamily[] = SOURCE_FAMILIES,
 ): void {
   const rows = sourceRows(p, batch);
   if (rows === 0) return;
+  if (families.length === 0) throw new RangeError('the mixture needs at least one source family');
   const size = shapeSize(source.shape);
   const clean = randomImages(source, rows, rng);
   for (let i = 0; i < rows; i++) {
-    const family = SOURCE_FAMILIES[rng.int(SOURCE_FAMILIES.length)]!;
+    const family = families[rng.int(families.length)]!;
     const sample = corruptSource(family, clean.subarray(i * size, (i + 1) * size), source.shape, rng, blurMax);
     if (clip) for (let k = 0; k < size; k++) sample[k] = Math.min(1, Math.max(-1, sample[k]!));
     z.set(sample, i * size);

@@ -8,6 +8,7 @@ import { ConfigError } from '../config.ts';
 import type { ConfigOverrides, Preset } from '../config.ts';
 import { datasetSpecFromFlags, numberFlag as num } from '../data/dataset-args.ts';
 import { AUGMENT_FAMILIES, type AugmentFamily } from '../data/real-augment.ts';
+import { SOURCE_FAMILIES, type SourceFamily } from '../data/source-mix.ts';
 
 interface Flag {
   name: string;
@@ -64,6 +65,12 @@ export const TRAIN_FLAGS: readonly Flag[] = [
     type: 'string',
     arg: 'q',
     help: 'fraction of each z batch that fades a training image into its noise, (1 − α)·x + α·z, α ∈ [0.5, 0.95] (idem/tight only; default 0)',
+  },
+  {
+    name: 'source-weights',
+    type: 'string',
+    arg: 'list',
+    help: `integer weights of the mixture's families, e.g. impulse=3,clean=0, among ${SOURCE_FAMILIES.join(', ')} (unnamed: 1; default all 1)`,
   },
   {
     name: 'augment',
@@ -174,6 +181,23 @@ function defined<T extends object>(o: T): Defined<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Defined<T>;
 }
 
+/**
+ * `--source-weights impulse=3,clean=0` as a partial weight table; names and ranges are checked by the
+ * config validation, the syntax here. A name given twice is an error.
+ */
+function sourceWeights(raw: string | undefined): Partial<Record<SourceFamily, number>> | undefined {
+  if (raw === undefined) return undefined;
+  const weights: Partial<Record<SourceFamily, number>> = {};
+  for (const item of raw.split(',')) {
+    const m = /^([a-z]+)=(\d+)$/.exec(item.trim());
+    if (m === null) throw new ConfigError(`--source-weights expects family=integer items, got ${JSON.stringify(item)}`);
+    const family = m[1] as SourceFamily;
+    if (family in weights) throw new ConfigError(`--source-weights names ${family} twice`);
+    weights[family] = Number(m[2]);
+  }
+  return weights;
+}
+
 /** undefined for an object without fields, so "no flags of this group" stays absent. */
 function nonEmpty<T extends object>(o: T): T | undefined {
   return Object.keys(o).length > 0 ? o : undefined;
@@ -204,6 +228,7 @@ export function parseTrainArgs(argv: readonly string[]): ParsedTrainArgs {
         sourceTight: num(values, 'source-tight'),
         sourceBridge: num(values, 'source-bridge'),
         sourceBlurMax: num(values, 'source-blur-max'),
+        sourceWeights: sourceWeights(str(values, 'source-weights')),
         augment: num(values, 'augment'),
         augmentFamilies: str(values, 'augment-families')?.split(',') as AugmentFamily[] | undefined,
         sourceClip,

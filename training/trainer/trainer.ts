@@ -29,6 +29,7 @@ import { writeGridPng } from './image-grid.ts';
 import { learningRate } from './lr-schedule.ts';
 import { augmentRng } from './noise-stream.ts';
 import { augmentRows } from '../data/real-augment.ts';
+import { sourceFamilyDraws } from '../data/source-mix.ts';
 import type { NoiseSpec } from '../../common/noise.ts';
 
 const CHECKPOINT_DIR = 'ckpt';
@@ -180,7 +181,14 @@ async function createSampler(run: RunState): Promise<{ write: (step: number) => 
 function mixJob(recipe: RecipeConfig, dataset: Dataset): MixJob | null {
   const used = recipe.sourceMix > 0 || recipe.sourceBridge > 0;
   return used
-    ? { p: recipe.sourceMix, clip: recipe.sourceClip, blurMax: recipe.sourceBlurMax, bridge: recipe.sourceBridge, images: dataset.images }
+    ? {
+        p: recipe.sourceMix,
+        clip: recipe.sourceClip,
+        blurMax: recipe.sourceBlurMax,
+        families: sourceFamilyDraws(recipe.sourceWeights),
+        bridge: recipe.sourceBridge,
+        images: dataset.images,
+      }
     : null;
 }
 

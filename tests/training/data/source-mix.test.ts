@@ -8,6 +8,8 @@ import {
   affine,
   corruptSource,
   BLUR_SIGMA_MIN,
+  BLUR_SIGMA_MAX,
+  sourceFamilyDraws,
   BRIDGE_ALPHA,
   bridgeSources,
   mixSources,
@@ -187,4 +189,69 @@ void test('isMixtureBatch spreads the mixture batches by the clean share; one ha
     const clean = Array.from({ length: 160 }, (_, i) => !isMixtureBatch(i, q)).filter(Boolean).length;
     assert.equal(clean, Math.round(160 * q), `q = ${q}`);
   }
+});
+
+void test('sourceFamilyDraws: weights repeat families in their order; all weights 1 is the unweighted list, so default runs draw as before', () => {
+  assert.deepEqual(sourceFamilyDraws({}), [...SOURCE_FAMILIES]);
+  assert.deepEqual(sourceFamilyDraws({ gaussian: 1, clean: 1 }), [...SOURCE_FAMILIES]);
+  assert.deepEqual(sourceFamilyDraws({ impulse: 3, clean: 0, affine: 0 }), [
+    'gaussian',
+    'impulse',
+    'impulse',
+    'impulse',
+    'occlusion',
+    'blur',
+  ]);
+  const source: BatchSource = {
+    n: 3,
+    shape: [...shape],
+    gather: (idx, out) => {
+      for (let i = 0; i < idx.length; i++) out.set(digitLike(), i * 784);
+    },
+  };
+  const plain = new Float32Array(8 * 784);
+  const weighted = new Float32Array(8 * 784);
+  mixSources(plain, 1, 8, source, new Rng(9));
+  mixSources(weighted, 1, 8, source, new Rng(9), false, BLUR_SIGMA_MAX, sourceFamilyDraws({}));
+  assert.deepEqual(weighted, plain, 'the default weights draw exactly the unweighted families');
+  // Only the clean family: every mixture row is the source image itself.
+  const clean = new Float32Array(4 * 784);
+  mixSources(
+    clean,
+    1,
+    4,
+    source,
+    new Rng(9),
+    false,
+    BLUR_SIGMA_MAX,
+    sourceFamilyDraws({ gaussian: 0, impulse: 0, occlusion: 0, blur: 0, affine: 0 }),
+  );
+  for (let i = 0; i < 4; i++) assert.deepEqual(clean.subarray(i * 784, (i + 1) * 784), digitLike(), `row ${i}`);
+  // Only impulse: every row differs from the image only where pixels were set to ±1.
+  const impulse = new Float32Array(4 * 784);
+  mixSources(
+    impulse,
+    1,
+    4,
+    source,
+    new Rng(9),
+    false,
+    BLUR_SIGMA_MAX,
+    sourceFamilyDraws({ gaussian: 0, impulse: 2, occlusion: 0, blur: 0, affine: 0, clean: 0 }),
+  );
+  const x = digitLike();
+  for (let i = 0; i < 4; i++) {
+    const row = impulse.subarray(i * 784, (i + 1) * 784);
+    assert.ok(
+      row.some((v, j) => v !== x[j]),
+      `row ${i} corrupted`,
+    );
+    assert.ok(
+      row.every((v, j) => v === x[j] || v === 1 || v === -1),
+      `row ${i} impulse only`,
+    );
+  }
+  assert.throws(() => {
+    mixSources(impulse, 1, 4, source, new Rng(9), false, BLUR_SIGMA_MAX, []);
+  }, /at least one source family/);
 });

@@ -71,6 +71,19 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
     ['thin', 'thicken'],
   );
   assert.deepEqual(resolveConfig({}).recipe.augmentFamilies, ['rotate', 'thicken', 'thin']);
+  assert.deepEqual(resolveConfig({}).recipe.sourceWeights, {});
+  assert.deepEqual(resolveConfig(parseTrainArgs(['--source-weights', 'impulse=3, clean=0']).overrides).recipe.sourceWeights, {
+    impulse: 3,
+    clean: 0,
+  });
+  assert.throws(() => resolveConfig(parseTrainArgs(['--source-weights', 'shear=2']).overrides), /sourceWeights .*"shear"/);
+  assert.throws(() => resolveConfig({ recipe: { sourceWeights: { impulse: 9 } } }), /integer weights in \[0, 8\]/);
+  assert.throws(() => resolveConfig({ recipe: { sourceWeights: { impulse: 1.5 } } }), /sourceWeights/);
+  const none = { gaussian: 0, impulse: 0, occlusion: 0, blur: 0, affine: 0, clean: 0 };
+  assert.throws(() => resolveConfig({ recipe: { sourceWeights: none } }), /not all 0/);
+  assert.throws(() => parseTrainArgs(['--source-weights', 'impulse']), /family=integer/);
+  assert.throws(() => parseTrainArgs(['--source-weights', 'impulse=-1']), /family=integer/);
+  assert.throws(() => parseTrainArgs(['--source-weights', 'impulse=2,impulse=3']), /names impulse twice/);
   assert.throws(() => resolveConfig({ noise: 'gaussian', recipe: { hermitian: true } }), /hermitian needs Fourier/);
   assert.throws(() => resolveConfig({ recipe: { covarianceWhite: 0.3 } }), /covarianceWhite needs covariance noise/);
   assert.throws(() => resolveConfig({ noise: 'covariance', recipe: { covarianceWhite: 1.5 } }), /covarianceWhite must be in \[0, 1\]/);
