@@ -38,6 +38,7 @@ export function medianRows(rounds: readonly (readonly Row[])[]): Row[] {
         p99Ms: median(loads.map((l) => l.p99Ms)),
         statusCounts,
         errors: loads.reduce((sum, l) => sum + l.errors, 0),
+        clientCpuUsPerRequest: median(loads.map((l) => l.clientCpuUsPerRequest ?? Number.NaN)),
       },
       range: [Math.min(...rps), Math.max(...rps)] as const,
     };

@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBenchServer, type BenchServer } from './bench-serve-server.ts';
 import { runAutocannon } from './bench-serve-load.ts';
-import type { LoopResult, LoopSpec } from './bench-serve-closed-loop.ts';
+import type { LoadClient, LoopResult, LoopSpec } from './bench-serve-closed-loop.ts';
 import type { RawResult } from './bench-serve-raw.ts';
 import { medianRaw, medianRows, type Row } from './bench-serve-rounds.ts';
 import { ConfigError } from '../training/config.ts';
@@ -76,8 +76,14 @@ async function rawOrt(modelDir: string, seconds: number, threads: number): Promi
   ) as RawResult[];
 }
 
-async function load(cell: Cell, connections: number, seconds: number): Promise<LoopResult> {
-  const spec: LoopSpec = { url: cell.url, connections, seconds, headers: cell.headers, bodyBase64: cell.body.toString('base64') };
+/** How each closed-loop cell runs: its length and the load generator's HTTP client. */
+interface CellLoad {
+  readonly seconds: number;
+  readonly client: LoadClient;
+}
+
+async function load(cell: Cell, connections: number, { seconds, client }: CellLoad): Promise<LoopResult> {
+  const spec: LoopSpec = { url: cell.url, connections, seconds, headers: cell.headers, bodyBase64: cell.body.toString('base64'), client };
   return JSON.parse(await runScript('scripts/bench-serve-closed-loop.ts', [JSON.stringify(spec)])) as LoopResult;
 }
 
@@ -136,13 +142,14 @@ async function projectCell(server: BenchServer): Promise<Cell> {
   };
 }
 
-async function measureServer(modelDir: string, seconds: number): Promise<Row[]> {
+async function measureServer(modelDir: string, cellLoad: CellLoad): Promise<Row[]> {
   // Queue and upload admission sized above the offered concurrency: this measures throughput, not rejection.
   const server = await startBenchServer(modelDir, { MAX_BATCH_SIZE: '32', MAX_QUEUE: '1024', MAX_UPLOADS: '64' });
   const rows: Row[] = [];
   try {
     for (const cell of [generateCell(server.url), await projectCell(server)]) {
-      for (const c of CONCURRENCIES) rows.push({ system: 'server', route: cell.route, concurrency: c, load: await load(cell, c, seconds) });
+      for (const c of CONCURRENCIES)
+        rows.push({ system: 'server', route: cell.route, concurrency: c, load: await load(cell, c, cellLoad) });
     }
   } finally {
     await server.stop();
@@ -150,12 +157,12 @@ async function measureServer(modelDir: string, seconds: number): Promise<Row[]> 
   return rows;
 }
 
-async function measurePeer(system: 'peer' | 'HTTP ceiling', modelDir: string, threads: number, seconds: number): Promise<Row[]> {
+async function measurePeer(system: 'peer' | 'HTTP ceiling', modelDir: string, threads: number, cellLoad: CellLoad): Promise<Row[]> {
   const peer = await startPeer(modelDir, threads, system === 'HTTP ceiling');
   const rows: Row[] = [];
   try {
     for (const c of system === 'peer' ? CONCURRENCIES : CEILING_CONCURRENCIES) {
-      rows.push({ system, route: '/generate', concurrency: c, load: await load(generateCell(peer.url), c, seconds) });
+      rows.push({ system, route: '/generate', concurrency: c, load: await load(generateCell(peer.url), c, cellLoad) });
     }
   } finally {
     peer.stop();
@@ -166,20 +173,20 @@ async function measurePeer(system: 'peer' | 'HTTP ceiling', modelDir: string, th
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const range = (r: Row): string => (r.range === undefined || r.range[0] === r.range[1] ? '' : ` (${fmt(r.range[0])}–${fmt(r.range[1])})`);
 
-function printMatrix(rows: Row[], raw: RawResult[], label: string, seconds: number, threads: number, rounds: number): void {
+function printMatrix(rows: Row[], raw: RawResult[], label: string, { seconds, client }: CellLoad, threads: number, rounds: number): void {
   const of = rounds > 1 ? `; medians of ${rounds} rounds (responses/s range in brackets)` : '';
   console.log(
-    `\n## bench:serve — model: ${label}; ${seconds} s per cell after 1 s warm-up${of}; ${availableParallelism()} cores; ORT intra-op threads: peer and raw ${threads}, server its THREADS_PER_WORKER default\n`,
+    `\n## bench:serve — model: ${label}; ${seconds} s per cell after 1 s warm-up${of}; load generator client: ${client}; ${availableParallelism()} cores; ORT intra-op threads: peer and raw ${threads}, server its THREADS_PER_WORKER default\n`,
   );
-  console.log('| system | route | conc. | responses/s | p50 ms | p99 ms | statuses | errors |');
-  console.log('|---|---|---:|---:|---:|---:|---|---:|');
+  console.log('| system | route | conc. | responses/s | p50 ms | p99 ms | statuses | errors | load generator CPU µs/response |');
+  console.log('|---|---|---:|---:|---:|---:|---|---:|---:|');
   for (const r of rows) {
     const l = r.load;
     const statuses = Object.entries(l.statusCounts)
       .map(([s, n]) => `${s}×${n}`)
       .join(' ');
     console.log(
-      `| ${r.system} | ${r.route} | ${r.concurrency} | ${fmt(l.requestsPerSecond)}${range(r)} | ${fmt(l.p50Ms, 2)} | ${fmt(l.p99Ms, 2)} | ${statuses} | ${l.errors} |`,
+      `| ${r.system} | ${r.route} | ${r.concurrency} | ${fmt(l.requestsPerSecond)}${range(r)} | ${fmt(l.p50Ms, 2)} | ${fmt(l.p99Ms, 2)} | ${statuses} | ${l.errors} | ${fmt(l.clientCpuUsPerRequest ?? Number.NaN)} |`,
     );
   }
   console.log('\n| raw session.run | runs/s | images/s | p50 ms | p99 ms |');
@@ -272,8 +279,10 @@ async function runSoak(modelDir: string, label: string): Promise<void> {
 
 const HELP = `Serving throughput and latency against a direct peer, the HTTP ceiling and raw session.run.
 
-usage: npm run bench:serve -- [--seconds 5] [--rounds 1] [--model models/<name>] [--soak] [--debug]
+usage: npm run bench:serve -- [--seconds 5] [--rounds 1] [--client wire|node-http] [--model models/<name>] [--soak] [--debug]
   --seconds <s>   length of each closed-loop cell (default 5)
+  --client <c>    the load generator's HTTP client: raw sockets (wire, default) or node:http's, which
+                  costs the shared cores several times more CPU per request
   --rounds <n>    measure every system n times in turn and report per-cell medians (default 1)
   --model <dir>   model folder (default the bundled models/mnist, else a tiny model)
   --soak          60 s at ~4× measured capacity: 5xx, rejections, RSS growth`;
@@ -285,6 +294,7 @@ async function main(argv: string[]): Promise<undefined> {
       soak: { type: 'boolean', default: false },
       seconds: { type: 'string', default: '5' },
       rounds: { type: 'string', default: '1' },
+      client: { type: 'string', default: 'wire' },
       model: { type: 'string' },
     },
     false,
@@ -294,6 +304,9 @@ async function main(argv: string[]): Promise<undefined> {
   if (!(seconds > 0)) throw new ConfigError('--seconds must be positive');
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new ConfigError('--rounds must be a positive integer');
+  const client = values.client;
+  if (client !== 'wire' && client !== 'node-http') throw new ConfigError('--client must be wire or node-http');
+  const cellLoad: CellLoad = { seconds, client };
   const model = values.model === undefined ? undefined : resolve(values.model);
   // Child processes (server, raw ORT) and the bundled model are addressed from the repository root.
   process.chdir(fileURLToPath(new URL('..', import.meta.url)));
@@ -309,14 +322,14 @@ async function main(argv: string[]): Promise<undefined> {
     const rawRounds: RawResult[][] = [];
     for (let round = 1; round <= rounds; round++) {
       rowRounds.push([
-        ...(await measureServer(dir, seconds)),
-        ...(await measurePeer('peer', dir, threads, seconds)),
-        ...(await measurePeer('HTTP ceiling', dir, threads, seconds)),
+        ...(await measureServer(dir, cellLoad)),
+        ...(await measurePeer('peer', dir, threads, cellLoad)),
+        ...(await measurePeer('HTTP ceiling', dir, threads, cellLoad)),
       ]);
       rawRounds.push(await rawOrt(dir, Math.min(seconds, 3), threads));
       if (rounds > 1) process.stderr.write(`bench:serve round ${round}/${rounds} done\n`);
     }
-    printMatrix(medianRows(rowRounds), medianRaw(rawRounds), label, seconds, threads, rounds);
+    printMatrix(medianRows(rowRounds), medianRaw(rawRounds), label, cellLoad, threads, rounds);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

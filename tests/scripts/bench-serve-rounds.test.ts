@@ -9,7 +9,7 @@ const row = (system: string, concurrency: number, rps: number, p50: number, erro
   system,
   route: '/generate',
   concurrency,
-  load: { requestsPerSecond: rps, p50Ms: p50, p99Ms: 2 * p50, statusCounts: { '200': rps }, errors },
+  load: { requestsPerSecond: rps, p50Ms: p50, p99Ms: 2 * p50, statusCounts: { '200': rps }, errors, clientCpuUsPerRequest: p50 * 10 },
 });
 
 void test('median of odd and even counts, and of nothing', () => {
@@ -25,10 +25,19 @@ void test('medianRows groups by system, route and concurrency in first-seen orde
     [row('server', 1, 200, 4), row('peer', 1, 70, 9)],
   ]);
   assert.deepEqual(
-    rows.map((r) => [r.system, r.load.requestsPerSecond, r.load.p50Ms, r.load.p99Ms, r.load.errors, r.load.statusCounts['200'], r.range]),
+    rows.map((r) => [
+      r.system,
+      r.load.requestsPerSecond,
+      r.load.p50Ms,
+      r.load.p99Ms,
+      r.load.errors,
+      r.load.statusCounts['200'],
+      r.range,
+      r.load.clientCpuUsPerRequest,
+    ]),
     [
-      ['server', 200, 4, 8, 1, 600, [100, 300]],
-      ['peer', 80, 7, 14, 0, 240, [70, 90]],
+      ['server', 200, 4, 8, 1, 600, [100, 300], 40],
+      ['peer', 80, 7, 14, 0, 240, [70, 90], 70],
     ],
   );
 });

@@ -61,6 +61,19 @@ void test('every CLI rejects an unknown flag with exit 2 and a hint, before doin
   }
 });
 
+void test('bench:serve rejects a bad --seconds, --rounds or --client with exit 2 and one line, before measuring', () => {
+  for (const [flag, value, message] of [
+    ['--seconds', '0', /--seconds must be positive/],
+    ['--rounds', '1.5', /--rounds must be a positive integer/],
+    ['--client', 'curl', /--client must be wire or node-http/],
+  ] as const) {
+    const r = run('bench-serve.ts', [flag, value]);
+    assert.equal(r.status, 2, `${flag} ${value}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, STACK_LINE);
+  }
+});
+
 void test('every CLI answers --help with its usage on stdout and exit 0, before doing any work', () => {
   for (const script of CLIS) {
     const r = run(script, ['--help']);
