@@ -33,7 +33,12 @@
 #            seed 9 too); thinner only at 0.1; thicker only at p = 0.25 … 0.05; each calibrated as
 #            shipped; then the thicker 0.1 run and the unaugmented one recalibrated with more clean
 #            batches (`calibrate-bn --clean-share`), the bundled f being the thicker 0.1 run at 0.625.
-# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
+#   cycle4:  the bundled seventh cycle itself (the augment set's recipe with `--augment 0.1
+#            --augment-families thicken`, calibrated with clean share 0.625 as bundled) with one
+#            change each: the mixture's impulse-noise family weighted 3× or 6× (`--source-weights`),
+#            λ_rec 80; then an eighth cycle of that recipe from the bundled f (seed 9): 2,000 steps,
+#            1,000 steps, 2,000 steps at lr 5e-5; each calibrated as bundled.
+# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
 # (width 64: 25), cycle3 and augment runs about 8, calibration 2.
 set -euo pipefail
@@ -46,8 +51,8 @@ case $SET in
   cycle) FROM=534cfed ;;
   calibration) FROM=27818b0 ;;
   cycle2) FROM=044836a ;;
-  cycle3 | augment) FROM=be74ee3 ;;
-  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2, cycle3 or augment)" >&2; exit 2 ;;
+  cycle3 | augment | cycle4) FROM=be74ee3 ;;
+  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2, cycle3, augment or cycle4)" >&2; exit 2 ;;
 esac
 START="$OUT/start"
 mkdir -p "$OUT"
@@ -60,12 +65,13 @@ SEED=0
 [ "$SET" = cycle2 ] && SEED=6
 [ "$SET" = cycle3 ] && SEED=8
 [ "$SET" = augment ] && SEED=8
-common=(--dataset mnist --seed "$SEED" --init-from "$START" --sample-every 0 --checkpoint-every 0 --log-every 50)
+[ "$SET" = cycle4 ] && SEED=8
+common=(--dataset mnist --seed "$SEED" --sample-every 0 --checkpoint-every 0 --log-every 50)
 # WIDTH=n LATENT=m run NAME …: a run at another width / latent size (the start f is widened to it).
 run() {
   local name=$1; shift
   if [ ! -f "$OUT/$name/model.onnx" ]; then
-    npm run --silent train -- "${common[@]}" --width "${WIDTH:-32}" --latent "${LATENT:-128}" "$@" --out "$OUT/runs/$name" --export "$OUT/$name"
+    npm run --silent train -- "${common[@]}" --init-from "$START" --width "${WIDTH:-32}" --latent "${LATENT:-128}" "$@" --out "$OUT/runs/$name" --export "$OUT/$name"
   fi
   if [ ! -f "$OUT/$name/evaluation.json" ]; then
     npm run --silent evaluate -- "$OUT/$name" --classifier-dir models/mnist-classifier
@@ -80,22 +86,24 @@ calibrate() {
     npm run --silent evaluate -- "$OUT/$name" --classifier-dir models/mnist-classifier
   fi
 }
-# NAME-cal: run NAME with serving statistics and a generation file (the shipped post-processing).
+# NAME-cal: run NAME with serving statistics and a generation file (the shipped post-processing);
+# CLEAN_SHARE=q calibrates with that share of clean batches (default: calibrate-bn's).
 with_calibration() {
   local name=$1 dst="$OUT/$1-cal"
   if [ ! -f "$dst/generator.onnx" ]; then
-    npm run --silent calibrate-bn -- "$OUT/$name" --out "$dst"
+    npm run --silent calibrate-bn -- "$OUT/$name" --out "$dst" ${CLEAN_SHARE:+--clean-share "$CLEAN_SHARE"}
     npm run --silent calibrate-bn -- "$dst" --generator
   fi
   if [ ! -f "$dst/evaluation.json" ]; then
     npm run --silent evaluate -- "$dst" --classifier-dir models/mnist-classifier
   fi
 }
-# train_cal NAME …: train NAME without evaluating it, then NAME-cal as with_calibration.
+# train_cal NAME …: train NAME without evaluating it, then NAME-cal as with_calibration;
+# INIT_FROM=DIR starts it from DIR instead of the set's start f.
 train_cal() {
   local name=$1; shift
   if [ ! -f "$OUT/$name/model.onnx" ]; then
-    npm run --silent train -- "${common[@]}" "$@" --out "$OUT/runs/$name" --export "$OUT/$name"
+    npm run --silent train -- "${common[@]}" --init-from "${INIT_FROM:-$START}" "$@" --out "$OUT/runs/$name" --export "$OUT/$name"
   fi
   with_calibration "$name"
 }
@@ -263,6 +271,22 @@ elif [ "$SET" = augment ]; then
     "thicker 0.1, clean share 0.625 (bundled)=$OUT/t10q625" "thicker 0.1, clean share 0.625, calibration seed 1=$OUT/t10q625s1" \
     "thicker 0.1, clean share 0.75=$OUT/t10q75" "thicker 0.1, clean images only=$OUT/t10clean" \
     "f bundled at \`4dfd283\`, clean share 0.5 (as bundled)=$OUT/bundled-cal" "f bundled at \`4dfd283\`, clean share 0.625=$OUT/bundledq625"
+elif [ "$SET" = cycle4 ]; then
+  recipe=(--preset projector --batch 64 --width 32 --latent 128 --source-mix 0.25 --w-rec 60 --noise fourier-mixture
+    --noise-components 40 --threads 1 --augment 0.1 --augment-families thicken)
+  export CLEAN_SHARE=0.625
+  train_cal bundled "${recipe[@]}" --steps 2000
+  train_cal impulse3 "${recipe[@]}" --steps 2000 --source-weights impulse=3
+  train_cal impulse6 "${recipe[@]}" --steps 2000 --source-weights impulse=6
+  train_cal rec80 "${recipe[@]}" --steps 2000 --w-rec 80
+  # The eighth cycle starts from the calibrated bundled f, as it would from models/mnist.
+  INIT_FROM="$OUT/bundled-cal" train_cal eighth "${recipe[@]}" --steps 2000 --seed 9
+  INIT_FROM="$OUT/bundled-cal" train_cal eighth1k "${recipe[@]}" --steps 1000 --seed 9
+  INIT_FROM="$OUT/bundled-cal" train_cal eighthlr "${recipe[@]}" --steps 2000 --seed 9 --lr 5e-5
+  npm run --silent ablation-table -- "seventh cycle as bundled=$OUT/bundled-cal" \
+    "+ impulse weight 3=$OUT/impulse3-cal" "+ impulse weight 6=$OUT/impulse6-cal" "+ λ_rec 80=$OUT/rec80-cal" \
+    "eighth cycle from the bundled f, seed 9=$OUT/eighth-cal" "eighth cycle, 1,000 steps=$OUT/eighth1k-cal" \
+    "eighth cycle, lr 5e-5=$OUT/eighthlr-cal"
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip
