@@ -37,7 +37,8 @@
 #            --augment-families thicken`, calibrated with clean share 0.625 as bundled) with one
 #            change each: the mixture's impulse-noise family weighted 3× or 6× (`--source-weights`),
 #            λ_rec 80; then an eighth cycle of that recipe from the bundled f (seed 9): 2,000 steps,
-#            1,000 steps, 2,000 steps at lr 5e-5; each calibrated as bundled.
+#            1,000 steps, 2,000 steps at lr 5e-5 (alone, and with thicker and thinner strokes at p = 0.1
+#            and 0.15); each calibrated as bundled.
 # Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
 # (width 64: 25), cycle3 and augment runs about 8, calibration 2.
@@ -283,10 +284,14 @@ elif [ "$SET" = cycle4 ]; then
   INIT_FROM="$OUT/bundled-cal" train_cal eighth "${recipe[@]}" --steps 2000 --seed 9
   INIT_FROM="$OUT/bundled-cal" train_cal eighth1k "${recipe[@]}" --steps 1000 --seed 9
   INIT_FROM="$OUT/bundled-cal" train_cal eighthlr "${recipe[@]}" --steps 2000 --seed 9 --lr 5e-5
+  INIT_FROM="$OUT/bundled-cal" train_cal eighthlrs10 "${recipe[@]}" --steps 2000 --seed 9 --lr 5e-5 --augment-families thicken,thin
+  INIT_FROM="$OUT/bundled-cal" train_cal eighthlrs15 "${recipe[@]}" --steps 2000 --seed 9 --lr 5e-5 --augment-families thicken,thin \
+    --augment 0.15
   npm run --silent ablation-table -- "seventh cycle as bundled=$OUT/bundled-cal" \
     "+ impulse weight 3=$OUT/impulse3-cal" "+ impulse weight 6=$OUT/impulse6-cal" "+ λ_rec 80=$OUT/rec80-cal" \
     "eighth cycle from the bundled f, seed 9=$OUT/eighth-cal" "eighth cycle, 1,000 steps=$OUT/eighth1k-cal" \
-    "eighth cycle, lr 5e-5=$OUT/eighthlr-cal"
+    "eighth cycle, lr 5e-5=$OUT/eighthlr-cal" "eighth cycle, lr 5e-5, thicker and thinner strokes 0.1=$OUT/eighthlrs10-cal" \
+    "eighth cycle, lr 5e-5, strokes 0.15=$OUT/eighthlrs15-cal"
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip
