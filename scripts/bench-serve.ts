@@ -12,6 +12,7 @@
  *   npm run bench:serve -- --seconds 2        shorter cells
  *   npm run bench:serve -- --rounds 3         every system measured 3 times in turn; per-cell medians
  *   npm run bench:serve -- --soak             60 s at ~4× measured capacity (autocannon): 5xx, rejections, RSS growth
+ *   npm run bench:serve -- --batch-caps 8,16,32   the server at 32 connections under each MAX_BATCH_SIZE
  *   npm run bench:serve -- --model models/x   another model directory
  */
 import { spawn } from 'node:child_process';
@@ -21,7 +22,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBenchServer, type BenchServer } from './bench-serve-server.ts';
 import { runAutocannon } from './bench-serve-load.ts';
-import type { LoadClient, LoopResult, LoopSpec } from './bench-serve-closed-loop.ts';
+import type { LoopResult } from './bench-serve-closed-loop.ts';
+import { GENERATE_BODY, generateCell, load, projectCell, runScript, type CellLoad } from './bench-serve-cells.ts';
+import { measureBatchCaps, printBatchCaps } from './bench-serve-batch-caps.ts';
 import type { RawResult } from './bench-serve-raw.ts';
 import { medianRaw, medianRows, type Row } from './bench-serve-rounds.ts';
 import { ConfigError } from '../training/config.ts';
@@ -30,17 +33,9 @@ import { parseFlags, runCli } from './cli.ts';
 const CONCURRENCIES = [1, 8, 32] as const;
 const CEILING_CONCURRENCIES = [1, 32] as const;
 const RAW_BATCHES = [1, 8, 32] as const;
-const GENERATE_BODY = JSON.stringify({ count: 1, steps: 1, seed: 7 });
-const BOUNDARY = 'benchBoundary';
 
 const TINY_MODEL_MODULE: string = '../tests/support/tiny-model.ts';
 
-interface Cell {
-  route: string;
-  url: string;
-  headers: Record<string, string>;
-  body: Buffer;
-}
 interface TinyModelModule {
   writeTinyModelDir: (dir: string, opts: { channels: number; height: number; width: number }) => Promise<void>;
 }
@@ -55,36 +50,10 @@ async function resolveModelDir(requested: string | undefined, scratch: string): 
   return { dir, label: 'tiny tanh model 1×28×28 (models/mnist/model.onnx not found)' };
 }
 
-/** Runs a child `node --import tsx <script> ...args` and resolves with its stdout once it exits 0. */
-function runScript(script: string, args: string[]): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  return new Promise((resolve, reject) => {
-    child.on('exit', (code) => {
-      if (code === 0) resolve(out);
-      else reject(new Error(`${script} exited with ${code}`));
-    });
-  });
-}
-
 async function rawOrt(modelDir: string, seconds: number, threads: number): Promise<RawResult[]> {
   return JSON.parse(
     await runScript('scripts/bench-serve-raw.ts', [modelDir, String(seconds), String(threads), RAW_BATCHES.join(',')]),
   ) as RawResult[];
-}
-
-/** How each closed-loop cell runs: its length and the load generator's HTTP client. */
-interface CellLoad {
-  readonly seconds: number;
-  readonly client: LoadClient;
-}
-
-async function load(cell: Cell, connections: number, { seconds, client }: CellLoad): Promise<LoopResult> {
-  const spec: LoopSpec = { url: cell.url, connections, seconds, headers: cell.headers, bodyBase64: cell.body.toString('base64'), client };
-  return JSON.parse(await runScript('scripts/bench-serve-closed-loop.ts', [JSON.stringify(spec)])) as LoopResult;
 }
 
 /** The peer (or, with --ceiling, the fixed-PNG route) as a child process; resolves once it listens. */
@@ -113,38 +82,12 @@ async function startPeer(modelDir: string, threads: number, ceiling: boolean): P
   };
 }
 
-const generateCell = (base: string): Cell => ({
-  route: '/generate',
-  url: `${base}/generate`,
-  headers: { 'content-type': 'application/json', accept: 'image/png' },
-  body: Buffer.from(GENERATE_BODY),
-});
-
-/** /project with a PNG the model itself produced (exactly the model's size) and steps as a form field. */
-async function projectCell(server: BenchServer): Promise<Cell> {
-  const res = await fetch(`${server.url}/generate`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: GENERATE_BODY,
-  });
-  if (res.status !== 200) throw new Error(`seed image: /generate answered ${res.status}`);
-  const png = Buffer.from(await res.arrayBuffer());
-  const body = Buffer.concat([
-    Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n`),
-    png,
-    Buffer.from(`\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="steps"\r\n\r\n1\r\n--${BOUNDARY}--\r\n`),
-  ]);
-  return {
-    route: '/project',
-    url: `${server.url}/project`,
-    headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, accept: 'image/png' },
-    body,
-  };
-}
-
 async function measureServer(modelDir: string, cellLoad: CellLoad): Promise<Row[]> {
-  // Queue and upload admission sized above the offered concurrency: this measures throughput, not rejection.
-  const server = await startBenchServer(modelDir, { MAX_BATCH_SIZE: '32', MAX_QUEUE: '1024', MAX_UPLOADS: '64' });
+  // Queue and upload admission sized above the offered concurrency: this measures throughput, not
+  // rejection. Batching stays at the server's defaults (MAX_BATCH_SIZE 8): a cap at the offered
+  // concurrency (32) merges every waiting request into one batch, so the event loop idles while the
+  // worker runs it and the worker idles while the event loop answers it (docs/serving.md, "Batching").
+  const server = await startBenchServer(modelDir, { MAX_QUEUE: '1024', MAX_UPLOADS: '64' });
   const rows: Row[] = [];
   try {
     for (const cell of [generateCell(server.url), await projectCell(server)]) {
@@ -279,8 +222,10 @@ async function runSoak(modelDir: string, label: string): Promise<void> {
 
 const HELP = `Serving throughput and latency against a direct peer, the HTTP ceiling and raw session.run.
 
-usage: npm run bench:serve -- [--seconds 5] [--rounds 1] [--client wire|node-http] [--model models/<name>] [--soak] [--debug]
+usage: npm run bench:serve -- [--seconds 5] [--rounds 1] [--batch-caps 8,16,32] [--client wire|node-http] [--model models/<name>] [--soak] [--debug]
   --seconds <s>   length of each closed-loop cell (default 5)
+  --batch-caps <list>  only the server's /generate at 32 connections under each MAX_BATCH_SIZE in the
+                  list (e.g. 8,16,32), alternating within each round
   --client <c>    the load generator's HTTP client: raw sockets (wire, default) or node:http's, which
                   costs the shared cores several times more CPU per request
   --rounds <n>    measure every system n times in turn and report per-cell medians (default 1)
@@ -295,6 +240,7 @@ async function main(argv: string[]): Promise<undefined> {
       seconds: { type: 'string', default: '5' },
       rounds: { type: 'string', default: '1' },
       client: { type: 'string', default: 'wire' },
+      'batch-caps': { type: 'string' },
       model: { type: 'string' },
     },
     false,
@@ -307,6 +253,9 @@ async function main(argv: string[]): Promise<undefined> {
   const client = values.client;
   if (client !== 'wire' && client !== 'node-http') throw new ConfigError('--client must be wire or node-http');
   const cellLoad: CellLoad = { seconds, client };
+  const caps = values['batch-caps']?.split(',').map(Number);
+  if (caps !== undefined && !caps.every((c) => Number.isInteger(c) && c >= 1 && c <= 256))
+    throw new ConfigError('--batch-caps must be a comma-separated list of integers in [1, 256]');
   const model = values.model === undefined ? undefined : resolve(values.model);
   // Child processes (server, raw ORT) and the bundled model are addressed from the repository root.
   process.chdir(fileURLToPath(new URL('..', import.meta.url)));
@@ -315,6 +264,12 @@ async function main(argv: string[]): Promise<undefined> {
     const { dir, label } = await resolveModelDir(model, scratch);
     if (values.soak) {
       await runSoak(dir, label);
+      return;
+    }
+    if (caps !== undefined) {
+      const sweep: Row[][] = [];
+      for (let round = 1; round <= rounds; round++) sweep.push(await measureBatchCaps(dir, caps, cellLoad));
+      printBatchCaps(medianRows(sweep), label, cellLoad, rounds);
       return;
     }
     const threads = availableParallelism();

@@ -61,11 +61,12 @@ void test('every CLI rejects an unknown flag with exit 2 and a hint, before doin
   }
 });
 
-void test('bench:serve rejects a bad --seconds, --rounds or --client with exit 2 and one line, before measuring', () => {
+void test('bench:serve rejects a bad --seconds, --rounds, --client or --batch-caps with exit 2 and one line, before measuring', () => {
   for (const [flag, value, message] of [
     ['--seconds', '0', /--seconds must be positive/],
     ['--rounds', '1.5', /--rounds must be a positive integer/],
     ['--client', 'curl', /--client must be wire or node-http/],
+    ['--batch-caps', '8,x', /--batch-caps must be a comma-separated list/],
   ] as const) {
     const r = run('bench-serve.ts', [flag, value]);
     assert.equal(r.status, 2, `${flag} ${value}: ${r.stderr}`);
