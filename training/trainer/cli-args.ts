@@ -192,7 +192,7 @@ function sourceWeights(raw: string | undefined): Partial<Record<SourceFamily, nu
     const m = /^([a-z]+)=(\d+)$/.exec(item.trim());
     if (m === null) throw new ConfigError(`--source-weights expects family=integer items, got ${JSON.stringify(item)}`);
     const family = m[1] as SourceFamily;
-    if (family in weights) throw new ConfigError(`--source-weights names ${family} twice`);
+    if (Object.hasOwn(weights, family)) throw new ConfigError(`--source-weights names ${family} twice`);
     weights[family] = Number(m[2]);
   }
   return weights;

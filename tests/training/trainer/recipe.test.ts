@@ -84,6 +84,7 @@ void test('presets: paper and algorithm1 keep every recipe option off; projector
   assert.throws(() => parseTrainArgs(['--source-weights', 'impulse']), /family=integer/);
   assert.throws(() => parseTrainArgs(['--source-weights', 'impulse=-1']), /family=integer/);
   assert.throws(() => parseTrainArgs(['--source-weights', 'impulse=2,impulse=3']), /names impulse twice/);
+  assert.throws(() => resolveConfig(parseTrainArgs(['--source-weights', 'constructor=2']).overrides), /sourceWeights .*"constructor"/);
   assert.throws(() => resolveConfig({ noise: 'gaussian', recipe: { hermitian: true } }), /hermitian needs Fourier/);
   assert.throws(() => resolveConfig({ recipe: { covarianceWhite: 0.3 } }), /covarianceWhite needs covariance noise/);
   assert.throws(() => resolveConfig({ noise: 'covariance', recipe: { covarianceWhite: 1.5 } }), /covarianceWhite must be in \[0, 1\]/);
