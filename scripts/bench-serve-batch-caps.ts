@@ -7,7 +7,7 @@
  */
 import { startBenchServer } from './bench-serve-server.ts';
 import { generateCell, load, type CellLoad } from './bench-serve-cells.ts';
-import type { Row } from './bench-serve-rounds.ts';
+import { fmt, rangeText, type Row } from './bench-serve-rounds.ts';
 
 const CONNECTIONS = 32;
 
@@ -30,8 +30,6 @@ export async function measureBatchCaps(modelDir: string, caps: readonly number[]
   return rows;
 }
 
-const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-
 export function printBatchCaps(rows: readonly Row[], label: string, { seconds, client }: CellLoad, rounds: number): void {
   console.log(
     `\n## bench:serve --batch-caps — model: ${label}; server /generate at ${CONNECTIONS} connections; ${seconds} s per cell after 1 s warm-up; medians of ${rounds} round(s) (range in brackets); load generator client: ${client}\n`,
@@ -39,9 +37,8 @@ export function printBatchCaps(rows: readonly Row[], label: string, { seconds, c
   console.log('| server | responses/s | p50 ms | p99 ms | errors |');
   console.log('|---|---:|---:|---:|---:|');
   for (const r of rows) {
-    const range = r.range === undefined || r.range[0] === r.range[1] ? '' : ` (${fmt(r.range[0])}–${fmt(r.range[1])})`;
     console.log(
-      `| ${r.system} | ${fmt(r.load.requestsPerSecond)}${range} | ${fmt(r.load.p50Ms, 2)} | ${fmt(r.load.p99Ms, 2)} | ${r.load.errors} |`,
+      `| ${r.system} | ${fmt(r.load.requestsPerSecond)}${rangeText(r)} | ${fmt(r.load.p50Ms, 2)} | ${fmt(r.load.p99Ms, 2)} | ${r.load.errors} |`,
     );
   }
 }

@@ -18,6 +18,13 @@ export interface Row {
   range?: readonly [number, number];
 }
 
+/** A figure for the tables: `digits` decimals, 'n/a' when not finite. */
+export const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+/** ' (low–high)' of a row's responses/s over the rounds; empty for one round or no spread. */
+export const rangeText = (r: Row): string =>
+  r.range === undefined || r.range[0] === r.range[1] ? '' : ` (${fmt(r.range[0])}–${fmt(r.range[1])})`;
+
 /** One row per (system, route, concurrency), in first-seen order: medians, summed statuses and errors. */
 export function medianRows(rounds: readonly (readonly Row[])[]): Row[] {
   const groups = new Map<string, Row[]>();

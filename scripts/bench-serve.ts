@@ -26,7 +26,7 @@ import type { LoopResult } from './bench-serve-closed-loop.ts';
 import { GENERATE_BODY, generateCell, load, projectCell, runScript, type CellLoad } from './bench-serve-cells.ts';
 import { measureBatchCaps, printBatchCaps } from './bench-serve-batch-caps.ts';
 import type { RawResult } from './bench-serve-raw.ts';
-import { medianRaw, medianRows, type Row } from './bench-serve-rounds.ts';
+import { fmt, medianRaw, medianRows, rangeText, type Row } from './bench-serve-rounds.ts';
 import { ConfigError } from '../training/config.ts';
 import { parseFlags, runCli } from './cli.ts';
 
@@ -113,9 +113,6 @@ async function measurePeer(system: 'peer' | 'HTTP ceiling', modelDir: string, th
   return rows;
 }
 
-const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-const range = (r: Row): string => (r.range === undefined || r.range[0] === r.range[1] ? '' : ` (${fmt(r.range[0])}–${fmt(r.range[1])})`);
-
 function printMatrix(rows: Row[], raw: RawResult[], label: string, { seconds, client }: CellLoad, threads: number, rounds: number): void {
   const of = rounds > 1 ? `; medians of ${rounds} rounds (responses/s range in brackets)` : '';
   console.log(
@@ -129,7 +126,7 @@ function printMatrix(rows: Row[], raw: RawResult[], label: string, { seconds, cl
       .map(([s, n]) => `${s}×${n}`)
       .join(' ');
     console.log(
-      `| ${r.system} | ${r.route} | ${r.concurrency} | ${fmt(l.requestsPerSecond)}${range(r)} | ${fmt(l.p50Ms, 2)} | ${fmt(l.p99Ms, 2)} | ${statuses} | ${l.errors} | ${fmt(l.clientCpuUsPerRequest ?? Number.NaN)} |`,
+      `| ${r.system} | ${r.route} | ${r.concurrency} | ${fmt(l.requestsPerSecond)}${rangeText(r)} | ${fmt(l.p50Ms, 2)} | ${fmt(l.p99Ms, 2)} | ${statuses} | ${l.errors} | ${fmt(l.clientCpuUsPerRequest ?? Number.NaN)} |`,
     );
   }
   console.log('\n| raw session.run | runs/s | images/s | p50 ms | p99 ms |');

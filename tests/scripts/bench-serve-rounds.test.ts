@@ -2,7 +2,7 @@
 // bench:serve --rounds: per-cell medians, summed statuses and errors, the req/s range, raw medians.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { medianRaw, medianRows, type Row } from '../../scripts/bench-serve-rounds.ts';
+import { fmt, medianRaw, medianRows, rangeText, type Row } from '../../scripts/bench-serve-rounds.ts';
 import { median } from '../../training/bench/report.ts';
 
 const row = (system: string, concurrency: number, rps: number, p50: number, errors = 0): Row => ({
@@ -56,4 +56,14 @@ void test('medianRaw takes each batch size median over rounds and sums the runs'
       [32, 3200, 30],
     ],
   );
+});
+
+void test("table text: fmt gives fixed decimals or n/a, rangeText the rounds' spread or nothing", () => {
+  assert.equal(fmt(1234.567), '1234.6');
+  assert.equal(fmt(0.1234, 3), '0.123');
+  assert.equal(fmt(Number.NaN), 'n/a');
+  const rows = medianRows([[row('server', 1, 100, 5)], [row('server', 1, 300, 3)]]);
+  assert.equal(rangeText(rows[0]!), ' (100.0–300.0)');
+  assert.equal(rangeText(row('server', 1, 100, 5)), '', 'one round: no range');
+  assert.equal(rangeText(medianRows([[row('peer', 1, 80, 6)]])[0]!), '', 'one round through medianRows: no spread');
 });
