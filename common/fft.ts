@@ -25,6 +25,11 @@ interface Plan {
   readonly sin: Float64Array;
   /** Bit-reversal permutation when n is a power of two, else null (direct DFT). */
   readonly bitReverse: Uint32Array | null;
+  /** n without its factors of two: the length of the direct DFTs at the bottom of splitEven. */
+  readonly odd: number;
+  /** cos(2π·kj/odd) and sin(2π·kj/odd) at [k·odd + j]: the direct DFT's twiddles as matrices. */
+  readonly oddCos: Float64Array;
+  readonly oddSin: Float64Array;
 }
 
 const plans = new Map<number, Plan>();
@@ -38,7 +43,19 @@ function planFor(n: number): Plan {
     cos[k] = Math.cos((2 * Math.PI * k) / n);
     sin[k] = Math.sin((2 * Math.PI * k) / n);
   }
-  plan = { n, cos, sin, bitReverse: (n & (n - 1)) === 0 ? bitReversal(n) : null };
+  let odd = n;
+  while (odd % 2 === 0) odd /= 2;
+  // The same table entries the direct DFT used to index as cos[((k·j) mod odd)·n/odd], laid out
+  // row by row, so the inner loop reads consecutive values and the results are bit for bit the same.
+  const oddCos = new Float64Array(odd * odd);
+  const oddSin = new Float64Array(odd * odd);
+  for (let k = 0; k < odd; k++) {
+    for (let j = 0; j < odd; j++) {
+      oddCos[k * odd + j] = cos[((k * j) % odd) * (n / odd)]!;
+      oddSin[k * odd + j] = sin[((k * j) % odd) * (n / odd)]!;
+    }
+  }
+  plan = { n, cos, sin, bitReverse: (n & (n - 1)) === 0 ? bitReversal(n) : null, odd, oddCos, oddSin };
   plans.set(n, plan);
   return plan;
 }
@@ -77,19 +94,19 @@ function splitEven(
   const imOff = plan.n; // out holds [re of all n | im of all n]
   const step = plan.n / n; // e^{2πi·k/n} = table[k·step]
   if (n % 2 !== 0) {
+    // n === plan.odd here: X[k] = Σ_j x[j]·e^{sign·2πi·kj/n}, twiddles from the plan's matrices.
+    const { oddCos, oddSin } = plan;
     for (let k = 0; k < n; k++) {
       let sumRe = 0;
       let sumIm = 0;
-      let idx = 0; // (k·j) mod n
+      const row = k * n;
       for (let j = 0; j < n; j++) {
-        const c = cos[idx * step]!;
-        const s = sign * sin[idx * step]!;
+        const c = oddCos[row + j]!;
+        const s = sign * oddSin[row + j]!;
         const a = re[off + j * stride]!;
         const b = im[off + j * stride]!;
         sumRe += a * c - b * s;
         sumIm += a * s + b * c;
-        idx += k;
-        if (idx >= n) idx -= n;
       }
       out[outOff + k] = sumRe;
       out[imOff + outOff + k] = sumIm;
@@ -231,7 +248,16 @@ export function ifft2(input: ComplexImage, shape: ImageShape): ComplexImage {
 
 /**
  * Writes Re(ifft2(re + i·im)) of a C×H×W spectrum into out[offset …] as float32, the part the noise
- * sampler keeps, without allocating. re and im are overwritten (callers pass scratch buffers).
+ * sampler keeps. re and im are overwritten (callers pass scratch buffers).
+ *
+ * Re(ifft2 X) = ifft2(herm X) with herm X[k] = (X[k] + conj X[−k]) / 2, a Hermitian spectrum, and
+ * half of that transform is redundant. Per channel: (1) the inverse DFT along y of herm X for the
+ * columns kx = 0 … ⌊W/2⌋ only, G[y, kx]; the other columns follow from G[y, −kx] = conj G[y, kx].
+ * (2) Each row of G is Hermitian in kx, so its inverse DFT is real, and two rows y₁, y₂ share one
+ * complex transform: ifft(G[y₁] + i·G[y₂]) carries row y₁ in its real part and y₂ in its imaginary
+ * part. That is ⌊W/2⌋ + 1 + ⌈H/2⌉ one-dimensional transforms instead of H + W (29 instead of 56
+ * for 28×28). The values equal the full complex inverse's real part up to rounding (float32
+ * outputs within an ulp or two; tests/common/fft.test.ts).
  */
 export function ifft2RealInto(re: Float64Array, im: Float64Array, shape: ImageShape, out: Float32Array, offset = 0): void {
   assertImageLength(re.length, shape);
@@ -239,9 +265,76 @@ export function ifft2RealInto(re: Float64Array, im: Float64Array, shape: ImageSh
   if (!Number.isInteger(offset) || offset < 0 || offset + re.length > out.length) {
     throw new RangeError(`ifft2RealInto: ${re.length} values do not fit in ${out.length} at offset ${offset}`);
   }
-  transform2d(re, im, shape, 1);
-  const scale = 1 / (shape[1] * shape[2]);
-  for (let i = 0; i < re.length; i++) out[offset + i] = re[i]! * scale;
+  const [channels, height, width] = shape;
+  const rowPlan = planFor(width);
+  const colPlan = planFor(height);
+  const longest = Math.max(width, height);
+  const scratch = new Float64Array(2 * longest);
+  const lineRe = new Float64Array(longest);
+  const lineIm = new Float64Array(longest);
+  const halfW = Math.floor(width / 2);
+  const scale = 1 / (height * width);
+  for (let c = 0; c < channels; c++) {
+    const base = c * height * width;
+    hermitianHalf(re, im, base, height, width, halfW);
+    for (let kx = 0; kx <= halfW; kx++) line(colPlan, re, im, base + kx, width, 1, scratch, lineRe, lineIm);
+    for (let y = 0; y < height; y++) {
+      const row = base + y * width;
+      for (let kx = halfW + 1; kx < width; kx++) {
+        re[row + kx] = re[row + width - kx]!;
+        im[row + kx] = -im[row + width - kx]!;
+      }
+    }
+    for (let y = 0; y < height; y += 2) {
+      const r1 = base + y * width;
+      if (y + 1 < height) {
+        // Row y + 1 rides in the imaginary part: (a + ib) + i(c + id) = (a − d) + i(b + c).
+        const r2 = r1 + width;
+        for (let kx = 0; kx < width; kx++) {
+          const a = re[r1 + kx]!;
+          const b = im[r1 + kx]!;
+          re[r1 + kx] = a - im[r2 + kx]!;
+          im[r1 + kx] = b + re[r2 + kx]!;
+        }
+        line(rowPlan, re, im, r1, 1, 1, scratch, lineRe, lineIm);
+        for (let x = 0; x < width; x++) {
+          out[offset + r1 + x] = re[r1 + x]! * scale;
+          out[offset + r2 + x] = im[r1 + x]! * scale;
+        }
+      } else {
+        line(rowPlan, re, im, r1, 1, 1, scratch, lineRe, lineIm);
+        for (let x = 0; x < width; x++) out[offset + r1 + x] = re[r1 + x]! * scale;
+      }
+    }
+  }
+}
+
+/**
+ * herm X = (X[k] + conj X[−k]) / 2 in place for the columns kx ≤ halfW of one H×W channel at base
+ * (all the column pass reads). Pairs (k, −k) that both lie in those columns are updated together,
+ * so every value is computed from the original X; kx = 0 and, for even W, kx = W/2 are their own
+ * mirror columns.
+ */
+function hermitianHalf(re: Float64Array, im: Float64Array, base: number, height: number, width: number, halfW: number): void {
+  for (let kx = 0; kx <= halfW; kx++) {
+    const mx = (width - kx) % width;
+    for (let ky = 0; ky < height; ky++) {
+      const my = (height - ky) % height;
+      const k = base + ky * width + kx;
+      const m = base + my * width + mx;
+      if (mx <= halfW && m < k) continue; // updated with its partner below
+      const kRe = re[k]!;
+      const kIm = im[k]!;
+      const mRe = re[m]!;
+      const mIm = im[m]!;
+      re[k] = 0.5 * (kRe + mRe);
+      im[k] = 0.5 * (kIm - mIm);
+      if (mx <= halfW && m !== k) {
+        re[m] = 0.5 * (mRe + kRe);
+        im[m] = 0.5 * (mIm - kIm);
+      }
+    }
+  }
 }
 
 /** Index of −k (per channel, modulo H and W) for every element k of a C×H×W spectrum. */

@@ -108,11 +108,17 @@ void test('fft2 of a 64×64 image (radix-2 path) matches the naive DFT at sample
   }
 });
 
-void test('ifft2RealInto writes Re(ifft2) as float32 at an offset, for split even (28×28, 2×6×10) and radix-2 (3×8×8) sides', () => {
+void test('ifft2RealInto writes Re(ifft2) as float32 at an offset, for split even (28×28, 2×6×10), radix-2 (3×8×8) and odd sides', () => {
   for (const shape of [
     [1, 28, 28],
     [2, 6, 10],
     [3, 8, 8],
+    [2, 7, 5],
+    [1, 5, 6],
+    [1, 6, 7],
+    [1, 1, 4],
+    [1, 3, 1],
+    [1, 1, 1],
   ] as ImageShape[]) {
     const size = shape[0] * shape[1] * shape[2];
     const spectrum = { re: Float64Array.from(randomImage(shape, 11)), im: Float64Array.from(randomImage(shape, 12)) };

@@ -224,3 +224,26 @@ void test('Hermitian fourier noise has the full per-frequency variance of the st
   const plain = spectrumMoments(sampleNoise({ kind: 'fourier' }, stats, shape, new Rng(3), count), count, shape);
   assert.ok(plain.re.std[1]! < 0.8 * got.re.std[1]!, `${plain.re.std[1]} vs ${got.re.std[1]}`);
 });
+
+void test('Fourier noise for a seed is pinned: pairs bit for bit (training batches), single images to rounding', () => {
+  // Values produced before the sampler's speed-ups (int32 rng state, twiddle matrices, the
+  // half-spectrum single-image inverse): a training run's noise must not move, so resumed and
+  // re-run trainings stay exact; a single image may differ in the last bits only.
+  const rng = new Rng(21);
+  const images = new Float32Array(50 * 784);
+  for (let i = 0; i < images.length; i++) images[i] = rng.uniform() * 2 - 1;
+  const stats = computeFourierStats(images, 50, [1, 28, 28]);
+  const pinned = {
+    plain: [0.0670168399810791, 0.17198196053504944, 0.7519009113311768, 0.48017218708992004],
+    hermitian: [0.0740240216255188, 0.24692262709140778, 1.0383564233779907, 0.6417551636695862],
+  };
+  for (const [name, values] of Object.entries(pinned)) {
+    const hermitian = name === 'hermitian';
+    const pair = sampleNoise({ kind: 'fourier', hermitian }, stats, [1, 28, 28], new Rng(99), 2);
+    assert.deepEqual([pair[0], pair[100], pair[783], pair[1567]], values, `${name}, two images`);
+    const single = sampleNoise({ kind: 'fourier', hermitian }, stats, [1, 28, 28], new Rng(99), 1);
+    [single[0]!, single[100]!, single[783]!].forEach((v, i) => {
+      assert.ok(Math.abs(v - values[i]!) <= 1e-6, `${name}, one image, value ${i}: ${v} vs ${values[i]}`);
+    });
+  }
+});
