@@ -6,6 +6,7 @@
  * ceiling, raw, then again) and each cell reports the median of its rounds plus the req/s range.
  */
 import type { LoopResult } from './bench-serve-closed-loop.ts';
+import type { NoiseResult } from './bench-serve-noise.ts';
 import type { RawResult } from './bench-serve-raw.ts';
 import { median } from '../training/bench/report.ts';
 
@@ -64,5 +65,13 @@ export function medianRaw(rounds: readonly (readonly RawResult[])[]): RawResult[
       p50Ms: median(same.map((r) => r.p50Ms)),
       p99Ms: median(same.map((r) => r.p99Ms)),
     };
+  });
+}
+
+/** Each draw size's median µs per image over rounds, draws summed. */
+export function medianNoise(rounds: readonly (readonly NoiseResult[])[]): NoiseResult[] {
+  return rounds[0]!.map(({ count }) => {
+    const same = rounds.map((r) => r.find((x) => x.count === count)!);
+    return { count, draws: same.reduce((sum, r) => sum + r.draws, 0), usPerImage: median(same.map((r) => r.usPerImage)) };
   });
 }

@@ -4,7 +4,7 @@
  * loopback, real worker pool, bundled model or a tiny one) measured in the same run as three
  * references: a direct peer (Express + onnxruntime-node on the event loop + sharp,
  * bench-serve-peer.ts), the HTTP ceiling (the peer's route answering a fixed PNG) and raw
- * session.run. Closed-loop load with sub-millisecond latency (bench-serve-closed-loop.ts): each of
+ * session.run, plus the time one source-noise draw takes (bench-serve-noise.ts). Closed-loop load with sub-millisecond latency (bench-serve-closed-loop.ts): each of
  * `c` connections sends its next request when the previous answer arrives. Load generator, servers
  * and ORT share this machine's cores, so figures are relative, not capacity planning numbers.
  *
@@ -25,8 +25,9 @@ import { runAutocannon } from './bench-serve-load.ts';
 import type { LoopResult } from './bench-serve-closed-loop.ts';
 import { GENERATE_BODY, generateCell, load, projectCell, runScript, type CellLoad } from './bench-serve-cells.ts';
 import { measureBatchCaps, printBatchCaps } from './bench-serve-batch-caps.ts';
+import type { NoiseResult } from './bench-serve-noise.ts';
 import type { RawResult } from './bench-serve-raw.ts';
-import { fmt, medianRaw, medianRows, rangeText, type Row } from './bench-serve-rounds.ts';
+import { fmt, medianNoise, medianRaw, medianRows, rangeText, type Row } from './bench-serve-rounds.ts';
 import { ConfigError } from '../training/config.ts';
 import { parseFlags, runCli } from './cli.ts';
 
@@ -54,6 +55,10 @@ async function rawOrt(modelDir: string, seconds: number, threads: number): Promi
   return JSON.parse(
     await runScript('scripts/bench-serve-raw.ts', [modelDir, String(seconds), String(threads), RAW_BATCHES.join(',')]),
   ) as RawResult[];
+}
+
+async function noiseDraws(modelDir: string, seconds: number): Promise<NoiseResult[]> {
+  return JSON.parse(await runScript('scripts/bench-serve-noise.ts', [modelDir, String(seconds), '1,8'])) as NoiseResult[];
 }
 
 /** The peer (or, with --ceiling, the fixed-PNG route) as a child process; resolves once it listens. */
@@ -113,7 +118,15 @@ async function measurePeer(system: 'peer' | 'HTTP ceiling', modelDir: string, th
   return rows;
 }
 
-function printMatrix(rows: Row[], raw: RawResult[], label: string, { seconds, client }: CellLoad, threads: number, rounds: number): void {
+function printMatrix(
+  rows: Row[],
+  raw: RawResult[],
+  noise: NoiseResult[],
+  label: string,
+  { seconds, client }: CellLoad,
+  threads: number,
+  rounds: number,
+): void {
   const of = rounds > 1 ? `; medians of ${rounds} rounds (responses/s range in brackets)` : '';
   console.log(
     `\n## bench:serve — model: ${label}; ${seconds} s per cell after 1 s warm-up${of}; load generator client: ${client}; ${availableParallelism()} cores; ORT intra-op threads: peer and raw ${threads}, server its THREADS_PER_WORKER default\n`,
@@ -133,6 +146,9 @@ function printMatrix(rows: Row[], raw: RawResult[], label: string, { seconds, cl
   console.log('|---|---:|---:|---:|---:|');
   for (const r of raw)
     console.log(`| batch ${r.batch} | ${fmt(r.runsPerSecond)} | ${fmt(r.imagesPerSecond)} | ${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} |`);
+  console.log("\n| source-noise draw (the card's kind, on the event loop of this process) | µs per image |");
+  console.log('|---|---:|');
+  for (const n of noise) console.log(`| ${n.count} image${n.count === 1 ? '' : 's'} per draw | ${fmt(n.usPerImage)} |`);
   const cell = (system: string, c: number): LoopResult | undefined =>
     rows.find((r) => r.system === system && r.route === '/generate' && r.concurrency === c)?.load;
   const [s1, p1, s32, p32, ceiling32] = [
@@ -272,6 +288,7 @@ async function main(argv: string[]): Promise<undefined> {
     const threads = availableParallelism();
     const rowRounds: Row[][] = [];
     const rawRounds: RawResult[][] = [];
+    const noiseRounds: NoiseResult[][] = [];
     for (let round = 1; round <= rounds; round++) {
       rowRounds.push([
         ...(await measureServer(dir, cellLoad)),
@@ -279,9 +296,10 @@ async function main(argv: string[]): Promise<undefined> {
         ...(await measurePeer('HTTP ceiling', dir, threads, cellLoad)),
       ]);
       rawRounds.push(await rawOrt(dir, Math.min(seconds, 3), threads));
+      noiseRounds.push(await noiseDraws(dir, 1));
       if (rounds > 1) process.stderr.write(`bench:serve round ${round}/${rounds} done\n`);
     }
-    printMatrix(medianRows(rowRounds), medianRaw(rawRounds), label, cellLoad, threads, rounds);
+    printMatrix(medianRows(rowRounds), medianRaw(rawRounds), medianNoise(noiseRounds), label, cellLoad, threads, rounds);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@
 // bench:serve --rounds: per-cell medians, summed statuses and errors, the req/s range, raw medians.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fmt, medianRaw, medianRows, rangeText, type Row } from '../../scripts/bench-serve-rounds.ts';
+import { fmt, medianNoise, medianRaw, medianRows, rangeText, type Row } from '../../scripts/bench-serve-rounds.ts';
 import { median } from '../../training/bench/report.ts';
 
 const row = (system: string, concurrency: number, rps: number, p50: number, errors = 0): Row => ({
@@ -56,6 +56,27 @@ void test('medianRaw takes each batch size median over rounds and sums the runs'
       [32, 3200, 30],
     ],
   );
+});
+
+void test('medianNoise takes each draw size median µs per image over rounds and sums the draws', () => {
+  const out = medianNoise([
+    [
+      { count: 1, draws: 5, usPerImage: 120 },
+      { count: 8, draws: 2, usPerImage: 100 },
+    ],
+    [
+      { count: 1, draws: 5, usPerImage: 180 },
+      { count: 8, draws: 2, usPerImage: 90 },
+    ],
+    [
+      { count: 1, draws: 5, usPerImage: 150 },
+      { count: 8, draws: 2, usPerImage: 300 },
+    ],
+  ]);
+  assert.deepEqual(out, [
+    { count: 1, draws: 15, usPerImage: 150 },
+    { count: 8, draws: 6, usPerImage: 100 },
+  ]);
 });
 
 void test("table text: fmt gives fixed decimals or n/a, rangeText the rounds' spread or nothing", () => {
