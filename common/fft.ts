@@ -172,15 +172,25 @@ function transform2d(re: Float64Array, im: Float64Array, shape: ImageShape, sign
   const [channels, height, width] = shape;
   const rowPlan = planFor(width);
   const colPlan = planFor(height);
-  const longest = Math.max(width, height);
-  const scratch = new Float64Array(2 * longest);
-  const lineRe = new Float64Array(longest);
-  const lineIm = new Float64Array(longest);
+  const buffers = lineBuffers(Math.max(width, height));
   for (let c = 0; c < channels; c++) {
     const base = c * height * width;
-    for (let y = 0; y < height; y++) line(rowPlan, re, im, base + y * width, 1, sign, scratch, lineRe, lineIm);
-    for (let x = 0; x < width; x++) line(colPlan, re, im, base + x, width, sign, scratch, lineRe, lineIm);
+    for (let y = 0; y < height; y++) line(rowPlan, re, im, base + y * width, 1, sign, buffers);
+    for (let x = 0; x < width; x++) line(colPlan, re, im, base + x, width, sign, buffers);
   }
+}
+
+/** Work space of line() for lines up to `longest` values, allocated once per 2-D transform. */
+interface LineBuffers {
+  /** splitEven's output, [re of n | im of n]. */
+  readonly scratch: Float64Array;
+  /** A power-of-two line copied out for the in-place radix-2 passes. */
+  readonly lineRe: Float64Array;
+  readonly lineIm: Float64Array;
+}
+
+function lineBuffers(longest: number): LineBuffers {
+  return { scratch: new Float64Array(2 * longest), lineRe: new Float64Array(longest), lineIm: new Float64Array(longest) };
 }
 
 /** One 1-D transform of the n values at off, off + stride, … of (re, im), in place. */
@@ -191,9 +201,7 @@ function line(
   off: number,
   stride: number,
   sign: number,
-  scratch: Float64Array,
-  lineRe: Float64Array,
-  lineIm: Float64Array,
+  { scratch, lineRe, lineIm }: LineBuffers,
 ): void {
   const n = plan.n;
   if (plan.bitReverse) {
@@ -268,16 +276,13 @@ export function ifft2RealInto(re: Float64Array, im: Float64Array, shape: ImageSh
   const [channels, height, width] = shape;
   const rowPlan = planFor(width);
   const colPlan = planFor(height);
-  const longest = Math.max(width, height);
-  const scratch = new Float64Array(2 * longest);
-  const lineRe = new Float64Array(longest);
-  const lineIm = new Float64Array(longest);
+  const buffers = lineBuffers(Math.max(width, height));
   const halfW = Math.floor(width / 2);
   const scale = 1 / (height * width);
   for (let c = 0; c < channels; c++) {
     const base = c * height * width;
     hermitianHalf(re, im, base, height, width, halfW);
-    for (let kx = 0; kx <= halfW; kx++) line(colPlan, re, im, base + kx, width, 1, scratch, lineRe, lineIm);
+    for (let kx = 0; kx <= halfW; kx++) line(colPlan, re, im, base + kx, width, 1, buffers);
     for (let y = 0; y < height; y++) {
       const row = base + y * width;
       for (let kx = halfW + 1; kx < width; kx++) {
@@ -296,13 +301,13 @@ export function ifft2RealInto(re: Float64Array, im: Float64Array, shape: ImageSh
           re[r1 + kx] = a - im[r2 + kx]!;
           im[r1 + kx] = b + re[r2 + kx]!;
         }
-        line(rowPlan, re, im, r1, 1, 1, scratch, lineRe, lineIm);
+        line(rowPlan, re, im, r1, 1, 1, buffers);
         for (let x = 0; x < width; x++) {
           out[offset + r1 + x] = re[r1 + x]! * scale;
           out[offset + r2 + x] = im[r1 + x]! * scale;
         }
       } else {
-        line(rowPlan, re, im, r1, 1, 1, scratch, lineRe, lineIm);
+        line(rowPlan, re, im, r1, 1, 1, buffers);
         for (let x = 0; x < width; x++) out[offset + r1 + x] = re[r1 + x]! * scale;
       }
     }
