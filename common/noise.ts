@@ -21,7 +21,8 @@
  * which gives F[−k] = conj F[k] (μ and σ of real images are themselves symmetric this way) and
  * Var Re F[k] = σ_re², Var Im F[k] = σ_im². At self-conjugate k, F[k] = μ_re[k] + σ_re[k]·a_k.
  */
-import { fft2, ifft2PairRealInto, ifft2RealInto, mirrorIndex, shapeSize, assertImageShape, type ImageShape } from './fft.ts';
+import { fft2, shapeSize, assertImageShape, type ImageShape } from './fft.ts';
+import { ifft2PairRealInto, ifft2RealInto, mirrorIndex } from './fft-real.ts';
 import { computeCovarianceStats, DEFAULT_COVARIANCE_IMAGES, sampleCovarianceInto, type CovarianceStats } from './covariance-noise.ts';
 import {
   computeFourierMixtureStats,
