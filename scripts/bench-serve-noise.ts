@@ -25,13 +25,11 @@ async function main(argv: string[]): Promise<undefined> {
   const [modelDir, secondsArg = '1', countsArg = '1,8'] = argv;
   if (modelDir === undefined) throw new ConfigError('usage: bench-serve-noise.ts <modelDir> [seconds] [counts]');
   const model = await loadModelCard(modelDir);
-  const { noise, image } = model.card;
-  const spec = { kind: noise.kind, hermitian: noise.kind === 'fourier' && noise.hermitian === true };
-  const shape = [image.channels, image.height, image.width] as const;
+  const { channels, height, width } = model.card.image;
   const results: NoiseResult[] = [];
   for (const count of countsArg.split(',').map(Number)) {
     let seed = 0;
-    const draw = (): Float32Array => sampleNoise(spec, model.noiseStats, [...shape], new Rng(seed++), count);
+    const draw = (): Float32Array => sampleNoise(model.card.noise, model.noiseStats, [channels, height, width], new Rng(seed++), count);
     for (let i = 0; i < 20; i++) draw(); // warm-up: let V8 optimise the sampler
     const start = performance.now();
     let draws = 0;

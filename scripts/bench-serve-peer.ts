@@ -23,7 +23,7 @@ const { channels: c, height: h, width: w } = card.image;
 const session = await ort.InferenceSession.create(model.modelPath, sessionOptions(Number(threads), ['cpu']));
 
 async function generatePng(seed: number, steps: number): Promise<Buffer> {
-  let x = sampleNoise({ kind: card.noise.kind }, model.noiseStats, [c, h, w], new Rng(seed), 1);
+  let x = sampleNoise(card.noise, model.noiseStats, [c, h, w], new Rng(seed), 1);
   for (let s = 0; s < steps; s++) {
     const out = await session.run({ [card.input.name]: new ort.Tensor('float32', x, [1, c, h, w]) });
     x = out[card.output.name]!.data as Float32Array;

@@ -4,7 +4,8 @@
  * loopback, real worker pool, bundled model or a tiny one) measured in the same run as three
  * references: a direct peer (Express + onnxruntime-node on the event loop + sharp,
  * bench-serve-peer.ts), the HTTP ceiling (the peer's route answering a fixed PNG) and raw
- * session.run, plus the time one source-noise draw takes (bench-serve-noise.ts). Closed-loop load with sub-millisecond latency (bench-serve-closed-loop.ts): each of
+ * session.run, plus the time one source-noise draw takes (bench-serve-noise.ts). Closed-loop load
+ * with sub-millisecond latency (bench-serve-closed-loop.ts): each of
  * `c` connections sends its next request when the previous answer arrives. Load generator, servers
  * and ORT share this machine's cores, so figures are relative, not capacity planning numbers.
  *
