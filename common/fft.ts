@@ -25,9 +25,10 @@ export interface Plan {
   readonly sin: Float64Array;
   /** Bit-reversal permutation when n is a power of two, else null (direct DFT). */
   readonly bitReverse: Uint32Array | null;
-  /** n without its factors of two: the length of the direct DFTs at the bottom of splitEven. */
-  readonly odd: number;
-  /** cos(2π·kj/odd) and sin(2π·kj/odd) at [k·odd + j]: the direct DFT's twiddles as matrices. */
+  /**
+   * With m = n without its factors of two (the length of the direct DFTs at the bottom of splitEven):
+   * cos(2π·kj/m) and sin(2π·kj/m) at [k·m + j], the direct DFT's twiddles as m×m matrices.
+   */
   readonly oddCos: Float64Array;
   readonly oddSin: Float64Array;
 }
@@ -55,7 +56,7 @@ export function planFor(n: number): Plan {
       oddSin[k * odd + j] = sin[((k * j) % odd) * (n / odd)]!;
     }
   }
-  plan = { n, cos, sin, bitReverse: (n & (n - 1)) === 0 ? bitReversal(n) : null, odd, oddCos, oddSin };
+  plan = { n, cos, sin, bitReverse: (n & (n - 1)) === 0 ? bitReversal(n) : null, oddCos, oddSin };
   plans.set(n, plan);
   return plan;
 }
@@ -94,7 +95,7 @@ function splitEven(
   const imOff = plan.n; // out holds [re of all n | im of all n]
   const step = plan.n / n; // e^{2πi·k/n} = table[k·step]
   if (n % 2 !== 0) {
-    // n === plan.odd here: X[k] = Σ_j x[j]·e^{sign·2πi·kj/n}, twiddles from the plan's matrices.
+    // n is the plan's odd part here: X[k] = Σ_j x[j]·e^{sign·2πi·kj/n}, twiddles from the plan's matrices.
     const { oddCos, oddSin } = plan;
     for (let k = 0; k < n; k++) {
       let sumRe = 0;
