@@ -57,9 +57,11 @@ export interface ModelCard {
     mode: 'eval' | 'train';
     /** Set when the BatchNorm running statistics were recalibrated after training (`npm run calibrate-bn`). */
     calibration?: Calibration;
+    /** Blended BatchNorm: each image's own statistics' share (absent: plain BatchNorm). */
+    blend?: number;
   };
   /** When set, the first application of f to noise z runs this file (f with noise-calibrated BatchNorm statistics). */
-  generation?: { file: string; calibration: Calibration };
+  generation?: { file: string; calibration: Calibration; blend?: number };
   seed: number;
   training: {
     preset: string;
@@ -150,6 +152,8 @@ export function validateModelCard(json: unknown, source = 'model card'): ModelCa
   }
   if (card.generation && card.generation.file === card.file) issues.push('/generation/file: must differ from /file');
   if (card.generation && card.normalization.kind !== 'batch') issues.push('/generation: only a BatchNorm f has statistics to calibrate');
+  if (card.normalization.blend !== undefined && card.normalization.kind !== 'batch')
+    issues.push('/normalization/blend: only BatchNorm blends');
   if (issues.length > 0) throw new ModelCardError(`${source} is inconsistent`, issues);
   return card;
 }

@@ -36,6 +36,11 @@ export interface ModelConfig {
   norm: NormKind;
   /** GroupNorm groups (must divide every normalised channel count). */
   groups: number;
+  /**
+   * BatchNorm only: the per-sample share α of the normalising statistics (layers.ts, blended
+   * BatchNorm); absent or 0: plain BatchNorm.
+   */
+  bnBlend?: number;
   /** Channels of the latent bottleneck (latent×1×1). */
   latent: number;
   /** Base width: channels of the first conv (doubled per stage). */
@@ -325,6 +330,11 @@ function validateConfig(c: TrainConfig): string[] {
   check(issues, isPosInt(c.model.latent), `latent must be a positive integer, got ${c.model.latent}`);
   check(issues, isPosInt(c.model.width), `width must be a positive integer, got ${c.model.width}`);
   check(issues, isPosInt(c.model.groups), `groups must be a positive integer, got ${c.model.groups}`);
+  if (c.model.bnBlend !== undefined) {
+    const a = c.model.bnBlend;
+    check(issues, typeof a === 'number' && a >= 0 && a <= 1, `bnBlend must be a number in [0, 1], got ${a}`);
+    check(issues, a === 0 || c.model.norm === 'batch', 'bnBlend needs batch norm');
+  }
   if (c.model.norm === 'group') {
     const bad = [c.model.width, 2 * c.model.width].filter((ch) => ch % c.model.groups !== 0);
     check(issues, bad.length === 0, `groups ${c.model.groups} must divide the normalised channel counts (${bad.join(', ')})`);

@@ -145,6 +145,26 @@ void test('a generation file is resolved beside the card, must exist, differ fro
   assert.throws(() => validateModelCard({ ...card, generation: { file: 'generator.onnx' } }), /missing required property "calibration"/);
 });
 
+void test('a blended BatchNorm share lies in [0, 1] and belongs to a BatchNorm f; the generation file may have its own', () => {
+  const calibration = { images: 8000, seed: 0, source: 'mnist/train: noise z' };
+  const card: ModelCard = {
+    ...validCard(),
+    normalization: { kind: 'batch', mode: 'eval', blend: 0.3 },
+    generation: { file: 'generator.onnx', calibration, blend: 0.1 },
+  };
+  assert.equal(validateModelCard(card).normalization.blend, 0.3);
+  assert.throws(
+    () => validateModelCard({ ...card, normalization: { kind: 'batch', mode: 'eval', blend: 1.5 } }),
+    /\/normalization\/blend: must be <= 1/,
+  );
+  assert.throws(
+    () => validateModelCard({ ...card, generation: { file: 'generator.onnx', calibration, blend: -0.1 } }),
+    /\/generation\/blend: must be >= 0/,
+  );
+  const plain: ModelCard = { ...validCard(), normalization: { kind: 'batch', mode: 'eval' } };
+  assert.throws(() => validateModelCard({ ...plain, normalization: { kind: 'group', mode: 'eval', blend: 0.3 } }), /only BatchNorm blends/);
+});
+
 void test('writeModelCard refuses an invalid card', async () => {
   await withDir(async (dir) => {
     await assert.rejects(writeModelCard(dir, { ...validCard(), seed: -1 }), rejectsWith(/\/seed: must be >= 0/));

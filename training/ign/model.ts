@@ -118,7 +118,7 @@ export function applyF(ctx: NnContext, arch: Architecture, model: ModelConfig, x
     const bias = i === last || (l.norm && model.norm === 'none');
     const opts = { out: l.out, kernel: l.kernel, stride: l.stride, padding: l.padding, bias };
     h = l.kind === 'conv' ? conv2d(ctx, l.name, h, opts) : convTranspose2d(ctx, l.name, h, opts);
-    if (normed) h = norm2d(ctx, `${l.name}.norm`, h, model.norm, model.groups);
+    if (normed) h = norm2d(ctx, `${l.name}.norm`, h, model.norm, model.groups, model.bnBlend ?? 0);
     h = activate(ctx, h, l.act);
   });
   return h;

@@ -80,3 +80,104 @@ export function batchNormEval(
   const attrs = { epsilon: attr.f(options.eps ?? 1e-5), training_mode: attr.i(0) };
   return b.op('BatchNormalization', [x, gamma, beta, runMean, runVar], attrs);
 }
+
+/**
+ * Blended BatchNorm: each sample i is normalised per channel c by a mix of the shared statistics
+ * (the batch's in training, the running ones in eval) and its own over (H, W):
+ *   μ_ic = (1−α)·μ_c + α·μ̂_ic,   σ²_ic = (1−α)·σ²_c + α·σ̂²_ic,   y = γ_c·(x − μ_ic)/√(σ²_ic + ε) + β_c.
+ * α = 0 is BatchNorm, α = 1 InstanceNorm. Why: training normalises f(x) and f(z) each with its own
+ * batch, so f sees noise-like inputs with noise-like statistics; a served image has no batch, and one
+ * fixed set of running statistics cannot be right for clean, noisy and blurred inputs at once. The
+ * per-sample share moves the statistics toward the input's own, as prediction-time BN adaptation
+ * does (docs/ign.md, "Blended BatchNorm"). Every sample's output depends on itself only in eval, so
+ * serving batches stay exact.
+ */
+export interface BatchNormBlendOptions {
+  eps?: number;
+  momentum?: number;
+  /** α in [0, 1]: the per-sample share of the statistics. */
+  blend: number;
+}
+
+function checkBlend(blend: number): void {
+  if (!(blend >= 0 && blend <= 1)) throw new RangeError(`BatchNorm blend must lie in [0, 1], got ${blend}`);
+}
+
+/** Mean and biased variance of x over `axes` (kept as size-1 dims). */
+function moments(b: GraphBuilder, x: Value, axes: readonly number[]): { mean: Value; variance: Value } {
+  const o = ops(b);
+  const mean = o.reduceMean(x, axes);
+  const centred = o.sub(x, mean);
+  return { mean, variance: o.reduceMean(o.mul(centred, centred), axes) };
+}
+
+function blendNormalize(
+  b: GraphBuilder,
+  x: Value,
+  gamma: Value,
+  beta: Value,
+  shared: { mean: Value; variance: Value },
+  blend: number,
+  eps: number,
+): Value {
+  const o = ops(b);
+  const c = x.shape[1]!;
+  const own = moments(b, x, [2, 3]);
+  const mean = o.add(o.mul(shared.mean, 1 - blend), o.mul(own.mean, blend));
+  const variance = o.add(o.mul(shared.variance, 1 - blend), o.mul(own.variance, blend));
+  // Per sample and channel y = x·s + t, s = γ/√(σ² + ε), t = β − μ·s: the arithmetic runs on the
+  // N×C×1×1 statistics and only two passes touch the full tensor.
+  const scale = o.mul(o.reshape(gamma, [1, c, 1, 1]), o.reciprocal(o.sqrt(o.add(variance, eps))));
+  const shift = o.sub(o.reshape(beta, [1, c, 1, 1]), o.mul(mean, scale));
+  return o.add(o.mul(x, scale), shift);
+}
+
+/** Training: the shared part is the batch's statistics (with gradient, as BatchNorm's); running stats as batchNormTrain. */
+export function batchNormBlendTrain(
+  b: GraphBuilder,
+  x: Value,
+  gamma: Value,
+  beta: Value,
+  runMean: Value,
+  runVar: Value,
+  options: BatchNormBlendOptions,
+): BatchNormTrainResult {
+  checkBlend(options.blend);
+  if (x.shape.length !== 4) throw new RangeError(`blended BatchNorm needs an N×C×H×W input, got [${x.shape.join(',')}]`);
+  const eps = options.eps ?? 1e-5;
+  const m = options.momentum ?? 0.1;
+  if (!(m >= 0 && m <= 1)) throw new RangeError(`BatchNorm momentum must lie in [0, 1], got ${m}`);
+  const c = x.shape[1]!;
+  const perChannel = numel(x.shape) / c;
+  if (perChannel < 2) throw new RangeError(`BatchNorm training needs more than 1 value per channel, got input [${x.shape.join(',')}]`);
+  const o = ops(b);
+  const batch = moments(b, x, [0, 2, 3]);
+  const y = blendNormalize(b, x, gamma, beta, batch, options.blend, eps);
+  if (m === 0) return { y, runMean, runVar };
+  const mean = b.stopGradient(o.reshape(batch.mean, [c]));
+  const variance = b.stopGradient(o.reshape(batch.variance, [c]));
+  const unbiased = perChannel / (perChannel - 1);
+  return {
+    y,
+    runMean: o.add(o.mul(runMean, 1 - m), o.mul(mean, m)),
+    runVar: o.add(o.mul(runVar, 1 - m), o.mul(variance, m * unbiased)),
+  };
+}
+
+/** Eval: the shared part is the running statistics. */
+export function batchNormBlendEval(
+  b: GraphBuilder,
+  x: Value,
+  gamma: Value,
+  beta: Value,
+  runMean: Value,
+  runVar: Value,
+  options: BatchNormBlendOptions,
+): Value {
+  checkBlend(options.blend);
+  if (x.shape.length !== 4) throw new RangeError(`blended BatchNorm needs an N×C×H×W input, got [${x.shape.join(',')}]`);
+  const o = ops(b);
+  const c = x.shape[1]!;
+  const shared = { mean: o.reshape(runMean, [1, c, 1, 1]), variance: o.reshape(runVar, [1, c, 1, 1]) };
+  return blendNormalize(b, x, gamma, beta, shared, options.blend, options.eps ?? 1e-5);
+}

@@ -15,7 +15,7 @@
  *   norm2d(ctx, name, x, kind: 'batch' | 'group' | 'none', groups = 32)
  */
 import type { Value } from '../onnx/ir.ts';
-import { batchNormEval, batchNormTrain } from './batch-norm-op.ts';
+import { batchNormBlendEval, batchNormBlendTrain, batchNormEval, batchNormTrain } from './batch-norm-op.ts';
 import { currentBuffer } from './context.ts';
 import type { NnContext } from './context.ts';
 import { DCGAN_WEIGHT_INIT, ONES, ZEROS } from './params.ts';
@@ -98,8 +98,10 @@ export const BN_MOMENTUM = 0.1;
  * Training mode: batch statistics, and running stats updated PyTorch-style
  * (rm′ = (1−m)·rm + m·μ, rv′ = (1−m)·rv + m·σ²·M/(M−1)) into ctx.buffers.
  * Eval mode: normalise by the current running statistics.
+ * blend α > 0: each sample's statistics are mixed with its own over (H, W) (batch-norm-op.ts);
+ * α = 0 (default) emits the native op exactly as before.
  */
-export function batchNorm2d(ctx: NnContext, name: string, x: Value, opts: { eps?: number; momentum?: number } = {}): Value {
+export function batchNorm2d(ctx: NnContext, name: string, x: Value, opts: { eps?: number; momentum?: number; blend?: number } = {}): Value {
   const c = channels(name, x);
   const eps = opts.eps ?? 1e-5;
   const momentum = opts.momentum ?? BN_MOMENTUM;
@@ -109,9 +111,16 @@ export function batchNorm2d(ctx: NnContext, name: string, x: Value, opts: { eps?
   const varName = `${name}.running_var`;
   const runMean = currentBuffer(ctx, meanName, ctx.params.buffer(meanName, [c], ZEROS));
   const runVar = currentBuffer(ctx, varName, ctx.params.buffer(varName, [c], ONES));
+  const blend = opts.blend ?? 0;
   return ctx.b.scope(name, () => {
-    if (!ctx.training) return batchNormEval(ctx.b, x, gamma, beta, runMean, runVar, { eps });
-    const r = batchNormTrain(ctx.b, x, gamma, beta, runMean, runVar, { eps, momentum });
+    if (!ctx.training) {
+      if (blend > 0) return batchNormBlendEval(ctx.b, x, gamma, beta, runMean, runVar, { eps, blend });
+      return batchNormEval(ctx.b, x, gamma, beta, runMean, runVar, { eps });
+    }
+    const r =
+      blend > 0
+        ? batchNormBlendTrain(ctx.b, x, gamma, beta, runMean, runVar, { eps, momentum, blend })
+        : batchNormTrain(ctx.b, x, gamma, beta, runMean, runVar, { eps, momentum });
     ctx.buffers.set(meanName, r.runMean);
     ctx.buffers.set(varName, r.runVar);
     return r.y;
@@ -143,8 +152,8 @@ export function groupNorm(ctx: NnContext, name: string, x: Value, opts: { groups
 
 export type NormKind = 'batch' | 'group' | 'none';
 
-export function norm2d(ctx: NnContext, name: string, x: Value, kind: NormKind, groups = 32): Value {
-  if (kind === 'batch') return batchNorm2d(ctx, name, x);
+export function norm2d(ctx: NnContext, name: string, x: Value, kind: NormKind, groups = 32, blend = 0): Value {
+  if (kind === 'batch') return batchNorm2d(ctx, name, x, { blend });
   if (kind === 'group') return groupNorm(ctx, name, x, { groups });
   return x;
 }

@@ -79,6 +79,11 @@ export interface ExportInfo {
   evaluation?: Record<string, unknown> | null;
 }
 
+/** The blended-BatchNorm share α the export runs (0: plain BatchNorm). */
+export function blendOf(config: TrainConfig): number {
+  return config.model.norm === 'batch' ? (config.model.bnBlend ?? 0) : 0;
+}
+
 /** A card `name` must match ^[a-z0-9][a-z0-9._-]{0,63}$. */
 function cardName(dir: string): string {
   const name = basename(dir)
@@ -101,7 +106,8 @@ function buildCard(info: ExportInfo, dir: string): ModelCard {
     version: '1',
     description:
       `IGN f = Decoder∘Encoder (${arch}, latent ${config.model.latent}, width ${config.model.width}, ${config.model.norm} norm), ` +
-      `${config.preset} preset, ${info.steps} steps on ${info.dataset}. Exported with eval-mode normalisation (running statistics).`,
+      `${config.preset} preset, ${info.steps} steps on ${info.dataset}. Exported with eval-mode normalisation (running statistics` +
+      (blendOf(config) > 0 ? `, blended with each image's own at ${blendOf(config)}).` : ').'),
     created: new Date().toISOString(),
     file: MODEL_FILE,
     opset: OPSET,
@@ -112,7 +118,7 @@ function buildCard(info: ExportInfo, dir: string): ModelCard {
       config.noise === 'gaussian'
         ? { kind: 'gaussian' }
         : { kind: config.noise, statsFile: NOISE_STATS_FILE, ...(config.recipe.hermitian ? { hermitian: true } : {}) },
-    normalization: { kind: config.model.norm, mode: 'eval' },
+    normalization: { kind: config.model.norm, mode: 'eval', ...(blendOf(config) > 0 ? { blend: blendOf(config) } : {}) },
     seed: config.seed,
     training: {
       preset: config.preset,

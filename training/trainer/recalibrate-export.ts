@@ -57,15 +57,33 @@ export interface RecalibrateOptions {
   batch?: number;
   seed?: number;
   threads?: number;
+  /**
+   * Blended BatchNorm share α for the calibration and the written graph (default: the card's own
+   * for that file, else the training config's, else 0); recorded in card.normalization.blend, or
+   * card.generation.blend for the generation file. The two files may differ: the generation
+   * file's statistics already come from the noise it is applied to.
+   */
+  blend?: number;
   /** The command line recorded in the card. */
   command: string;
 }
 
+/** `part` with `blend` set, or without it for plain BatchNorm. */
+function withBlend<T extends { blend?: number }>(part: T, blend: number): T {
+  const next: T = { ...part, blend };
+  if (blend === 0) delete next.blend;
+  return next;
+}
+
 export async function recalibrateExport(dir: string, options: RecalibrateOptions): Promise<{ card: ModelCard; out: string }> {
   const { card, modelPath, noiseStats } = await loadModelCard(dir);
-  const config = card.training.config as Partial<TrainConfig>;
-  if (card.normalization.kind !== 'batch' || config.model?.norm !== 'batch')
+  const trained = card.training.config as Partial<TrainConfig>;
+  if (card.normalization.kind !== 'batch' || trained.model?.norm !== 'batch')
     throw new ConfigError(`model ${card.name} has no BatchNorm statistics to recalibrate (normalization ${card.normalization.kind})`);
+  const cardBlend = options.generator === true ? card.generation?.blend : card.normalization.blend;
+  const blend = options.blend ?? cardBlend ?? trained.model.bnBlend ?? 0;
+  if (!(blend >= 0 && blend <= 1)) throw new ConfigError(`--bn-blend must be in [0, 1], got ${blend}`);
+  const config = { ...trained, model: { ...trained.model, bnBlend: blend } };
   const batches = options.batches ?? 16;
   const batch = options.batch ?? 500;
   const seed = options.seed ?? 0;
@@ -110,17 +128,18 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
   }
   const share = kind === 'serving' && cleanShare !== SERVING_CLEAN_SHARE ? ` (clean share ${cleanShare})` : '';
   const calibration = { images: batches * batch, seed, source: `${card.training.dataset}: ${SOURCE_TEXT[kind]}${share}` };
+  const blended = blend > 0 ? ` Each image is normalised with ${blend} of its own statistics (blended BatchNorm).` : '';
   const what =
     options.generator === true
-      ? `Generation (the first application to noise) runs ${GENERATOR_FILE}: the same weights with BatchNorm statistics from ${calibration.images} noise z.`
-      : `BatchNorm statistics recalibrated on ${calibration.images} images (${calibration.source}).`;
+      ? `Generation (the first application to noise) runs ${GENERATOR_FILE}: the same weights with BatchNorm statistics from ${calibration.images} noise z.${blended}`
+      : `BatchNorm statistics recalibrated on ${calibration.images} images (${calibration.source}).${blended}`;
   const next: ModelCard = {
     ...card,
     description: `${card.description} ${what}`.slice(0, 2000),
     created: new Date().toISOString(),
     ...(options.generator === true
-      ? { generation: { file: GENERATOR_FILE, calibration } }
-      : { normalization: { ...card.normalization, calibration } }),
+      ? { generation: withBlend<NonNullable<ModelCard['generation']>>({ file: GENERATOR_FILE, calibration }, blend) }
+      : { normalization: { ...withBlend(card.normalization, blend), calibration } }),
     training: { ...card.training, commands: [...card.training.commands, options.command] },
     evaluation: null,
   };

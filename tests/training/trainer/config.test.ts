@@ -26,6 +26,8 @@ void test('bad values fail at start with every problem listed', () => {
   );
   assert.throws(() => resolveConfig({ steps: 10, epochs: 2 }), /not both/);
   assert.throws(() => resolveConfig({ model: { norm: 'group', groups: 48 } }), /groups 48/);
+  assert.throws(() => resolveConfig({ model: { bnBlend: 1.2 } }), /bnBlend must be a number in \[0, 1\], got 1.2/);
+  assert.throws(() => resolveConfig({ model: { norm: 'group', bnBlend: 0.3 } }), /bnBlend needs batch norm/);
   assert.equal(totalSteps(resolveConfig({ epochs: 2.5, batch: 10 }), 105), 25);
   // WebGPU serves f but cannot run the training step (no BatchNormalization training mode there).
   assert.throws(() => resolveConfig({ ep: 'webgpu' }), /ep webgpu serves inference only .*train with auto \| cuda \| cpu/);
@@ -49,6 +51,8 @@ void test('CLI flags map onto config overrides', () => {
     '128',
     '--lr',
     '2e-4',
+    '--bn-blend',
+    '0.3',
   ]);
   assert.equal(resume, null);
   const c = resolveConfig(overrides);
@@ -58,6 +62,8 @@ void test('CLI flags map onto config overrides', () => {
   assert.deepEqual(c.data, { kind: 'mnist', limit: 100 });
   assert.equal(c.model.latent, 128);
   assert.equal(c.optim.lr, 2e-4);
+  assert.equal(c.model.bnBlend, 0.3);
+  assert.equal(resolveConfig({}).model.bnBlend, undefined, 'plain BatchNorm unless asked');
   assert.throws(() => parseTrainArgs(['--steps', 'many']), /--steps expects a number/);
 });
 
