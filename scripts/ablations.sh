@@ -39,7 +39,12 @@
 #            λ_rec 80; then an eighth cycle of that recipe from the bundled f (seed 9): 2,000 steps,
 #            1,000 steps, 2,000 steps at lr 5e-5 (alone, and with thicker and thinner strokes at p = 0.1
 #            and 0.15); each calibrated as bundled.
-# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
+#   blend:   blended BatchNorm (`--bn-blend α`, docs/ign.md, "Blended BatchNorm") on the f bundled
+#            at commit bb95297: its serving calibration (clean share 0.625) redone with α = 0.2 … 0.5,
+#            the generation file unchanged; an eighth cycle (the cycle4 recipe, 2,000 steps, seed 9)
+#            trained with α = 0.3 or 0.5, calibrated as bundled; then the f before and with α = 0.3
+#            evaluated on 5,000 test images with seeds 0, 1 and 2.
+# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4|blend] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
 # (width 64: 25), cycle3 and augment runs about 8, calibration 2.
 set -euo pipefail
@@ -53,7 +58,8 @@ case $SET in
   calibration) FROM=27818b0 ;;
   cycle2) FROM=044836a ;;
   cycle3 | augment | cycle4) FROM=be74ee3 ;;
-  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2, cycle3, augment or cycle4)" >&2; exit 2 ;;
+  blend) FROM=bb95297 ;;
+  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2, cycle3, augment, cycle4 or blend)" >&2; exit 2 ;;
 esac
 START="$OUT/start"
 mkdir -p "$OUT"
@@ -68,46 +74,8 @@ SEED=0
 [ "$SET" = augment ] && SEED=8
 [ "$SET" = cycle4 ] && SEED=8
 common=(--dataset mnist --seed "$SEED" --sample-every 0 --checkpoint-every 0 --log-every 50)
-# WIDTH=n LATENT=m run NAME …: a run at another width / latent size (the start f is widened to it).
-run() {
-  local name=$1; shift
-  if [ ! -f "$OUT/$name/model.onnx" ]; then
-    npm run --silent train -- "${common[@]}" --init-from "$START" --width "${WIDTH:-32}" --latent "${LATENT:-128}" "$@" --out "$OUT/runs/$name" --export "$OUT/$name"
-  fi
-  if [ ! -f "$OUT/$name/evaluation.json" ]; then
-    npm run --silent evaluate -- "$OUT/$name" --classifier-dir models/mnist-classifier
-  fi
-}
-calibrate() {
-  local name=$1 from=$2; shift 2
-  if [ ! -f "$OUT/$name/model.onnx" ]; then
-    npm run --silent calibrate-bn -- "$from" --out "$OUT/$name" "$@"
-  fi
-  if [ ! -f "$OUT/$name/evaluation.json" ]; then
-    npm run --silent evaluate -- "$OUT/$name" --classifier-dir models/mnist-classifier
-  fi
-}
-# NAME-cal: run NAME with serving statistics and a generation file (the shipped post-processing);
-# CLEAN_SHARE=q calibrates with that share of clean batches (default: calibrate-bn's).
-with_calibration() {
-  local name=$1 dst="$OUT/$1-cal"
-  if [ ! -f "$dst/generator.onnx" ]; then
-    npm run --silent calibrate-bn -- "$OUT/$name" --out "$dst" ${CLEAN_SHARE:+--clean-share "$CLEAN_SHARE"}
-    npm run --silent calibrate-bn -- "$dst" --generator
-  fi
-  if [ ! -f "$dst/evaluation.json" ]; then
-    npm run --silent evaluate -- "$dst" --classifier-dir models/mnist-classifier
-  fi
-}
-# train_cal NAME …: train NAME without evaluating it, then NAME-cal as with_calibration;
-# INIT_FROM=DIR starts it from DIR instead of the set's start f.
-train_cal() {
-  local name=$1; shift
-  if [ ! -f "$OUT/$name/model.onnx" ]; then
-    npm run --silent train -- "${common[@]}" --init-from "${INIT_FROM:-$START}" "$@" --out "$OUT/runs/$name" --export "$OUT/$name"
-  fi
-  with_calibration "$name"
-}
+# shellcheck source=scripts/ablations-lib.sh
+source scripts/ablations-lib.sh
 if [ "$SET" = recipe ]; then
   run base      --preset paper --steps 500 --batch 64
   run ema       --preset paper --steps 500 --batch 64 --ema 0.995
@@ -292,6 +260,29 @@ elif [ "$SET" = cycle4 ]; then
     "eighth cycle from the bundled f, seed 9=$OUT/eighth-cal" "eighth cycle, 1,000 steps=$OUT/eighth1k-cal" \
     "eighth cycle, lr 5e-5=$OUT/eighthlr-cal" "eighth cycle, lr 5e-5, thicker and thinner strokes 0.1=$OUT/eighthlrs10-cal" \
     "eighth cycle, lr 5e-5, strokes 0.15=$OUT/eighthlrs15-cal"
+elif [ "$SET" = blend ]; then
+  for a in 0.2 0.3 0.4 0.5; do calibrate "blend$a" "$START" --clean-share 0.625 --bn-blend "$a"; done
+  recipe=(--preset projector --batch 64 --width 32 --latent 128 --source-mix 0.25 --w-rec 60 --noise fourier-mixture
+    --noise-components 40 --threads 1 --augment 0.1 --augment-families thicken --steps 2000 --seed 9)
+  export CLEAN_SHARE=0.625
+  train_cal trained3 "${recipe[@]}" --bn-blend 0.3
+  train_cal trained5 "${recipe[@]}" --bn-blend 0.5
+  npm run --silent ablation-table -- "bundled f (plain BatchNorm)=$START" "blend 0.2=$OUT/blend0.2" "blend 0.3=$OUT/blend0.3" \
+    "blend 0.4=$OUT/blend0.4" "blend 0.5=$OUT/blend0.5" "eighth cycle trained with blend 0.3=$OUT/trained3-cal" \
+    "eighth cycle trained with blend 0.5=$OUT/trained5-cal"
+  # The same two f on 5,000 test images, three evaluation seeds.
+  rows=()
+  for seed in 0 1 2; do
+    for run in start blend0.3; do
+      dst="$OUT/$run-n5000-s$seed"
+      if [ ! -f "$dst/evaluation.json" ] || [ ! -f "$dst/.done" ]; then
+        rm -rf "$dst" && cp -r "$OUT/$run" "$dst"
+        npm run --silent evaluate -- "$dst" --classifier-dir models/mnist-classifier --n 5000 --seed "$seed" && touch "$dst/.done"
+      fi
+      rows+=("$run, 5,000 images, seed $seed=$dst")
+    done
+  done
+  npm run --silent ablation-table -- "${rows[@]}"
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip

@@ -2,8 +2,9 @@
 /**
  * @file The direct peer bench-serve.ts measures the server against: the obvious few-line
  * alternative, Express + onnxruntime-node on the event loop + sharp, no queue, no workers, no
- * batching, no validation. It draws the same noise as the server (the model card's kind) and runs
- * the same session options. With --ceiling the same route answers one fixed PNG without touching
+ * batching, no validation. It draws the same noise as the server (the model card's kind), runs
+ * the same session options and, like the server, the card's generation file for the first step
+ * when there is one. With --ceiling the same route answers one fixed PNG without touching
  * the model: what Express alone can serve on this machine (the HTTP ceiling).
  *
  * Usage: tsx scripts/bench-serve-peer.ts <modelDir> <port> <threads> [--ceiling]
@@ -21,11 +22,13 @@ const model = await loadModelCard(modelDir);
 const { card } = model;
 const { channels: c, height: h, width: w } = card.image;
 const session = await ort.InferenceSession.create(model.modelPath, sessionOptions(Number(threads), ['cpu']));
+const firstStep =
+  model.generatorPath === null ? session : await ort.InferenceSession.create(model.generatorPath, sessionOptions(Number(threads), ['cpu']));
 
 async function generatePng(seed: number, steps: number): Promise<Buffer> {
   let x = sampleNoise(card.noise, model.noiseStats, [c, h, w], new Rng(seed), 1);
   for (let s = 0; s < steps; s++) {
-    const out = await session.run({ [card.input.name]: new ort.Tensor('float32', x, [1, c, h, w]) });
+    const out = await (s === 0 ? firstStep : session).run({ [card.input.name]: new ort.Tensor('float32', x, [1, c, h, w]) });
     x = out[card.output.name]!.data as Float32Array;
   }
   // [-1, 1] → 0..255, channel-planar → interleaved.
@@ -51,5 +54,5 @@ const server = app.listen(Number(port), '127.0.0.1', () => {
 });
 process.on('SIGTERM', () => {
   server.close();
-  void session.release().then(() => process.exit(0));
+  void Promise.all([session.release(), firstStep === session ? null : firstStep.release()]).then(() => process.exit(0));
 });

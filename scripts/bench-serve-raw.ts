@@ -2,9 +2,11 @@
 /**
  * @file Raw onnxruntime-node throughput of a model directory, the baseline that bench-serve.ts
  * compares the HTTP server against. Same session options as the server's workers (intra-op threads,
- * no spinning, sequential, all graph optimisations), one session, random N(0,1) input.
+ * no spinning, sequential, all graph optimisations), one session, random N(0,1) input. The file is
+ * the one a one-step /generate runs: the card's generation file when it has one, else f.
  *
- * Usage: tsx scripts/bench-serve-raw.ts <modelDir> <seconds per batch> <threads> <batch,batch,...>
+ * Usage: tsx scripts/bench-serve-raw.ts <modelDir> <seconds per batch> <threads> <batch,batch,...> [file]
+ * (file: another ONNX file of the folder, e.g. model.onnx to time f itself: /project's cost)
  * Prints one JSON line: [{batch, runs, runsPerSecond, imagesPerSecond, p50Ms, p99Ms}, ...]
  */
 import { readFileSync } from 'node:fs';
@@ -16,8 +18,10 @@ import { ConfigError } from '../training/config.ts';
 import { runCli } from './cli.ts';
 
 interface Card {
+  file: string;
   input: { name: string; shape: number[] };
   output: { name: string };
+  generation?: { file: string };
 }
 
 export interface RawResult {
@@ -59,10 +63,11 @@ async function measure(session: ort.InferenceSession, card: Card, batch: number,
 }
 
 async function main(argv: string[]): Promise<undefined> {
-  const [modelDir, secondsArg = '3', threadsArg = '1', batchesArg = '1,8,32'] = argv;
+  const [modelDir, secondsArg = '3', threadsArg = '1', batchesArg = '1,8,32', fileArg] = argv;
   if (modelDir === undefined) throw new ConfigError('usage: bench-serve-raw.ts <modelDir> [seconds] [threads] [batches]');
   const card = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8')) as Card;
-  const session = await ort.InferenceSession.create(join(modelDir, 'model.onnx'), sessionOptions(Number(threadsArg), ['cpu']));
+  const file = fileArg ?? card.generation?.file ?? card.file;
+  const session = await ort.InferenceSession.create(join(modelDir, file), sessionOptions(Number(threadsArg), ['cpu']));
   const results: RawResult[] = [];
   for (const batch of batchesArg.split(',').map(Number)) results.push(await measure(session, card, batch, Number(secondsArg)));
   await session.release();

@@ -143,7 +143,7 @@ function printMatrix(
       `| ${r.system} | ${r.route} | ${r.concurrency} | ${fmt(l.requestsPerSecond)}${rangeText(r)} | ${fmt(l.p50Ms, 2)} | ${fmt(l.p99Ms, 2)} | ${statuses} | ${l.errors} | ${fmt(l.clientCpuUsPerRequest ?? Number.NaN)} |`,
     );
   }
-  console.log('\n| raw session.run | runs/s | images/s | p50 ms | p99 ms |');
+  console.log("\n| raw session.run (the file of /generate's first step) | runs/s | images/s | p50 ms | p99 ms |");
   console.log('|---|---:|---:|---:|---:|');
   for (const r of raw)
     console.log(`| batch ${r.batch} | ${fmt(r.runsPerSecond)} | ${fmt(r.imagesPerSecond)} | ${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} |`);
