@@ -43,12 +43,7 @@ export function batchNormTrain(
   options: BatchNormTrainOptions = {},
 ): BatchNormTrainResult {
   const eps = options.eps ?? 1e-5;
-  const m = options.momentum ?? 0.1;
-  if (!(m >= 0 && m <= 1)) throw new RangeError(`BatchNorm momentum must lie in [0, 1], got ${m}`);
-  const perChannel = numel(x.shape) / (x.shape[1] ?? 1);
-  if (perChannel < 2) {
-    throw new RangeError(`BatchNorm training needs more than 1 value per channel, got input [${x.shape.join(',')}]`);
-  }
+  const { m, perChannel } = trainingChecks(x, options.momentum);
   const o = ops(b);
   // ORT's training-mode kernel writes outputs 1/2 into the buffers of inputs 3/4 (measured with
   // onnxruntime-node 1.30: a graph-input running mean read by a later node, and even the caller's
@@ -57,14 +52,34 @@ export function batchNormTrain(
   const scratch = [o.mul(runMean, 0), o.mul(runVar, 0)] as const;
   const attrs = { epsilon: attr.f(eps), momentum: attr.f(0), training_mode: attr.i(1) };
   const [y, batchMean, batchVar] = b.emit('BatchNormalization', [x, gamma, beta, ...scratch], attrs, 3);
-  if (m === 0) return { y: y!, runMean, runVar };
-  const mean = b.stopGradient(batchMean!);
-  const variance = b.stopGradient(batchVar!);
+  return { y: y!, ...runningUpdate(b, { runMean, runVar }, { mean: batchMean!, variance: batchVar! }, m, perChannel) };
+}
+
+/** Momentum in [0, 1] (default 0.1) and M = N·H·W ≥ 2 values per channel, or a RangeError. */
+function trainingChecks(x: Value, momentum: number | undefined): { m: number; perChannel: number } {
+  const m = momentum ?? 0.1;
+  if (!(m >= 0 && m <= 1)) throw new RangeError(`BatchNorm momentum must lie in [0, 1], got ${m}`);
+  const perChannel = numel(x.shape) / (x.shape[1] ?? 1);
+  if (perChannel < 2) {
+    throw new RangeError(`BatchNorm training needs more than 1 value per channel, got input [${x.shape.join(',')}]`);
+  }
+  return { m, perChannel };
+}
+
+/** PyTorch's update from the batch's [C] mean and biased variance (no gradient flows into it). */
+function runningUpdate(
+  b: GraphBuilder,
+  running: { runMean: Value; runVar: Value },
+  batch: { mean: Value; variance: Value },
+  m: number,
+  perChannel: number,
+): { runMean: Value; runVar: Value } {
+  if (m === 0) return running;
+  const o = ops(b);
   const unbiased = perChannel / (perChannel - 1);
   return {
-    y: y!,
-    runMean: o.add(o.mul(runMean, 1 - m), o.mul(mean, m)),
-    runVar: o.add(o.mul(runVar, 1 - m), o.mul(variance, m * unbiased)),
+    runMean: o.add(o.mul(running.runMean, 1 - m), o.mul(b.stopGradient(batch.mean), m)),
+    runVar: o.add(o.mul(running.runVar, 1 - m), o.mul(b.stopGradient(batch.variance), m * unbiased)),
   };
 }
 
@@ -145,23 +160,13 @@ export function batchNormBlendTrain(
   checkBlend(options.blend);
   if (x.shape.length !== 4) throw new RangeError(`blended BatchNorm needs an N×C×H×W input, got [${x.shape.join(',')}]`);
   const eps = options.eps ?? 1e-5;
-  const m = options.momentum ?? 0.1;
-  if (!(m >= 0 && m <= 1)) throw new RangeError(`BatchNorm momentum must lie in [0, 1], got ${m}`);
-  const c = x.shape[1]!;
-  const perChannel = numel(x.shape) / c;
-  if (perChannel < 2) throw new RangeError(`BatchNorm training needs more than 1 value per channel, got input [${x.shape.join(',')}]`);
+  const { m, perChannel } = trainingChecks(x, options.momentum);
   const o = ops(b);
+  const c = x.shape[1]!;
   const batch = moments(b, x, [0, 2, 3]);
   const y = blendNormalize(b, x, gamma, beta, batch, options.blend, eps);
-  if (m === 0) return { y, runMean, runVar };
-  const mean = b.stopGradient(o.reshape(batch.mean, [c]));
-  const variance = b.stopGradient(o.reshape(batch.variance, [c]));
-  const unbiased = perChannel / (perChannel - 1);
-  return {
-    y,
-    runMean: o.add(o.mul(runMean, 1 - m), o.mul(mean, m)),
-    runVar: o.add(o.mul(runVar, 1 - m), o.mul(variance, m * unbiased)),
-  };
+  const flat = { mean: o.reshape(batch.mean, [c]), variance: o.reshape(batch.variance, [c]) };
+  return { y, ...runningUpdate(b, { runMean, runVar }, flat, m, perChannel) };
 }
 
 /** Eval: the shared part is the running statistics. */
