@@ -114,8 +114,9 @@ export interface BatchNormBlendOptions {
   blend: number;
 }
 
-function checkBlend(blend: number): void {
+function checkBlend(x: Value, blend: number): void {
   if (!(blend >= 0 && blend <= 1)) throw new RangeError(`BatchNorm blend must lie in [0, 1], got ${blend}`);
+  if (x.shape.length !== 4) throw new RangeError(`blended BatchNorm needs an N×C×H×W input, got [${x.shape.join(',')}]`);
 }
 
 /** Mean and biased variance of x over `axes` (kept as size-1 dims). */
@@ -157,8 +158,7 @@ export function batchNormBlendTrain(
   runVar: Value,
   options: BatchNormBlendOptions,
 ): BatchNormTrainResult {
-  checkBlend(options.blend);
-  if (x.shape.length !== 4) throw new RangeError(`blended BatchNorm needs an N×C×H×W input, got [${x.shape.join(',')}]`);
+  checkBlend(x, options.blend);
   const eps = options.eps ?? 1e-5;
   const { m, perChannel } = trainingChecks(x, options.momentum);
   const o = ops(b);
@@ -179,8 +179,7 @@ export function batchNormBlendEval(
   runVar: Value,
   options: BatchNormBlendOptions,
 ): Value {
-  checkBlend(options.blend);
-  if (x.shape.length !== 4) throw new RangeError(`blended BatchNorm needs an N×C×H×W input, got [${x.shape.join(',')}]`);
+  checkBlend(x, options.blend);
   const o = ops(b);
   const c = x.shape[1]!;
   const shared = { mean: o.reshape(runMean, [1, c, 1, 1]), variance: o.reshape(runVar, [1, c, 1, 1]) };

@@ -12,27 +12,21 @@ import { calibrateBatchNorm } from '../../../training/trainer/bn-calibration.ts'
 import { recalibrateExport } from '../../../training/trainer/recalibrate-export.ts';
 import { exportModel } from '../../../training/trainer/export.ts';
 import { ForwardRunner } from '../../../training/trainer/forward-runner.ts';
-import { buildForwardGraph } from '../../../training/ign/forward-graph.ts';
 import { architecture } from '../../../training/ign/model.ts';
-import { initParams } from '../../../training/nn/params.ts';
 import { loadModelCard } from '../../../common/model-card.ts';
 import { openExportedModel } from '../../../training/eval/model-runner.ts';
 import { Rng } from '../../../common/rng.ts';
+import { maxAbsDiff } from '../../support/max-abs-diff.ts';
+import { plantedTensors } from '../../support/planted-f.ts';
 
 const SHAPE: [number, number, number] = [1, 28, 28];
 const BLENDED: ModelConfig = resolveConfig({ model: { arch: 'mnist', width: 4, latent: 8, bnBlend: 0.4 } }).model;
 const BATCH = 8;
 const SIZE = 28 * 28;
 
-function randomTensors(seed: number): Record<string, Float32Array> {
-  const { decls } = buildForwardGraph({ arch: architecture(BLENDED, SHAPE), model: BLENDED, batch: 1, bnMode: 'eval', applications: 1 });
-  const tensors = Object.fromEntries(initParams(decls, new Rng(seed)));
-  for (const name of Object.keys(tensors)) if (name.includes('.running_')) tensors[name]!.fill(name.endsWith('var') ? 50 : -3);
-  return tensors;
-}
+const randomTensors = (seed: number): Record<string, Float32Array> => plantedTensors(BLENDED, SHAPE, seed);
 
 const images = (seed: number, n = BATCH): Float32Array => new Rng(seed).fillUniform(new Float32Array(n * SIZE), -1, 1);
-const maxAbsDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
 async function forward(model: ModelConfig, bnMode: 'eval' | 'train', x: Float32Array, tensors: Record<string, Float32Array>) {
   const runner = await ForwardRunner.create({ arch: architecture(model, SHAPE), model, batch: BATCH, bnMode, applications: 1 });

@@ -10,13 +10,13 @@ import { calibrateBatchNorm } from '../../../training/trainer/bn-calibration.ts'
 import { recalibrateExport } from '../../../training/trainer/recalibrate-export.ts';
 import { exportModel } from '../../../training/trainer/export.ts';
 import { ForwardRunner } from '../../../training/trainer/forward-runner.ts';
-import { buildForwardGraph } from '../../../training/ign/forward-graph.ts';
 import { architecture } from '../../../training/ign/model.ts';
-import { initParams } from '../../../training/nn/params.ts';
 import { readFloatInitializers } from '../../../training/onnx/serialize.ts';
 import { loadModelCard } from '../../../common/model-card.ts';
 import { ModelRunner, openExportedModel } from '../../../training/eval/model-runner.ts';
 import { Rng } from '../../../common/rng.ts';
+import { maxAbsDiff } from '../../support/max-abs-diff.ts';
+import { plantedTensors } from '../../support/planted-f.ts';
 
 const SHAPE: [number, number, number] = [1, 28, 28];
 const MODEL: ModelConfig = resolveConfig({ model: { arch: 'mnist', width: 4, latent: 8 } }).model;
@@ -24,12 +24,7 @@ const BATCH = 8;
 const SIZE = 28 * 28;
 
 /** Random weights of the small MNIST f, and its running statistics set to values far from any batch's. */
-function randomTensors(seed: number): Record<string, Float32Array> {
-  const { decls } = buildForwardGraph({ arch: architecture(MODEL, SHAPE), model: MODEL, batch: 1, bnMode: 'eval', applications: 1 });
-  const tensors = Object.fromEntries(initParams(decls, new Rng(seed)));
-  for (const name of Object.keys(tensors)) if (name.includes('.running_')) tensors[name]!.fill(name.endsWith('var') ? 50 : -3);
-  return tensors;
-}
+const randomTensors = (seed: number): Record<string, Float32Array> => plantedTensors(MODEL, SHAPE, seed);
 
 const images = (seed: number): Float32Array => new Rng(seed).fillUniform(new Float32Array(BATCH * SIZE), -1, 1);
 
@@ -41,8 +36,6 @@ async function forward(bnMode: 'eval' | 'train', x: Float32Array, tensors: Recor
     await runner.release();
   }
 }
-
-const maxAbsDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
 void test('calibrated on one batch, eval-mode f equals train-mode f on that batch (every BN layer)', async () => {
   const tensors = randomTensors(1);
