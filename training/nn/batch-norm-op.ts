@@ -15,6 +15,8 @@
  *   batchNormTrain(b, x, gamma, beta, runMean, runVar, { eps = 1e-5, momentum = 0.1 })
  *     → { y, runMean, runVar }   (runMean/runVar are the updated statistics)
  *   batchNormEval(b, x, gamma, beta, runMean, runVar, { eps = 1e-5 }) → y
+ *   batchNormBlendTrain / batchNormBlendEval(…, { blend: α, eps, momentum }): blended BatchNorm
+ *     (below), composed from primitive ops; same return shapes as the two above.
  */
 import { attr, numel } from '../onnx/ir.ts';
 import type { Value } from '../onnx/ir.ts';

@@ -12,7 +12,7 @@
  *   linear(ctx, name, x [N,in], { out, bias = true })
  *   batchNorm2d(ctx, name, x, { eps = 1e-5, momentum = 0.1 })   PyTorch momentum convention
  *   groupNorm(ctx, name, x, { groups, eps = 1e-5 })
- *   norm2d(ctx, name, x, kind: 'batch' | 'group' | 'none', groups = 32)
+ *   norm2d(ctx, name, x, kind: 'batch' | 'group' | 'none', groups = 32, blend = 0)
  */
 import type { Value } from '../onnx/ir.ts';
 import { batchNormBlendEval, batchNormBlendTrain, batchNormEval, batchNormTrain } from './batch-norm-op.ts';

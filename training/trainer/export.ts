@@ -100,6 +100,7 @@ function buildCard(info: ExportInfo, dir: string): ModelCard {
   } = info;
   if (c !== 1 && c !== 3) throw new Error(`model cards support 1 or 3 channels, got ${c}`);
   const arch = config.model.arch;
+  const blend = blendOf(config);
   return {
     schemaVersion: 1,
     name: info.name ?? cardName(dir),
@@ -107,7 +108,7 @@ function buildCard(info: ExportInfo, dir: string): ModelCard {
     description:
       `IGN f = Decoder∘Encoder (${arch}, latent ${config.model.latent}, width ${config.model.width}, ${config.model.norm} norm), ` +
       `${config.preset} preset, ${info.steps} steps on ${info.dataset}. Exported with eval-mode normalisation (running statistics` +
-      (blendOf(config) > 0 ? `, blended with each image's own at ${blendOf(config)}).` : ').'),
+      (blend > 0 ? `, blended with each image's own at ${blend}).` : ').'),
     created: new Date().toISOString(),
     file: MODEL_FILE,
     opset: OPSET,
@@ -118,7 +119,7 @@ function buildCard(info: ExportInfo, dir: string): ModelCard {
       config.noise === 'gaussian'
         ? { kind: 'gaussian' }
         : { kind: config.noise, statsFile: NOISE_STATS_FILE, ...(config.recipe.hermitian ? { hermitian: true } : {}) },
-    normalization: { kind: config.model.norm, mode: 'eval', ...(blendOf(config) > 0 ? { blend: blendOf(config) } : {}) },
+    normalization: { kind: config.model.norm, mode: 'eval', ...(blend > 0 ? { blend } : {}) },
     seed: config.seed,
     training: {
       preset: config.preset,

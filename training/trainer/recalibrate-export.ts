@@ -68,10 +68,13 @@ export interface RecalibrateOptions {
   command: string;
 }
 
-/** `part` with `blend` set, or without it for plain BatchNorm. */
-function withBlend<T extends { blend?: number }>(part: T, blend: number): T {
+/**
+ * `part` with `blend` set, or without it for plain BatchNorm. A 0 is kept when training blended
+ * (`trained` > 0): an absent share would fall back to the training's on the next calibration.
+ */
+function withBlend<T extends { blend?: number }>(part: T, blend: number, trained: number): T {
   const next: T = { ...part, blend };
-  if (blend === 0) delete next.blend;
+  if (blend === 0 && trained === 0) delete next.blend;
   return next;
 }
 
@@ -81,7 +84,8 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
   if (card.normalization.kind !== 'batch' || trained.model?.norm !== 'batch')
     throw new ConfigError(`model ${card.name} has no BatchNorm statistics to recalibrate (normalization ${card.normalization.kind})`);
   const cardBlend = options.generator === true ? card.generation?.blend : card.normalization.blend;
-  const blend = options.blend ?? cardBlend ?? trained.model.bnBlend ?? 0;
+  const trainedBlend = trained.model.bnBlend ?? 0;
+  const blend = options.blend ?? cardBlend ?? trainedBlend;
   if (!(blend >= 0 && blend <= 1)) throw new ConfigError(`--bn-blend must be in [0, 1], got ${blend}`);
   const config = { ...trained, model: { ...trained.model, bnBlend: blend } };
   const batches = options.batches ?? 16;
@@ -138,8 +142,8 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
     description: `${card.description} ${what}`.slice(0, 2000),
     created: new Date().toISOString(),
     ...(options.generator === true
-      ? { generation: withBlend<NonNullable<ModelCard['generation']>>({ file: GENERATOR_FILE, calibration }, blend) }
-      : { normalization: { ...withBlend(card.normalization, blend), calibration } }),
+      ? { generation: withBlend<NonNullable<ModelCard['generation']>>({ file: GENERATOR_FILE, calibration }, blend, trainedBlend) }
+      : { normalization: { ...withBlend(card.normalization, blend, trainedBlend), calibration } }),
     training: { ...card.training, commands: [...card.training.commands, options.command] },
     evaluation: null,
   };

@@ -93,3 +93,30 @@ void test('--bn-blend: recorded in the card per file, kept by a later calibratio
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+void test('an f trained blended exports its share; --bn-blend 0 is recorded as 0 so the next calibration stays plain', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ign-blend-trained-'));
+  try {
+    const config = resolveConfig({
+      model: { arch: 'mnist', width: 4, latent: 8, bnBlend: 0.4 },
+      noise: 'gaussian',
+      data: { kind: 'mnist' },
+    });
+    const source = join(dir, 'source');
+    const common = { config, imageShape: SHAPE, noiseStats: null, steps: 1, epochs: 0, wallTimeSeconds: 1, dataset: 'mnist/train' };
+    await exportModel(source, { ...common, tensors: randomTensors(5), commands: ['train'] });
+    const exported = (await loadModelCard(source)).card;
+    assert.equal(exported.normalization.blend, 0.4);
+    assert.match(exported.description, /blended with each image's own at 0\.4/);
+    const hasReduce = async (d: string) => (await readFile(join(d, 'model.onnx'))).toString('latin1').includes('ReduceMean');
+    assert.ok(await hasReduce(source));
+    await recalibrateExport(source, { blend: 0, batches: 2, batch: BATCH, seed: 1, command: 'plain' });
+    assert.equal((await loadModelCard(source)).card.normalization.blend, 0);
+    assert.ok(!(await hasReduce(source)));
+    await recalibrateExport(source, { batches: 2, batch: BATCH, seed: 1, command: 'again' });
+    assert.equal((await loadModelCard(source)).card.normalization.blend, 0, 'not the training share again');
+    assert.ok(!(await hasReduce(source)));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
