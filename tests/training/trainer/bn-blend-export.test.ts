@@ -11,13 +11,11 @@ import type { ModelConfig } from '../../../training/config.ts';
 import { calibrateBatchNorm } from '../../../training/trainer/bn-calibration.ts';
 import { recalibrateExport } from '../../../training/trainer/recalibrate-export.ts';
 import { exportModel } from '../../../training/trainer/export.ts';
-import { ForwardRunner } from '../../../training/trainer/forward-runner.ts';
-import { architecture } from '../../../training/ign/model.ts';
 import { loadModelCard } from '../../../common/model-card.ts';
 import { openExportedModel } from '../../../training/eval/model-runner.ts';
 import { Rng } from '../../../common/rng.ts';
 import { maxAbsDiff } from '../../support/max-abs-diff.ts';
-import { plantedTensors } from '../../support/planted-f.ts';
+import { applyOnce, plantedTensors } from '../../support/planted-f.ts';
 
 const SHAPE: [number, number, number] = [1, 28, 28];
 const BLENDED: ModelConfig = resolveConfig({ model: { arch: 'mnist', width: 4, latent: 8, bnBlend: 0.4 } }).model;
@@ -28,14 +26,8 @@ const randomTensors = (seed: number): Record<string, Float32Array> => plantedTen
 
 const images = (seed: number, n = BATCH): Float32Array => new Rng(seed).fillUniform(new Float32Array(n * SIZE), -1, 1);
 
-async function forward(model: ModelConfig, bnMode: 'eval' | 'train', x: Float32Array, tensors: Record<string, Float32Array>) {
-  const runner = await ForwardRunner.create({ arch: architecture(model, SHAPE), model, batch: BATCH, bnMode, applications: 1 });
-  try {
-    return (await runner.run(x, tensors))[0]!;
-  } finally {
-    await runner.release();
-  }
-}
+const forward = (model: ModelConfig, bnMode: 'eval' | 'train', x: Float32Array, tensors: Record<string, Float32Array>) =>
+  applyOnce(model, SHAPE, bnMode, x, tensors);
 
 void test('blended f: calibrated on one batch, the eval form equals the train form on that batch; plain BN reads differently', async () => {
   const tensors = randomTensors(1);
