@@ -7,7 +7,7 @@
  * writes generator.onnx) and model.json, and clears the card's evaluation: run `npm run evaluate`
  * on the result before serving it.
  */
-import { intOption, modelFolderArgument, numberOption, threadsOption } from '../training/eval/cli-args.ts';
+import { fractionOption, intOption, modelFolderArgument, threadsOption } from '../training/eval/cli-args.ts';
 import { recalibrateExport } from '../training/trainer/recalibrate-export.ts';
 import type { CalibrationSource } from '../training/trainer/recalibrate-export.ts';
 import { parseFlags, runCli } from './cli.ts';
@@ -50,8 +50,8 @@ async function main(argv: string[]): Promise<number> {
   const batch = intOption('batch', values.batch);
   const seed = intOption('seed', values.seed);
   const threads = threadsOption(values.threads);
-  const cleanShare = numberOption('clean-share', values['clean-share']);
-  const blend = numberOption('bn-blend', values['bn-blend']);
+  const cleanShare = fractionOption('clean-share', values['clean-share']);
+  const blend = fractionOption('bn-blend', values['bn-blend']);
   const { card, out } = await recalibrateExport(modelDir, {
     ...(values.out !== undefined && { out: values.out }),
     ...(values.source !== undefined && { source: values.source as CalibrationSource }),

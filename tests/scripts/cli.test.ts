@@ -105,12 +105,14 @@ void test('a missing data folder and an unreadable checkpoint are one line and e
   assert.equal(value.stderr.trim(), 'evaluate: --n must be a non-negative integer, got "many"');
 });
 
-void test('calibrate-bn: a missing model, an unknown source and zero batches are one line and exit 2, nothing written', () => {
+void test('calibrate-bn: a missing model, an unknown source, zero batches and shares outside [0, 1] are one line and exit 2, nothing written', () => {
   const out = join(tmpdir(), 'ign-never-written-calibration');
   for (const [args, message] of [
     [['/nonexistent/model'], /^calibrate-bn: model directory \/nonexistent\/model does not exist$/],
     [['models/mnist', '--out', out, '--source', 'data'], /^calibrate-bn: --source must be one of serving, clean, noise, got "data"$/],
     [['models/mnist', '--out', out, '--batches', '0'], /^calibrate-bn: --batches must be a positive integer$/],
+    [['models/mnist', '--out', out, '--bn-blend', '1.5'], /^calibrate-bn: --bn-blend must be a number in \[0, 1\], got "1.5"$/],
+    [['models/mnist', '--out', out, '--clean-share', 'half'], /^calibrate-bn: --clean-share must be a number in \[0, 1\], got "half"$/],
   ] as const) {
     const r = run('calibrate-bn.ts', [...args]);
     assert.equal(r.status, 2, r.stderr);

@@ -24,6 +24,14 @@ export function modelFolderArgument(positionals: readonly string[], usage: strin
   return dir;
 }
 
+/** A share in [0, 1] (`--clean-share`, `--bn-blend`), or undefined when the flag is absent. */
+export function fractionOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1)) throw new ConfigError(`--${name} must be a number in [0, 1], got "${value}"`);
+  return n;
+}
+
 export function numberOption(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
