@@ -267,7 +267,7 @@ elif [ "$SET" = blend ]; then
   export CLEAN_SHARE=0.625
   train_cal trained3 "${recipe[@]}" --bn-blend 0.3
   train_cal trained5 "${recipe[@]}" --bn-blend 0.5
-  npm run --silent ablation-table -- "bundled f (plain BatchNorm)=$START" "blend 0.2=$OUT/blend0.2" "blend 0.3=$OUT/blend0.3" \
+  npm run --silent ablation-table -- "f of bb95297 (plain BatchNorm)=$START" "blend 0.2=$OUT/blend0.2" "blend 0.3=$OUT/blend0.3" \
     "blend 0.4=$OUT/blend0.4" "blend 0.5=$OUT/blend0.5" "eighth cycle trained with blend 0.3=$OUT/trained3-cal" \
     "eighth cycle trained with blend 0.5=$OUT/trained5-cal"
   # The same two f on 5,000 test images, three evaluation seeds.
@@ -279,7 +279,8 @@ elif [ "$SET" = blend ]; then
         rm -rf "$dst" && cp -r "$OUT/$run" "$dst"
         npm run --silent evaluate -- "$dst" --classifier-dir models/mnist-classifier --n 5000 --seed "$seed" && touch "$dst/.done"
       fi
-      rows+=("$run, 5,000 images, seed $seed=$dst")
+      label=${run/start/plain (bb95297)}
+      rows+=("${label/blend0.3/blend 0.3}, 5,000 images, seed $seed=$dst")
     done
   done
   npm run --silent ablation-table -- "${rows[@]}"
