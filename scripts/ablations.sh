@@ -76,6 +76,9 @@ SEED=0
 common=(--dataset mnist --seed "$SEED" --sample-every 0 --checkpoint-every 0 --log-every 50)
 # shellcheck source=scripts/ablations-lib.sh
 source scripts/ablations-lib.sh
+# The bundled seventh cycle's recipe (cycle4 varies it; blend trains an eighth cycle with it).
+SEVENTH_CYCLE=(--preset projector --batch 64 --width 32 --latent 128 --source-mix 0.25 --w-rec 60 --noise fourier-mixture
+  --noise-components 40 --threads 1 --augment 0.1 --augment-families thicken)
 if [ "$SET" = recipe ]; then
   run base      --preset paper --steps 500 --batch 64
   run ema       --preset paper --steps 500 --batch 64 --ema 0.995
@@ -241,8 +244,7 @@ elif [ "$SET" = augment ]; then
     "thicker 0.1, clean share 0.75=$OUT/t10q75" "thicker 0.1, clean images only=$OUT/t10clean" \
     "f bundled at \`4dfd283\`, clean share 0.5 (as bundled)=$OUT/bundled-cal" "f bundled at \`4dfd283\`, clean share 0.625=$OUT/bundledq625"
 elif [ "$SET" = cycle4 ]; then
-  recipe=(--preset projector --batch 64 --width 32 --latent 128 --source-mix 0.25 --w-rec 60 --noise fourier-mixture
-    --noise-components 40 --threads 1 --augment 0.1 --augment-families thicken)
+  recipe=("${SEVENTH_CYCLE[@]}")
   export CLEAN_SHARE=0.625
   train_cal bundled "${recipe[@]}" --steps 2000
   train_cal impulse3 "${recipe[@]}" --steps 2000 --source-weights impulse=3
@@ -262,8 +264,7 @@ elif [ "$SET" = cycle4 ]; then
     "eighth cycle, lr 5e-5, strokes 0.15=$OUT/eighthlrs15-cal"
 elif [ "$SET" = blend ]; then
   for a in 0.2 0.3 0.4 0.5; do calibrate "blend$a" "$START" --clean-share 0.625 --bn-blend "$a"; done
-  recipe=(--preset projector --batch 64 --width 32 --latent 128 --source-mix 0.25 --w-rec 60 --noise fourier-mixture
-    --noise-components 40 --threads 1 --augment 0.1 --augment-families thicken --steps 2000 --seed 9)
+  recipe=("${SEVENTH_CYCLE[@]}" --steps 2000 --seed 9)
   export CLEAN_SHARE=0.625
   train_cal trained3 "${recipe[@]}" --bn-blend 0.3
   train_cal trained5 "${recipe[@]}" --bn-blend 0.5
@@ -275,9 +276,9 @@ elif [ "$SET" = blend ]; then
   for seed in 0 1 2; do
     for run in start blend0.3; do
       dst="$OUT/$run-n5000-s$seed"
-      if [ ! -f "$dst/evaluation.json" ] || [ ! -f "$dst/.done" ]; then
-        rm -rf "$dst" && cp -r "$OUT/$run" "$dst"
-        npm run --silent evaluate -- "$dst" --classifier-dir models/mnist-classifier --n 5000 --seed "$seed" && touch "$dst/.done"
+      if [ ! -f "$dst/evaluation.json" ]; then
+        rm -rf "$dst" && cp -r "$OUT/$run" "$dst" && rm "$dst/evaluation.json"
+        npm run --silent evaluate -- "$dst" --classifier-dir models/mnist-classifier --n 5000 --seed "$seed"
       fi
       label=${run/start/plain (bb95297)}
       rows+=("${label/blend0.3/blend 0.3}, 5,000 images, seed $seed=$dst")
