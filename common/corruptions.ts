@@ -19,7 +19,8 @@
  * - gaussianNoise: x + σ·n, n ~ N(0, 1) per value, clipped to [-1, 1] unless `clip: false` (an image
  *                  a person sends cannot hold values outside the range). One rng.normal per value.
  * - impulseNoise:  salt and pepper: each pixel (all channels together) becomes +1 or −1 with
- *                  probability `rate`, salt and pepper equally likely. One rng.uniform per pixel.
+ *                  probability `rate`; a share `salt` (default ½) of those become +1 (salt), the rest
+ *                  −1 (pepper). One rng.uniform per pixel, so a u below rate·salt is salt.
  * - occlusion:     a square patch of side `size` at a uniform position fully inside the image, set to
  *                  `value` (default −1, the background: strokes under it are erased).
  * - blur:          separable Gaussian blur with σ = `sigma`, k = 2·⌈3σ⌉ + 1 taps, reflect-101 border.
@@ -83,7 +84,7 @@ export const gaussianNoise: CorruptionFn<GaussianNoiseParams> = (x, shape, rng, 
   return out;
 };
 
-export const impulseNoise: CorruptionFn<{ readonly rate: number }> = (x, shape, rng, { rate }) => {
+export const impulseNoise: CorruptionFn<{ readonly rate: number; readonly salt?: number }> = (x, shape, rng, { rate, salt = 0.5 }) => {
   assertImageLength(x.length, shape);
   const [channels, height, width] = shape;
   const plane = height * width;
@@ -91,7 +92,7 @@ export const impulseNoise: CorruptionFn<{ readonly rate: number }> = (x, shape, 
   for (let p = 0; p < plane; p++) {
     const u = rng.uniform();
     if (u >= rate) continue;
-    const value = u < rate / 2 ? 1 : -1;
+    const value = u < rate * salt ? 1 : -1;
     for (let c = 0; c < channels; c++) out[c * plane + p] = value;
   }
   return out;

@@ -44,7 +44,10 @@
 #            the generation file unchanged; an eighth cycle (the cycle4 recipe, 2,000 steps, seed 9)
 #            trained with α = 0.3 or 0.5, calibrated as bundled; then the f before and with α = 0.3
 #            evaluated on 5,000 test images with seeds 0, 1 and 2.
-# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4|blend] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
+#   groupnorm: the f bundled at commit bb95297 fine-tuned with GroupNorm (32 groups: per-image
+#            statistics in training and serving alike; γ, β taken from its BatchNorm layers) on the
+#            cycle4 recipe (seed 9): 300 and 6,000 steps, and 6,000 with thicker strokes at p = 0.2.
+# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4|blend|groupnorm] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
 # (width 64: 25), cycle3 and augment runs about 8, calibration 2.
 set -euo pipefail
@@ -58,8 +61,8 @@ case $SET in
   calibration) FROM=27818b0 ;;
   cycle2) FROM=044836a ;;
   cycle3 | augment | cycle4) FROM=be74ee3 ;;
-  blend) FROM=bb95297 ;;
-  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2, cycle3, augment, cycle4 or blend)" >&2; exit 2 ;;
+  blend | groupnorm) FROM=bb95297 ;;
+  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2, cycle3, augment, cycle4, blend or groupnorm)" >&2; exit 2 ;;
 esac
 START="$OUT/start"
 mkdir -p "$OUT"
@@ -285,6 +288,13 @@ elif [ "$SET" = blend ]; then
     done
   done
   npm run --silent ablation-table -- "${rows[@]}"
+elif [ "$SET" = groupnorm ]; then
+  recipe=("${SEVENTH_CYCLE[@]}" --seed 9 --norm group --groups 32)
+  run gn300 "${recipe[@]}" --steps 300
+  run gn6000 "${recipe[@]}" --steps 6000
+  run gn6000t20 "${recipe[@]}" --steps 6000 --augment 0.2
+  npm run --silent ablation-table -- "f of bb95297 (BatchNorm, plain calibration)=$START" "GroupNorm, 300 steps=$OUT/gn300" \
+    "GroupNorm, 6,000 steps=$OUT/gn6000" "GroupNorm, 6,000 steps, thicker strokes 0.2=$OUT/gn6000t20"
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip

@@ -140,6 +140,14 @@ void test('benchmark families: noise strength and clipping, impulse rate, occlus
   const pepper = impulsed.filter((v) => v === -1).length / x.length;
   assert.ok(Math.abs(salt - 0.1) < 0.015 && Math.abs(pepper - 0.1) < 0.015, `salt ${salt}, pepper ${pepper}`);
   assert.equal(impulsed.filter((v) => v === Math.fround(-0.2)).length, Math.round(x.length * (1 - salt - pepper)));
+  // The salt share splits the same draw: salt = 1 turns every replaced pixel white, salt = 0 black,
+  // at the same positions, and the default ½ is the split above.
+  const white = impulseNoise(x, shape, new Rng(4), { rate: 0.2, salt: 1 });
+  const black = impulseNoise(x, shape, new Rng(4), { rate: 0.2, salt: 0 });
+  assert.equal(white.filter((v) => v === 1).length, black.filter((v) => v === -1).length);
+  assert.equal(white.filter((v) => v === -1).length + black.filter((v) => v === 1).length, 0);
+  assert.equal(white.filter((v) => v === 1).length, impulsed.filter((v) => v !== Math.fround(-0.2)).length);
+  assert.deepEqual(impulseNoise(x, shape, new Rng(4), { rate: 0.2, salt: 0.5 }), impulsed);
 
   const rgb = new Float32Array(3 * 20 * 20).fill(0.5);
   const occluded = occlusion(rgb, [3, 20, 20], new Rng(5), { size: 7 });

@@ -22,6 +22,8 @@ export interface FamilySpec {
   readonly id: string;
   readonly label: string;
   readonly kind: FamilyKind;
+  /** Scored like the others but with no target: it explains another family's figures. */
+  readonly diagnostic?: true;
 }
 
 type PixelCorruption = (x: Float32Array, shape: ImageShape, rng: Rng) => Float32Array;
@@ -38,6 +40,12 @@ export type Family = PixelFamily | UserFamily | (FamilySpec & { readonly kind: '
 
 export const NOISE_SIGMAS = [0.15, 0.3, 0.5] as const;
 export const IMPULSE_RATES = [0.05, 0.2] as const;
+/**
+ * The densest impulse family split in two (diagnostic rows, no target): only its salt (+1) pixels,
+ * then only its pepper (−1) pixels, each at half its rate. White dots on the dark background and
+ * holes in the strokes are different problems for a projector; these rows show which one f misses.
+ */
+export const IMPULSE_SPLIT_RATE = IMPULSE_RATES[1] / 2;
 export const OCCLUSION_FRACTIONS = [0.3, 0.45] as const;
 
 export function benchmarkFamilies(shape: ImageShape): Family[] {
@@ -77,6 +85,20 @@ export function benchmarkFamilies(shape: ImageShape): Family[] {
   });
   for (const style of ['inverted', 'off-centre', 'rescaled', 'light-canvas'] as const) {
     families.push({ id: `user-${style}`, label: `user-style: ${style} (PNG → server decode + normalise)`, kind: 'user', style });
+  }
+  // Last, so that the families above draw the same corruptions as before these rows existed (each
+  // family's rng is a fork of one benchmark stream, taken in this order).
+  for (const [part, salt] of [
+    ['salt', 1],
+    ['pepper', 0],
+  ] as const) {
+    families.push({
+      id: `${part}-${IMPULSE_SPLIT_RATE}`,
+      label: `${part} only ${IMPULSE_SPLIT_RATE * 100} % (diagnostic)`,
+      kind: 'impulse',
+      diagnostic: true,
+      corrupt: (x, s, rng) => impulseNoise(x, s, rng, { rate: IMPULSE_SPLIT_RATE, salt }),
+    });
   }
   return families;
 }

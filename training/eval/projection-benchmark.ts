@@ -31,6 +31,8 @@ export interface FamilyScores {
   readonly id: string;
   readonly label: string;
   readonly kind: FamilyKind;
+  /** A row with no target (benchmark-families.ts). */
+  readonly diagnostic?: true;
   /** Fraction of the n images whose predicted class is the true label. */
   readonly accuracy: Columns;
   readonly frechet: Columns;
@@ -107,6 +109,7 @@ export async function projectionBenchmark(inputs: BenchmarkInputs): Promise<{ be
       id: family.id,
       label: family.label,
       kind: family.kind,
+      ...(family.diagnostic && { diagnostic: true as const }),
       accuracy: pick('accuracy'),
       frechet: pick('frechet'),
       psnr: pick('psnr'),

@@ -60,6 +60,8 @@ void test('evaluate writes the report, picture and card summary for a tiny model
       'user-off-centre',
       'user-rescaled',
       'user-light-canvas',
+      'salt-0.1',
+      'pepper-0.1',
     ],
   );
   const byId = Object.fromEntries(bench.families.map((f) => [f.id, f]));
@@ -78,9 +80,18 @@ void test('evaluate writes the report, picture and card summary for a tiny model
       for (const v of Object.values(metric)) assert.ok(Number.isFinite(v), `${f.id}: ${JSON.stringify(metric)}`);
     assert.equal(f.user !== undefined, f.kind === 'user');
   }
-  // Targets: 2 clean, one accuracy target per other family, FD for the 5 noise families, 4 user-style, 4 generation.
+  // The dense impulse family split into its salt and its pepper half: diagnostic rows, no targets.
+  assert.deepEqual(
+    bench.families.filter((f) => f.diagnostic).map((f) => f.id),
+    ['salt-0.1', 'pepper-0.1'],
+  );
+  assert.ok(
+    byId['salt-0.1']!.psnr.input > byId['impulse-0.2']!.psnr.input && byId['pepper-0.1']!.psnr.input > byId['impulse-0.2']!.psnr.input,
+  );
+  assert.ok(!saved.targets.some((t) => /salt|pepper/.test(t.target)));
+  // Targets: 2 clean, one accuracy target per other scored family, FD for the 5 noise families, 4 user-style, 4 generation.
   assert.equal(saved.targets.length, 2 + 12 + 5 + 4 + 4);
-  assert.equal(saved.benchmarkImage?.rows.length, 13);
+  assert.equal(saved.benchmarkImage?.rows.length, 15);
   const benchPng = await sharp(first.files.benchmarkPng!).metadata();
   assert.equal(benchPng.width, 2 * (16 * 30 + 2));
   const card = await loadModelCard(contraction);
