@@ -41,9 +41,10 @@ export type Family = PixelFamily | UserFamily | (FamilySpec & { readonly kind: '
 export const NOISE_SIGMAS = [0.15, 0.3, 0.5] as const;
 export const IMPULSE_RATES = [0.05, 0.2] as const;
 /**
- * The densest impulse family split in two (diagnostic rows, no target): only its salt (+1) pixels,
- * then only its pepper (−1) pixels, each at half its rate. White dots on the dark background and
- * holes in the strokes are different problems for a projector; these rows show which one f misses.
+ * The two halves of the densest impulse family on their own (diagnostic rows, no target): salt only
+ * (+1 pixels), then pepper only (−1 pixels), each at half its rate, drawn independently of it. White
+ * dots on the dark background and holes in the strokes are different problems for a projector;
+ * these rows show which one f misses.
  */
 export const IMPULSE_SPLIT_RATE = IMPULSE_RATES[1] / 2;
 export const OCCLUSION_FRACTIONS = [0.3, 0.45] as const;
