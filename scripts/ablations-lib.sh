@@ -20,11 +20,12 @@ calibrate() {
   fi
 }
 # NAME-cal: run NAME with serving statistics and a generation file (the shipped post-processing);
-# CLEAN_SHARE=q calibrates with that share of clean batches (default: calibrate-bn's).
+# CLEAN_SHARE=q calibrates with that share of clean batches (default: calibrate-bn's), BN_BLEND=a
+# with blended BatchNorm (default: the card's).
 with_calibration() {
   local name=$1 dst="$OUT/$1-cal"
   if [ ! -f "$dst/generator.onnx" ]; then
-    npm run --silent calibrate-bn -- "$OUT/$name" --out "$dst" ${CLEAN_SHARE:+--clean-share "$CLEAN_SHARE"}
+    npm run --silent calibrate-bn -- "$OUT/$name" --out "$dst" ${CLEAN_SHARE:+--clean-share "$CLEAN_SHARE"} ${BN_BLEND:+--bn-blend "$BN_BLEND"}
     npm run --silent calibrate-bn -- "$dst" --generator
   fi
   if [ ! -f "$dst/evaluation.json" ]; then

@@ -47,7 +47,11 @@
 #   groupnorm: the f bundled at commit bb95297 fine-tuned with GroupNorm (32 groups: per-image
 #            statistics in training and serving alike; γ, β taken from its BatchNorm layers) on the
 #            cycle4 recipe (seed 9): 300 and 6,000 steps, and 6,000 with thicker strokes at p = 0.2.
-# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4|blend|groupnorm] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
+#   normfirst: the f bundled at commit bb95297 given a BatchNorm on its first convolution
+#            (`--norm-first`, fresh γ = 1, β = 0), the cycle4 recipe (seed 9) for 2,000 and 4,000
+#            steps, each calibrated as bundled (clean share 0.625, blend 0.3), against that f
+#            calibrated the same way (the bundled f).
+# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4|blend|groupnorm|normfirst] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
 # (width 64: 25), cycle3 and augment runs about 8, calibration 2.
 set -euo pipefail
@@ -61,8 +65,8 @@ case $SET in
   calibration) FROM=27818b0 ;;
   cycle2) FROM=044836a ;;
   cycle3 | augment | cycle4) FROM=be74ee3 ;;
-  blend | groupnorm) FROM=bb95297 ;;
-  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2, cycle3, augment, cycle4, blend or groupnorm)" >&2; exit 2 ;;
+  blend | groupnorm | normfirst) FROM=bb95297 ;;
+  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2, cycle3, augment, cycle4, blend, groupnorm or normfirst)" >&2; exit 2 ;;
 esac
 START="$OUT/start"
 mkdir -p "$OUT"
@@ -295,6 +299,14 @@ elif [ "$SET" = groupnorm ]; then
   run gn6000t20 "${recipe[@]}" --steps 6000 --augment 0.2
   npm run --silent ablation-table -- "f of bb95297 (BatchNorm, plain calibration)=$START" "GroupNorm, 300 steps=$OUT/gn300" \
     "GroupNorm, 6,000 steps=$OUT/gn6000" "GroupNorm, 6,000 steps, thicker strokes 0.2=$OUT/gn6000t20"
+elif [ "$SET" = normfirst ]; then
+  calibrate bundled "$START" --clean-share 0.625 --bn-blend 0.3
+  recipe=("${SEVENTH_CYCLE[@]}" --seed 9 --norm-first)
+  export CLEAN_SHARE=0.625 BN_BLEND=0.3
+  train_cal nf2000 "${recipe[@]}" --steps 2000
+  train_cal nf4000 "${recipe[@]}" --steps 4000
+  npm run --silent ablation-table -- "f of bb95297, blend 0.3 (bundled)=$OUT/bundled" \
+    "+ first-layer BatchNorm, 2,000 steps=$OUT/nf2000-cal" "+ first-layer BatchNorm, 4,000 steps=$OUT/nf4000-cal"
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip

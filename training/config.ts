@@ -41,6 +41,11 @@ export interface ModelConfig {
    * BatchNorm); absent or 0: plain BatchNorm.
    */
   bnBlend?: number;
+  /**
+   * Normalise the first convolution's output too (mnist, celeba64; DCGAN leaves it unnormalised).
+   * Absent or false: the first layer has no normalisation.
+   */
+  normFirst?: boolean;
   /** Channels of the latent bottleneck (latent×1×1). */
   latent: number;
   /** Base width: channels of the first conv (doubled per stage). */
@@ -334,6 +339,10 @@ function validateConfig(c: TrainConfig): string[] {
     const a = c.model.bnBlend;
     check(issues, typeof a === 'number' && a >= 0 && a <= 1, `bnBlend must be a number in [0, 1], got ${a}`);
     check(issues, a === 0 || c.model.norm === 'batch', 'bnBlend needs batch norm');
+  }
+  if (c.model.normFirst !== undefined) {
+    check(issues, typeof c.model.normFirst === 'boolean', `normFirst must be true or false, got ${JSON.stringify(c.model.normFirst)}`);
+    check(issues, !(c.model.normFirst && c.model.norm === 'none'), 'normFirst needs a normalisation (batch or group)');
   }
   if (c.model.norm === 'group') {
     const bad = [c.model.width, 2 * c.model.width].filter((ch) => ch % c.model.groups !== 0);

@@ -43,10 +43,10 @@ const layer = (
   act: Activation,
 ): LayerSpec => ({ name, kind, out, kernel, stride, padding, norm, act });
 
-/** 28×28: 28 →(k4s2p1) 14 → 7 →(k7) 1 and back. */
-function mnistLayers(c: number, w: number, latent: number): LayerSpec[] {
+/** 28×28: 28 →(k4s2p1) 14 → 7 →(k7) 1 and back; `normFirst` normalises enc.0 too. */
+function mnistLayers(c: number, w: number, latent: number, normFirst: boolean): LayerSpec[] {
   return [
-    layer('enc.0', 'conv', w, 4, 2, 1, false, 'lrelu'),
+    layer('enc.0', 'conv', w, 4, 2, 1, normFirst, 'lrelu'),
     layer('enc.1', 'conv', 2 * w, 4, 2, 1, true, 'lrelu'),
     layer('enc.2', 'conv', latent, 7, 1, 0, false, 'none'),
     layer('dec.0', 'convT', 2 * w, 7, 1, 0, true, 'relu'),
@@ -56,9 +56,9 @@ function mnistLayers(c: number, w: number, latent: number): LayerSpec[] {
 }
 
 /** 64×64 DCGAN (docs/ign.md, "Architectures"): 64→32→16→8→4 →(k4) 1 and back. */
-function celebaLayers(c: number, w: number, latent: number): LayerSpec[] {
+function celebaLayers(c: number, w: number, latent: number, normFirst: boolean): LayerSpec[] {
   return [
-    layer('enc.0', 'conv', w, 4, 2, 1, false, 'lrelu'),
+    layer('enc.0', 'conv', w, 4, 2, 1, normFirst, 'lrelu'),
     layer('enc.1', 'conv', 2 * w, 4, 2, 1, true, 'lrelu'),
     layer('enc.2', 'conv', 4 * w, 4, 2, 1, true, 'lrelu'),
     layer('enc.3', 'conv', 8 * w, 4, 2, 1, true, 'lrelu'),
@@ -84,10 +84,10 @@ export function architecture(model: ModelConfig, imageShape: readonly [number, n
   switch (model.arch) {
     case 'mnist':
       need(28);
-      return { imageShape, layers: mnistLayers(c, model.width, model.latent) };
+      return { imageShape, layers: mnistLayers(c, model.width, model.latent, model.normFirst === true) };
     case 'celeba64':
       need(64);
-      return { imageShape, layers: celebaLayers(c, model.width, model.latent) };
+      return { imageShape, layers: celebaLayers(c, model.width, model.latent, model.normFirst === true) };
     case 'tiny':
       return { imageShape, layers: tinyLayers(c, model.width) };
   }

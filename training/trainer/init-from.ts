@@ -4,7 +4,10 @@
  * models/<name> folder (its model.onnx initializers carry the parameter names of the training
  * graph). Adam moments start at zero. The layer table must match; the widths may grow: a narrower f
  * (smaller `--width` / `--latent`) is widened so that it computes the same function (widen.ts).
- * Every parameter and buffer of the run must then be present with the same number of elements.
+ * Every parameter and buffer of the run must then be present with the same number of elements,
+ * except a whole normalisation layer the stored f does not have (`--norm-first` on an f without
+ * one): it keeps its fresh initialisation (γ = 1, β = 0, running mean 0 and variance 1), which is
+ * not function-preserving, and is reported in `freshNorms`.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,6 +23,8 @@ export interface InitialWeights {
   readonly weights: Map<string, Float32Array>;
   /** Output channels per layer of the stored f when it was widened into the run's; else null. */
   readonly widenedFrom: number[] | null;
+  /** Layers whose normalisation the stored f lacks; their parameters keep the run's initialisation. */
+  readonly freshNorms: string[];
 }
 
 export interface WidenOptions {
@@ -51,8 +56,14 @@ export async function loadInitialWeights(dir: string, decls: readonly ParamDecl[
   }
   const out = new Map<string, Float32Array>();
   const problems: string[] = [];
+  const normOf = (name: string): string | undefined => widen.arch.layers.find((l) => l.norm && name.startsWith(`${l.name}.norm.`))?.name;
+  const freshNorms = widen.arch.layers
+    .filter((l) => l.norm && !Object.keys(weights).some((name) => name.startsWith(`${l.name}.norm.`)))
+    .map((l) => l.name);
   for (const d of decls) {
     const w = weights[d.name];
+    const layer = normOf(d.name);
+    if (!w && layer !== undefined && freshNorms.includes(layer)) continue;
     const want = numel(d.shape);
     if (!w) problems.push(`${d.name} is missing`);
     else if (w.length !== want) problems.push(`${d.name} has ${w.length} values, the run needs ${want}`);
@@ -62,5 +73,5 @@ export async function loadInitialWeights(dir: string, decls: readonly ParamDecl[
     throw new ConfigError(
       `--init-from ${dir} does not match this architecture: ${problems.slice(0, 4).join('; ')}${problems.length > 4 ? '; …' : ''}`,
     );
-  return { weights: out, widenedFrom: needsWidening ? widths : null };
+  return { weights: out, widenedFrom: needsWidening ? widths : null, freshNorms };
 }

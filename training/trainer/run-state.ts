@@ -39,6 +39,8 @@ export interface RunState {
   batcher: EpochBatcher;
   /** Output channels per layer of the --init-from f when it was widened into this run's; else null. */
   widenedFrom: number[] | null;
+  /** Layers whose normalisation the --init-from f lacks (they start fresh); empty otherwise. */
+  freshNorms: string[];
   /** Steps already done (0 for a fresh run). */
   startStep: number;
   totalSteps: number;
@@ -104,6 +106,7 @@ export async function createRunState(config: TrainConfig, options: RunStateOptio
     ? new Map(Object.entries(ckpt.tensors).filter(([name]) => !name.startsWith(EMA_PREFIX)))
     : initialState(stepGraph, config.seed);
   let widenedFrom: number[] | null = null;
+  let freshNorms: string[] = [];
   if (!ckpt && config.recipe.initFrom !== null) {
     const initial = await loadInitialWeights(config.recipe.initFrom, stepGraph.decls, {
       arch,
@@ -112,6 +115,7 @@ export async function createRunState(config: TrainConfig, options: RunStateOptio
     });
     for (const [name, value] of initial.weights) state.set(name, value);
     widenedFrom = initial.widenedFrom;
+    freshNorms = initial.freshNorms;
   }
   const runner = await StepRunner.create(stepGraph.graph, {
     state,
@@ -132,6 +136,7 @@ export async function createRunState(config: TrainConfig, options: RunStateOptio
     batcher,
     noiseStats: noiseStatsFor(config, dataset, ckpt?.noiseStats ?? null),
     widenedFrom,
+    freshNorms,
     startStep: ckpt?.meta.step ?? 0,
     totalSteps: totalSteps(config, dataset.n),
     wallTimeSeconds: ckpt?.meta.wallTimeSeconds ?? 0,

@@ -155,9 +155,19 @@ function reportSkippedFiles(dataset: Dataset, log: { write: (line: string) => un
   );
 }
 
-/** A warm start widened from a narrower f: one line on stderr and one record in log.jsonl. */
-function reportWidening(run: RunState, log: { write: (line: string) => unknown }): void {
-  if (run.widenedFrom === null || run.config.recipe.initFrom === null) return;
+/**
+ * A warm start widened from a narrower f, or given normalisation layers its f lacks: one line on
+ * stderr and one record in log.jsonl each.
+ */
+function reportWarmStart(run: RunState, log: { write: (line: string) => unknown }): void {
+  if (run.config.recipe.initFrom === null) return;
+  if (run.freshNorms.length > 0) {
+    process.stderr.write(
+      `--init-from ${run.config.recipe.initFrom}: new normalisation on ${run.freshNorms.join(', ')} (fresh, not function-preserving)\n`,
+    );
+    log.write(`${JSON.stringify({ event: 'fresh_norms', from: run.config.recipe.initFrom, layers: run.freshNorms })}\n`);
+  }
+  if (run.widenedFrom === null) return;
   const layers = run.arch.layers.map((l, i) => ({ layer: l.name, from: run.widenedFrom![i]!, to: l.out })).filter((c) => c.from !== c.to);
   const what = layers.map((c) => `${c.layer} ${c.from}→${c.to}`).join(', ');
   process.stderr.write(`--init-from ${run.config.recipe.initFrom}: widened (function-preserving) ${what}\n`);
@@ -230,7 +240,7 @@ async function loop(run: RunState, options: TrainOptions, commands: readonly str
   const ckptDir = join(config.out, CHECKPOINT_DIR);
   const log = createWriteStream(join(config.out, LOG_FILE), { flags: 'a' });
   reportSkippedFiles(run.dataset, log);
-  reportWidening(run, log);
+  reportWarmStart(run, log);
   const sampler = await createSampler(run);
   const end = Math.min(run.totalSteps, run.startStep + (options.maxSteps ?? Infinity));
   const progress = new Progress({
