@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /**
  * @file npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving|clean|noise | --generator]
- *   [--bn-blend a] [--batches 16] [--batch 500] [--seed 0] [--threads N]
+ *   [--mixture p] [--bn-blend a] [--batches 16] [--batch 500] [--seed 0] [--threads N]
  * Recalibrates the BatchNorm running statistics of an exported f on calibration images (default:
  * clean and corrupted training images, what a served projector is sent), rewrites model.onnx (or
  * writes generator.onnx) and model.json, and clears the card's evaluation: run `npm run evaluate`
@@ -12,7 +12,7 @@ import { recalibrateExport } from '../training/trainer/recalibrate-export.ts';
 import type { CalibrationSource } from '../training/trainer/recalibrate-export.ts';
 import { parseFlags, runCli } from './cli.ts';
 
-const USAGE = `usage: npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving [--clean-share 0.5] | --generator] [--bn-blend a] [--batches 16] [--batch 500] [--seed 0] [--threads N] [--debug]
+const USAGE = `usage: npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving [--clean-share 0.5] | --generator [--mixture p]] [--bn-blend a] [--batches 16] [--batch 500] [--seed 0] [--threads N] [--debug]
   Recalibrates the BatchNorm running statistics of f on calibration images.
   --out <dir>     write the recalibrated model here (default: in place)
   --source <s>    serving: clean and corrupted training images, alternately (default);
@@ -21,6 +21,8 @@ const USAGE = `usage: npm run calibrate-bn -- models/<name> [--out <dir>] [--sou
   --generator     write generator.onnx instead (statistics from the noise z), which the first
                   application of /generate, npm run sample and the evaluation's samples run;
                   model.onnx is kept
+  --mixture <p>   noise calibration: a share p of each batch is a corrupted training image, as in
+                  the z batches of training (their --source-mix; default 0: noise only)
   --bn-blend <a>  blended BatchNorm: each image's own statistics' share in [0, 1] for the
                   calibration and the written graph (default: the card's, else the training's, else 0)
   --batches <k>   calibration batches (default 16)
@@ -36,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
       source: { type: 'string' },
       'clean-share': { type: 'string' },
       generator: { type: 'boolean' },
+      mixture: { type: 'string' },
       'bn-blend': { type: 'string' },
       batches: { type: 'string' },
       batch: { type: 'string' },
@@ -52,11 +55,13 @@ async function main(argv: string[]): Promise<number> {
   const threads = threadsOption(values.threads);
   const cleanShare = fractionOption('clean-share', values['clean-share']);
   const blend = fractionOption('bn-blend', values['bn-blend']);
+  const mixture = fractionOption('mixture', values.mixture);
   const { card, out } = await recalibrateExport(modelDir, {
     ...(values.out !== undefined && { out: values.out }),
     ...(values.source !== undefined && { source: values.source as CalibrationSource }),
     ...(values.generator === true && { generator: true }),
     ...(cleanShare !== undefined && { cleanShare }),
+    ...(mixture !== undefined && { mixture }),
     ...(blend !== undefined && { blend }),
     ...(batches !== undefined && { batches }),
     ...(batch !== undefined && { batch }),

@@ -113,6 +113,14 @@ void test('calibrate-bn: a missing model, an unknown source, zero batches and sh
     [['models/mnist', '--out', out, '--batches', '0'], /^calibrate-bn: --batches must be a positive integer$/],
     [['models/mnist', '--out', out, '--bn-blend', '1.5'], /^calibrate-bn: --bn-blend must be a number in \[0, 1\], got "1.5"$/],
     [['models/mnist', '--out', out, '--clean-share', 'half'], /^calibrate-bn: --clean-share must be a number in \[0, 1\], got "half"$/],
+    [
+      ['models/mnist', '--out', out, '--generator', '--mixture', '1.5'],
+      /^calibrate-bn: --mixture must be a number in \[0, 1\], got "1.5"$/,
+    ],
+    [
+      ['models/mnist', '--out', out, '--mixture', '0.25'],
+      /^calibrate-bn: --mixture applies to the noise calibration \(--generator\) only$/,
+    ],
   ] as const) {
     const r = run('calibrate-bn.ts', [...args]);
     assert.equal(r.status, 2, r.stderr);

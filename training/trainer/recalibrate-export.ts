@@ -13,7 +13,7 @@ import type { ModelCard } from '../../common/model-card.ts';
 import { ConfigError } from '../config.ts';
 import type { TrainConfig } from '../config.ts';
 import { loadDataset } from '../data/dataset.ts';
-import { SERVING_CLEAN_SHARE, calibrationBatches } from '../data/source-mix.ts';
+import { BLUR_SIGMA_MAX, SERVING_CLEAN_SHARE, calibrationBatches, mixSources, sourceFamilyDraws } from '../data/source-mix.ts';
 import { sampleNoise } from '../../common/noise.ts';
 import { Rng } from '../../common/rng.ts';
 import { datasetSpecOf } from '../eval/evaluate.ts';
@@ -36,6 +36,21 @@ const SOURCE_TEXT: Record<CalibrationSource, string> = {
   noise: 'noise z',
 };
 
+/**
+ * The sentence each kind of calibration appends to the card's description (see `what` below); a
+ * new calibration of the same file replaces the earlier ones, so repeated calibrations neither
+ * pile up nor push the latest one past the description's length limit.
+ */
+const BLEND_SENTENCE = String.raw`(?: Each image is normalised with [\d.]+ of its own statistics \(blended BatchNorm\)\.)?`;
+const CALIBRATION_SENTENCE = {
+  generator: new RegExp(
+    String.raw`\s*Generation \(the first application to noise\) runs \S+: the same weights with BatchNorm statistics from \d+ noise z(?:, a share [\d.]+ of them corrupted training images as in training)?\.` +
+      BLEND_SENTENCE,
+    'g',
+  ),
+  model: new RegExp(String.raw`\s*BatchNorm statistics recalibrated on \d+ images \(.*?\)\.` + BLEND_SENTENCE, 'g'),
+};
+
 /** The generation file `--generator` writes beside model.onnx. */
 export const GENERATOR_FILE = 'generator.onnx';
 
@@ -51,6 +66,12 @@ export interface RecalibrateOptions {
   out?: string;
   /** 'serving': the share of clean batches, the rest corrupted (default 0.5: they alternate). */
   cleanShare?: number;
+  /**
+   * 'noise': the share of each batch that is a corrupted training image instead of noise, drawn
+   * like the training's mixture rows (its families, clipping and blur range), so that the batches
+   * have the composition of the z batches f was trained on (default 0: noise only).
+   */
+  mixture?: number;
   /** Number of calibration batches (default 16; 'serving' alternates clean and corrupted ones). */
   batches?: number;
   /** Images per batch (default 500). */
@@ -102,10 +123,30 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
   if (!(cleanShare >= 0 && cleanShare <= 1)) throw new ConfigError(`--clean-share must be in [0, 1], got ${cleanShare}`);
   if (options.cleanShare !== undefined && kind !== 'serving')
     throw new ConfigError('--clean-share applies to the serving calibration only');
+  const mixture = options.mixture ?? 0;
+  if (!(mixture >= 0 && mixture <= 1)) throw new ConfigError(`--mixture must be in [0, 1], got ${mixture}`);
+  if (mixture > 0 && kind !== 'noise') throw new ConfigError('--mixture applies to the noise calibration (--generator) only');
   let nextBatch: (index: number) => Float32Array;
   if (kind === 'noise') {
     const rng = new Rng(seed);
-    nextBatch = (index) => sampleNoise(card.noise, noiseStats, shape, rng.fork(`calibration-${index}`), batch);
+    const source = mixture > 0 ? await loadDataset(datasetSpecOf(card), 'train') : null;
+    const recipe = trained.recipe;
+    const families = sourceFamilyDraws(recipe?.sourceWeights ?? {});
+    nextBatch = (index) => {
+      const z = sampleNoise(card.noise, noiseStats, shape, rng.fork(`calibration-${index}`), batch);
+      if (source !== null)
+        mixSources(
+          z,
+          mixture,
+          batch,
+          source,
+          rng.fork(`mixture-${index}`),
+          recipe?.sourceClip ?? true,
+          recipe?.sourceBlurMax ?? BLUR_SIGMA_MAX,
+          families,
+        );
+      return z;
+    };
   } else {
     nextBatch = calibrationBatches(await loadDataset(datasetSpecOf(card), 'train'), batch, seed, kind, cleanShare);
   }
@@ -130,16 +171,24 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
     const named = [card.file, card.noise.statsFile, card.generation?.file].filter((f): f is string => f !== undefined && f !== written);
     for (const file of named) await copyFile(join(dir, file), join(out, file));
   }
-  const share = kind === 'serving' && cleanShare !== SERVING_CLEAN_SHARE ? ` (clean share ${cleanShare})` : '';
+  const share =
+    kind === 'serving' && cleanShare !== SERVING_CLEAN_SHARE
+      ? ` (clean share ${cleanShare})`
+      : mixture > 0
+        ? ` with a share ${mixture} of mixture samples, as in training`
+        : '';
   const calibration = { images: batches * batch, seed, source: `${card.training.dataset}: ${SOURCE_TEXT[kind]}${share}` };
   const blended = blend > 0 ? ` Each image is normalised with ${blend} of its own statistics (blended BatchNorm).` : '';
   const what =
     options.generator === true
-      ? `Generation (the first application to noise) runs ${GENERATOR_FILE}: the same weights with BatchNorm statistics from ${calibration.images} noise z.${blended}`
+      ? `Generation (the first application to noise) runs ${GENERATOR_FILE}: the same weights with BatchNorm statistics from ${calibration.images} noise z${mixture > 0 ? `, a share ${mixture} of them corrupted training images as in training` : ''}.${blended}`
       : `BatchNorm statistics recalibrated on ${calibration.images} images (${calibration.source}).${blended}`;
   const next: ModelCard = {
     ...card,
-    description: `${card.description} ${what}`.slice(0, 2000),
+    description: `${card.description.replace(CALIBRATION_SENTENCE[options.generator === true ? 'generator' : 'model'], '')} ${what}`.slice(
+      0,
+      2000,
+    ),
     created: new Date().toISOString(),
     ...(options.generator === true
       ? { generation: withBlend<NonNullable<ModelCard['generation']>>({ file: GENERATOR_FILE, calibration }, blend, trainedBlend) }

@@ -113,6 +113,10 @@ void test('recalibrateExport rewrites the model and card of an exported f, leavi
     // Same seed → same statistics (in place this time).
     await recalibrateExport(out, { batches: 2, batch: BATCH, seed: 3, command: 'again' });
     assert.deepEqual(readFloatInitializers(await readFile(join(out, 'model.onnx')))[mean], after[mean]);
+    // The card describes the latest calibration once: a recalibration replaces the earlier sentence.
+    const described = (await loadModelCard(out)).card.description;
+    assert.equal(described.split('BatchNorm statistics recalibrated on').length, 2, described);
+    assert.ok(described.endsWith('BatchNorm statistics recalibrated on 16 images (mnist/train: clean + mixture samples).'), described);
     // Other sources give other statistics and say so in the card; an unknown one is refused.
     const noisy = join(dir, 'noise');
     await recalibrateExport(source, { out: noisy, source: 'noise', batches: 2, batch: BATCH, seed: 3, command: 'noise' });
@@ -165,6 +169,33 @@ void test('--generator writes generator.onnx beside an unchanged f; generate() r
       calibration: { images: 2 * BATCH, seed: 1, source: 'mnist/train: noise z' },
     });
     assert.equal(card.normalization.calibration, undefined, "f's own statistics are untouched");
+    // Batches composed as training's z batches (a share of corrupted training images): other
+    // statistics, said in the card; a share of 0 is the noise-only file; a share on another source
+    // or out of range is refused.
+    const mixed = join(dir, 'mixed');
+    await recalibrateExport(source, { out: mixed, generator: true, mixture: 0.5, batches: 2, batch: BATCH, seed: 1, command: 'gen' });
+    assert.equal(
+      (await loadModelCard(mixed)).card.generation?.calibration.source,
+      'mnist/train: noise z with a share 0.5 of mixture samples, as in training',
+    );
+    await recalibrateExport(mixed, { generator: true, mixture: 0.25, batches: 2, batch: BATCH, seed: 1, command: 'gen again' });
+    const described = (await loadModelCard(mixed)).card.description;
+    assert.equal(described.split('Generation (the first application to noise)').length, 2, described);
+    assert.ok(described.endsWith('from 16 noise z, a share 0.25 of them corrupted training images as in training.'), described);
+    const runningMean = (w: Record<string, Float32Array>) => w[Object.keys(w).find((n) => n.endsWith('.running_mean'))!]!;
+    const noiseOnly = readFloatInitializers(await readFile(join(out, 'generator.onnx')));
+    assert.notDeepEqual(runningMean(readFloatInitializers(await readFile(join(mixed, 'generator.onnx')))), runningMean(noiseOnly));
+    const zero = join(dir, 'zero');
+    await recalibrateExport(source, { out: zero, generator: true, mixture: 0, batches: 2, batch: BATCH, seed: 1, command: 'gen' });
+    assert.deepEqual(await readFile(join(zero, 'generator.onnx')), await readFile(join(out, 'generator.onnx')));
+    await assert.rejects(
+      recalibrateExport(source, { out: zero, mixture: 0.5, batches: 2, batch: BATCH, command: 'x' }),
+      /--mixture applies to the noise calibration \(--generator\) only/,
+    );
+    await assert.rejects(
+      recalibrateExport(source, { out: zero, generator: true, mixture: 2, batches: 2, batch: BATCH, command: 'x' }),
+      /--mixture must be in \[0, 1\], got 2/,
+    );
     const generatorWeights = readFloatInitializers(await readFile(join(out, 'generator.onnx')));
     const weight = Object.keys(generatorWeights).find((n) => n.endsWith('.weight'))!;
     assert.deepEqual(generatorWeights[weight], readFloatInitializers(await readFile(join(out, 'model.onnx')))[weight]);
