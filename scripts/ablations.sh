@@ -49,8 +49,8 @@
 #            cycle4 recipe (seed 9): 300 and 6,000 steps, and 6,000 with thicker strokes at p = 0.2.
 #   normfirst: the f bundled at commit bb95297 given a BatchNorm on its first convolution
 #            (`--norm-first`, fresh γ = 1, β = 0), the cycle4 recipe (seed 9) for 2,000 and 4,000
-#            steps, each calibrated as bundled (clean share 0.625, blend 0.3), against that f
-#            calibrated the same way (the bundled f).
+#            steps, each calibrated as bundled (clean share 0.625, blend 0.3; noise-only generation
+#            file), against that f calibrated the same way.
 # Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4|blend|groupnorm|normfirst] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
 # (width 64: 25), cycle3 and augment runs about 8, calibration 2.
@@ -305,7 +305,7 @@ elif [ "$SET" = normfirst ]; then
   export CLEAN_SHARE=0.625 BN_BLEND=0.3
   train_cal nf2000 "${recipe[@]}" --steps 2000
   train_cal nf4000 "${recipe[@]}" --steps 4000
-  npm run --silent ablation-table -- "f of bb95297, blend 0.3 (bundled)=$OUT/bundled" \
+  npm run --silent ablation-table -- "f of bb95297, blend 0.3=$OUT/bundled" \
     "+ first-layer BatchNorm, 2,000 steps=$OUT/nf2000-cal" "+ first-layer BatchNorm, 4,000 steps=$OUT/nf4000-cal"
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
