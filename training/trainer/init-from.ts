@@ -56,14 +56,11 @@ export async function loadInitialWeights(dir: string, decls: readonly ParamDecl[
   }
   const out = new Map<string, Float32Array>();
   const problems: string[] = [];
-  const normOf = (name: string): string | undefined => widen.arch.layers.find((l) => l.norm && name.startsWith(`${l.name}.norm.`))?.name;
-  const freshNorms = widen.arch.layers
-    .filter((l) => l.norm && !Object.keys(weights).some((name) => name.startsWith(`${l.name}.norm.`)))
-    .map((l) => l.name);
+  const storedNames = Object.keys(weights);
+  const fresh = widen.arch.layers.filter((l) => l.norm && !storedNames.some((name) => name.startsWith(`${l.name}.norm.`)));
   for (const d of decls) {
     const w = weights[d.name];
-    const layer = normOf(d.name);
-    if (!w && layer !== undefined && freshNorms.includes(layer)) continue;
+    if (!w && fresh.some((l) => d.name.startsWith(`${l.name}.norm.`))) continue;
     const want = numel(d.shape);
     if (!w) problems.push(`${d.name} is missing`);
     else if (w.length !== want) problems.push(`${d.name} has ${w.length} values, the run needs ${want}`);
@@ -73,5 +70,5 @@ export async function loadInitialWeights(dir: string, decls: readonly ParamDecl[
     throw new ConfigError(
       `--init-from ${dir} does not match this architecture: ${problems.slice(0, 4).join('; ')}${problems.length > 4 ? '; …' : ''}`,
     );
-  return { weights: out, widenedFrom: needsWidening ? widths : null, freshNorms };
+  return { weights: out, widenedFrom: needsWidening ? widths : null, freshNorms: fresh.map((l) => l.name) };
 }
