@@ -21,12 +21,20 @@ calibrate() {
 }
 # NAME-cal: run NAME with serving statistics and a generation file (the shipped post-processing);
 # CLEAN_SHARE=q calibrates with that share of clean batches (default: calibrate-bn's), BN_BLEND=a
-# with blended BatchNorm (default: the card's).
+# with blended BatchNorm (default: the card's). SAMPLES_MIXTURE=p instead writes NAME-samples: the
+# generation file on z batches with a share p of mixture rows, then f's statistics from its own
+# samples of such batches (`--source samples`).
 with_calibration() {
   local name=$1 dst="$OUT/$1-cal"
+  [ -n "${SAMPLES_MIXTURE:-}" ] && dst="$OUT/$1-samples"
   if [ ! -f "$dst/generator.onnx" ]; then
-    npm run --silent calibrate-bn -- "$OUT/$name" --out "$dst" ${CLEAN_SHARE:+--clean-share "$CLEAN_SHARE"} ${BN_BLEND:+--bn-blend "$BN_BLEND"}
-    npm run --silent calibrate-bn -- "$dst" --generator
+    if [ -n "${SAMPLES_MIXTURE:-}" ]; then
+      npm run --silent calibrate-bn -- "$OUT/$name" --out "$dst" --generator --mixture "$SAMPLES_MIXTURE"
+      npm run --silent calibrate-bn -- "$dst" --source samples --mixture "$SAMPLES_MIXTURE" ${BN_BLEND:+--bn-blend "$BN_BLEND"}
+    else
+      npm run --silent calibrate-bn -- "$OUT/$name" --out "$dst" ${CLEAN_SHARE:+--clean-share "$CLEAN_SHARE"} ${BN_BLEND:+--bn-blend "$BN_BLEND"}
+      npm run --silent calibrate-bn -- "$dst" --generator
+    fi
   fi
   if [ ! -f "$dst/evaluation.json" ]; then
     npm run --silent evaluate -- "$dst" --classifier-dir models/mnist-classifier

@@ -1,6 +1,14 @@
 #!/usr/bin/env bash
 # The normalisation sets of scripts/ablations.sh (sourced there after ablations-lib.sh; needs OUT,
 # START and SEVENTH_CYCLE): blended BatchNorm, GroupNorm and a first-layer normalisation.
+# n5000 NAME SEED: NAME evaluated on 5,000 test images with that evaluation seed, as NAME-n5000-sSEED.
+n5000() {
+  local dst="$OUT/$1-n5000-s$2"
+  if [ ! -f "$dst/evaluation.json" ]; then
+    rm -rf "$dst" && cp -r "$OUT/$1" "$dst" && rm -f "$dst/evaluation.json"
+    npm run --silent evaluate -- "$dst" --classifier-dir models/mnist-classifier --n 5000 --seed "$2"
+  fi
+}
 normalisation_set() {
   if [ "$SET" = blend ]; then
     for a in 0.2 0.3 0.4 0.5; do calibrate "blend$a" "$START" --clean-share 0.625 --bn-blend "$a"; done
@@ -15,11 +23,7 @@ normalisation_set() {
     rows=()
     for seed in 0 1 2; do
       for run in start blend0.3; do
-        dst="$OUT/$run-n5000-s$seed"
-        if [ ! -f "$dst/evaluation.json" ]; then
-          rm -rf "$dst" && cp -r "$OUT/$run" "$dst" && rm "$dst/evaluation.json"
-          npm run --silent evaluate -- "$dst" --classifier-dir models/mnist-classifier --n 5000 --seed "$seed"
-        fi
+        n5000 "$run" "$seed"
         label=${run/start/plain (bb95297)}
         rows+=("${label/blend0.3/blend 0.3}, 5,000 images, seed $seed=$dst")
       done
@@ -40,5 +44,26 @@ normalisation_set() {
     train_cal nf4000 "${recipe[@]}" --steps 4000
     npm run --silent ablation-table -- "f of bb95297, blend 0.3=$OUT/bundled" \
       "+ first-layer BatchNorm, 2,000 steps=$OUT/nf2000-cal" "+ first-layer BatchNorm, 4,000 steps=$OUT/nf4000-cal"
+    # 64 Fourier-mixture groups (seed 9 for 4,000 steps, seed 10 for 2,000), calibrated as above and
+    # from f's own samples (SAMPLES_MIXTURE: generation file and samples on z batches with the
+    # training's mixture share; blend 0.5); the f bundled before them for comparison.
+    calibrate bundled-gen "$OUT/bundled" --generator --mixture 0.25
+    train_cal nfk64x4k "${recipe[@]}" --noise-components 64 --steps 4000
+    train_cal nfk64s10 "${recipe[@]}" --noise-components 64 --seed 10 --steps 2000
+    for run in start nfk64x4k nfk64s10; do SAMPLES_MIXTURE=0.25 BN_BLEND=0.5 with_calibration "$run"; done
+    npm run --silent ablation-table -- "f of bb95297, blend 0.3, generation file as in training (bundled before)=$OUT/bundled-gen" \
+      "f of bb95297, calibrated from its samples=$OUT/start-samples" \
+      "first-layer BatchNorm, 64 groups, 4,000 steps=$OUT/nfk64x4k-cal" "same, calibrated from its samples=$OUT/nfk64x4k-samples" \
+      "first-layer BatchNorm, 64 groups, seed 10, 2,000 steps=$OUT/nfk64s10-cal" "same, calibrated from its samples=$OUT/nfk64s10-samples"
+    rows=()
+    for seed in 0 1; do
+      for run in bundled-gen nfk64x4k-samples nfk64s10-samples; do
+        n5000 "$run" "$seed"
+        label=${run/bundled-gen/bundled before}
+        label=${label/nfk64x4k-samples/64 groups, 4,000 steps, from its samples (bundled)}
+        rows+=("${label/nfk64s10-samples/64 groups, seed 10, from its samples}, 5,000 images, seed $seed=$OUT/$run-n5000-s$seed")
+      done
+    done
+    npm run --silent ablation-table -- "${rows[@]}"
   fi
 }

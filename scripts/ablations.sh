@@ -50,7 +50,11 @@
 #   normfirst: the f bundled at commit bb95297 given a BatchNorm on its first convolution
 #            (`--norm-first`, fresh γ = 1, β = 0), the cycle4 recipe (seed 9) for 2,000 and 4,000
 #            steps, each calibrated as bundled (clean share 0.625, blend 0.3; noise-only generation
-#            file), against that f calibrated the same way.
+#            file), against that f calibrated the same way; then with 64 mixture groups (seed 9 for
+#            4,000 steps, seed 10 for 2,000), each also calibrated from its own samples
+#            (`calibrate-bn --source samples`, blend 0.5, generation file and samples on z batches
+#            with a 0.25 mixture share), as is the f of bb95297; the f bundled before and the two
+#            so calibrated (the 4,000-step one is bundled) evaluated on 5,000 images, seeds 0 and 1.
 # Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4|blend|groupnorm|normfirst] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
 # (width 64: 25), cycle3 and augment runs about 8, calibration 2.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * @file npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving|clean|noise | --generator]
+ * @file npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving|clean|noise|samples | --generator]
  *   [--mixture p] [--bn-blend a] [--batches 16] [--batch 500] [--seed 0] [--threads N]
  * Recalibrates the BatchNorm running statistics of an exported f on calibration images (default:
  * clean and corrupted training images, what a served projector is sent), rewrites model.onnx (or
@@ -12,17 +12,19 @@ import { recalibrateExport } from '../training/trainer/recalibrate-export.ts';
 import type { CalibrationSource } from '../training/trainer/recalibrate-export.ts';
 import { parseFlags, runCli } from './cli.ts';
 
-const USAGE = `usage: npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving [--clean-share 0.5] | --generator [--mixture p]] [--bn-blend a] [--batches 16] [--batch 500] [--seed 0] [--threads N] [--debug]
+const USAGE = `usage: npm run calibrate-bn -- models/<name> [--out <dir>] [--source serving [--clean-share 0.5] | --source samples [--mixture p] | --generator [--mixture p]] [--bn-blend a] [--batches 16] [--batch 500] [--seed 0] [--threads N] [--debug]
   Recalibrates the BatchNorm running statistics of f on calibration images.
   --out <dir>     write the recalibrated model here (default: in place)
   --source <s>    serving: clean and corrupted training images, alternately (default);
-                  clean: training images only; noise: the model's noise z
+                  clean: training images only; noise: the model's noise z;
+                  samples: f's own samples f(z), as /generate's first application gives them
+                  (the statistics f(f(z)) had in training)
   --clean-share <q>  serving: the share of clean batches, the rest corrupted (default 0.5)
   --generator     write generator.onnx instead (statistics from the noise z), which the first
                   application of /generate, npm run sample and the evaluation's samples run;
                   model.onnx is kept
-  --mixture <p>   noise calibration: a share p of each batch is a corrupted training image, as in
-                  the z batches of training (their --source-mix; default 0: noise only)
+  --mixture <p>   noise and samples calibrations: a share p of each z batch is a corrupted training
+                  image, as in the z batches of training (their --source-mix; default 0: noise only)
   --bn-blend <a>  blended BatchNorm: each image's own statistics' share in [0, 1] for the
                   calibration and the written graph (default: the card's, else the training's, else 0)
   --batches <k>   calibration batches (default 16)

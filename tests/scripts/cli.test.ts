@@ -109,7 +109,10 @@ void test('calibrate-bn: a missing model, an unknown source, zero batches and sh
   const out = join(tmpdir(), 'ign-never-written-calibration');
   for (const [args, message] of [
     [['/nonexistent/model'], /^calibrate-bn: model directory \/nonexistent\/model does not exist$/],
-    [['models/mnist', '--out', out, '--source', 'data'], /^calibrate-bn: --source must be one of serving, clean, noise, got "data"$/],
+    [
+      ['models/mnist', '--out', out, '--source', 'data'],
+      /^calibrate-bn: --source must be one of serving, clean, noise, samples, got "data"$/,
+    ],
     [['models/mnist', '--out', out, '--batches', '0'], /^calibrate-bn: --batches must be a positive integer$/],
     [['models/mnist', '--out', out, '--bn-blend', '1.5'], /^calibrate-bn: --bn-blend must be a number in \[0, 1\], got "1.5"$/],
     [['models/mnist', '--out', out, '--clean-share', 'half'], /^calibrate-bn: --clean-share must be a number in \[0, 1\], got "half"$/],
@@ -119,7 +122,11 @@ void test('calibrate-bn: a missing model, an unknown source, zero batches and sh
     ],
     [
       ['models/mnist', '--out', out, '--mixture', '0.25'],
-      /^calibrate-bn: --mixture applies to the noise calibration \(--generator\) only$/,
+      /^calibrate-bn: --mixture applies to the noise calibration \(--generator\) and to --source samples only$/,
+    ],
+    [
+      ['models/mnist', '--out', out, '--source', 'samples', '--clean-share', '0.5'],
+      /^calibrate-bn: --clean-share applies to the serving calibration only$/,
     ],
   ] as const) {
     const r = run('calibrate-bn.ts', [...args]);

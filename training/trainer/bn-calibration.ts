@@ -37,13 +37,14 @@ export interface CalibrationResult {
 
 /**
  * Recalibrates the BN running statistics of f (`model`, images `shape`) on `batches` batches of
- * `batch` images each, drawn in order from `nextBatch(i)` (batch×C×H×W in [-1, 1]).
+ * `batch` images each, drawn in order from `nextBatch(i)` (batch×C×H×W in [-1, 1]; async when the
+ * images are f's own samples).
  */
 export async function calibrateBatchNorm(
   model: ModelConfig,
   shape: [number, number, number],
   tensors: Readonly<Record<string, Float32Array>>,
-  source: { batch: number; batches: number; nextBatch: (index: number) => Float32Array },
+  source: { batch: number; batches: number; nextBatch: (index: number) => Float32Array | Promise<Float32Array> },
   session: SessionOptions = {},
 ): Promise<CalibrationResult> {
   if (model.norm !== 'batch') throw new Error(`only BatchNorm has running statistics to recalibrate (this f uses ${model.norm} norm)`);
@@ -70,7 +71,7 @@ export async function calibrateBatchNorm(
     }
     const fetch = buffers.map(nextName);
     for (let i = 0; i < source.batches; i++) {
-      const data = source.nextBatch(i);
+      const data = await source.nextBatch(i);
       if (data.length !== numel(x.shape))
         throw new Error(`calibration batch ${i} has ${data.length} values, expected [${x.shape.join(', ')}]`);
       const out = await runner.run({ ...feeds, x: { dtype: 'float32', shape: x.shape, data } }, fetch);

@@ -20,20 +20,25 @@ import { datasetSpecOf } from '../eval/evaluate.ts';
 import { readFloatInitializers } from '../onnx/serialize.ts';
 import { calibrateBatchNorm } from './bn-calibration.ts';
 import { exportGraphBytes, verifyExport } from './export.ts';
+import { openExportedModel } from '../eval/model-runner.ts';
 
 /**
  * What f is calibrated on: 'serving' (default) clean and corrupted training images, what the served
  * projector is sent; 'clean' training images only; 'noise' the card's noise z, what /generate's
- * first application sees (the source of `--generator`). Calibrating f itself on 'clean' or 'noise'
- * exists to measure the choice (README, "BatchNorm recalibration").
+ * first application sees (the source of `--generator`); 'samples' f's own samples f(z), as
+ * /generate's first application gives them (the generation file when the card has one), z drawn as
+ * for 'noise'. Training normalised f(z) batches by their own statistics in f(f(z)) (L_idem and
+ * L_tight), so 'samples' gives f the statistics it was made idempotent under. Calibrating f itself
+ * on 'clean' or 'noise' exists to measure the choice (README, "BatchNorm recalibration").
  */
-export const CALIBRATION_SOURCES = ['serving', 'clean', 'noise'] as const;
+export const CALIBRATION_SOURCES = ['serving', 'clean', 'noise', 'samples'] as const;
 export type CalibrationSource = (typeof CALIBRATION_SOURCES)[number];
 
 const SOURCE_TEXT: Record<CalibrationSource, string> = {
   serving: 'clean + mixture samples',
   clean: 'clean images',
   noise: 'noise z',
+  samples: "f's samples f(z) of noise z",
 };
 
 /**
@@ -125,9 +130,11 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
     throw new ConfigError('--clean-share applies to the serving calibration only');
   const mixture = options.mixture ?? 0;
   if (!(mixture >= 0 && mixture <= 1)) throw new ConfigError(`--mixture must be in [0, 1], got ${mixture}`);
-  if (mixture > 0 && kind !== 'noise') throw new ConfigError('--mixture applies to the noise calibration (--generator) only');
-  let nextBatch: (index: number) => Float32Array;
-  if (kind === 'noise') {
+  if (mixture > 0 && kind !== 'noise' && kind !== 'samples')
+    throw new ConfigError('--mixture applies to the noise calibration (--generator) and to --source samples only');
+  let nextBatch: (index: number) => Float32Array | Promise<Float32Array>;
+  let release = async (): Promise<void> => {};
+  if (kind === 'noise' || kind === 'samples') {
     const rng = new Rng(seed);
     const source = mixture > 0 ? await loadDataset(datasetSpecOf(card), 'train') : null;
     const recipe = trained.recipe;
@@ -147,6 +154,13 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
         );
       return z;
     };
+    if (kind === 'samples') {
+      // f¹(z) as /generate serves it: the generation file when there is one, else f.
+      const { runner } = await openExportedModel(dir, options.threads !== undefined ? { threads: options.threads } : {});
+      const noiseBatch = nextBatch;
+      nextBatch = async (index) => (await runner.generate(await noiseBatch(index), 1))[0]!;
+      release = () => runner.release();
+    }
   } else {
     nextBatch = calibrationBatches(await loadDataset(datasetSpecOf(card), 'train'), batch, seed, kind, cleanShare);
   }
@@ -157,7 +171,7 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
     weights,
     { batch, batches, nextBatch },
     options.threads !== undefined ? { threads: options.threads } : {},
-  );
+  ).finally(release);
   const bytes = exportGraphBytes(config as TrainConfig, shape, tensors);
   await verifyExport(bytes, shape);
   const out = options.out ?? dir;

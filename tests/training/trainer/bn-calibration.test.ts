@@ -13,6 +13,7 @@ import { readFloatInitializers } from '../../../training/onnx/serialize.ts';
 import { loadModelCard } from '../../../common/model-card.ts';
 import { ModelRunner, openExportedModel } from '../../../training/eval/model-runner.ts';
 import { Rng } from '../../../common/rng.ts';
+import { sampleNoise } from '../../../common/noise.ts';
 import { maxAbsDiff } from '../../support/max-abs-diff.ts';
 import { applyOnce, plantedTensors } from '../../support/planted-f.ts';
 
@@ -124,7 +125,7 @@ void test('recalibrateExport rewrites the model and card of an exported f, leavi
     assert.notDeepEqual(readFloatInitializers(await readFile(join(noisy, 'model.onnx')))[mean], after[mean]);
     await assert.rejects(
       recalibrateExport(source, { out: noisy, source: 'data' as 'clean', batches: 2, batch: BATCH, command: 'x' }),
-      /--source must be one of serving, clean, noise/,
+      /--source must be one of serving, clean, noise, samples/,
     );
     await assert.rejects(
       recalibrateExport(source, { out: noisy, generator: true, source: 'serving', batches: 2, batch: BATCH, command: 'x' }),
@@ -190,7 +191,7 @@ void test('--generator writes generator.onnx beside an unchanged f; generate() r
     assert.deepEqual(await readFile(join(zero, 'generator.onnx')), await readFile(join(out, 'generator.onnx')));
     await assert.rejects(
       recalibrateExport(source, { out: zero, mixture: 0.5, batches: 2, batch: BATCH, command: 'x' }),
-      /--mixture applies to the noise calibration \(--generator\) only/,
+      /--mixture applies to the noise calibration \(--generator\) and to --source samples only/,
     );
     await assert.rejects(
       recalibrateExport(source, { out: zero, generator: true, mixture: 2, batches: 2, batch: BATCH, command: 'x' }),
@@ -213,6 +214,64 @@ void test('--generator writes generator.onnx beside an unchanged f; generate() r
       await runner.release();
       await alone.release();
     }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+void test("--source samples: f's statistics are those of its own samples f¹(z), from the generation file when there is one", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ign-samples-'));
+  try {
+    const config = resolveConfig({ model: { arch: 'mnist', width: 4, latent: 8 }, noise: 'gaussian', data: { kind: 'mnist' } });
+    const common = { config, imageShape: SHAPE, noiseStats: null, steps: 1, epochs: 0, wallTimeSeconds: 1, dataset: 'mnist/train' };
+    const source = join(dir, 'source');
+    const tensors = randomTensors(9);
+    await exportModel(source, { ...common, tensors, commands: ['train'] });
+    const withGenerator = join(dir, 'with-generator');
+    await recalibrateExport(source, { out: withGenerator, generator: true, batches: 1, batch: BATCH, seed: 4, command: 'gen' });
+    const samples = join(dir, 'samples');
+    await recalibrateExport(withGenerator, { out: samples, source: 'samples', batches: 1, batch: BATCH, seed: 2, command: 'samples' });
+    const { card } = await loadModelCard(samples);
+    assert.equal(card.normalization.calibration?.source, "mnist/train: f's samples f(z) of noise z");
+    assert.ok(card.description.endsWith("BatchNorm statistics recalibrated on 8 images (mnist/train: f's samples f(z) of noise z)."));
+    assert.deepEqual(await readFile(join(samples, 'generator.onnx')), await readFile(join(withGenerator, 'generator.onnx')));
+
+    // The one calibration batch is f¹(z) of the generation file on the noise the noise calibration
+    // would draw with that seed; with its statistics, eval-mode f reproduces train-mode f on it.
+    const z = sampleNoise(card.noise, null, SHAPE, new Rng(2).fork('calibration-0'), BATCH);
+    const { runner } = await openExportedModel(withGenerator, { threads: 1 });
+    const [f1] = (await runner.generate(z, 1)) as [Float32Array];
+    await runner.release();
+    const calibrated = readFloatInitializers(await readFile(join(samples, 'model.onnx')));
+    const trainMode = await forward('train', f1, tensors);
+    assert.ok(maxAbsDiff(await forward('eval', f1, tensors), trainMode) > 0.1);
+    assert.ok(maxAbsDiff(await forward('eval', f1, calibrated), trainMode) < 2e-3);
+
+    // Without a generation file the samples are f's own first application: other statistics. A
+    // mixture share is said in the card and changes them; a clean share is refused.
+    const runningMean = (w: Record<string, Float32Array>) => w[Object.keys(w).find((n) => n.endsWith('.running_mean'))!]!;
+    const plain = join(dir, 'plain');
+    await recalibrateExport(source, { out: plain, source: 'samples', batches: 1, batch: BATCH, seed: 2, command: 'plain' });
+    assert.notDeepEqual(runningMean(readFloatInitializers(await readFile(join(plain, 'model.onnx')))), runningMean(calibrated));
+    const mixed = join(dir, 'mixed');
+    await recalibrateExport(withGenerator, {
+      out: mixed,
+      source: 'samples',
+      mixture: 0.5,
+      batches: 1,
+      batch: BATCH,
+      seed: 2,
+      command: 'mixed',
+    });
+    assert.equal(
+      (await loadModelCard(mixed)).card.normalization.calibration?.source,
+      "mnist/train: f's samples f(z) of noise z with a share 0.5 of mixture samples, as in training",
+    );
+    assert.notDeepEqual(runningMean(readFloatInitializers(await readFile(join(mixed, 'model.onnx')))), runningMean(calibrated));
+    await assert.rejects(
+      recalibrateExport(withGenerator, { out: mixed, source: 'samples', cleanShare: 0.5, batches: 1, batch: BATCH, command: 'x' }),
+      /--clean-share applies to the serving calibration only/,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
