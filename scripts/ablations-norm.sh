@@ -25,7 +25,7 @@ normalisation_set() {
       for run in start blend0.3; do
         n5000 "$run" "$seed"
         label=${run/start/plain (bb95297)}
-        rows+=("${label/blend0.3/blend 0.3}, 5,000 images, seed $seed=$dst")
+        rows+=("${label/blend0.3/blend 0.3}, 5,000 images, seed $seed=$OUT/$run-n5000-s$seed")
       done
     done
     npm run --silent ablation-table -- "${rows[@]}"

@@ -72,9 +72,9 @@ export interface RecalibrateOptions {
   /** 'serving': the share of clean batches, the rest corrupted (default 0.5: they alternate). */
   cleanShare?: number;
   /**
-   * 'noise': the share of each batch that is a corrupted training image instead of noise, drawn
-   * like the training's mixture rows (its families, clipping and blur range), so that the batches
-   * have the composition of the z batches f was trained on (default 0: noise only).
+   * 'noise' and 'samples': the share of each z batch that is a corrupted training image instead of
+   * noise, drawn like the training's mixture rows (its families, clipping and blur range), so that
+   * the batches have the composition of the z batches f was trained on (default 0: noise only).
    */
   mixture?: number;
   /** Number of calibration batches (default 16; 'serving' alternates clean and corrupted ones). */
