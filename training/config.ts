@@ -46,11 +46,20 @@ export interface ModelConfig {
    * Absent or false: the first layer has no normalisation.
    */
   normFirst?: boolean;
+  /**
+   * Channels of a residual pre-filter at full resolution before the first (strided) convolution:
+   * x + conv3×3(lrelu(conv3×3(x))), its second convolution zero-initialised so that a warm start
+   * computes the stored f (mnist, celeba64). Absent or 0: no stem.
+   */
+  stem?: number;
   /** Channels of the latent bottleneck (latent×1×1). */
   latent: number;
   /** Base width: channels of the first conv (doubled per stage). */
   width: number;
 }
+
+/** Largest `--stem` width. */
+export const MAX_STEM = 256;
 
 export interface OptimConfig {
   lr: number;
@@ -343,6 +352,11 @@ function validateConfig(c: TrainConfig): string[] {
   if (c.model.normFirst !== undefined) {
     check(issues, typeof c.model.normFirst === 'boolean', `normFirst must be true or false, got ${JSON.stringify(c.model.normFirst)}`);
     check(issues, !(c.model.normFirst && c.model.norm === 'none'), 'normFirst needs a normalisation (batch or group)');
+  }
+  if (c.model.stem !== undefined) {
+    const s = c.model.stem;
+    check(issues, Number.isInteger(s) && s >= 0 && s <= MAX_STEM, `stem must be an integer in [0, ${MAX_STEM}], got ${s}`);
+    check(issues, !(s > 0 && c.model.arch === 'tiny'), 'stem needs the mnist or celeba64 architecture');
   }
   if (c.model.norm === 'group') {
     const bad = [c.model.width, 2 * c.model.width].filter((ch) => ch % c.model.groups !== 0);

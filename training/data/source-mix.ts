@@ -146,21 +146,42 @@ function randomImages(source: BatchSource, count: number, rng: Rng): Float32Arra
   return out;
 }
 
+/** How a mixture row is drawn: its family uniformly from `families` (sourceFamilyDraws), blur σ up to `blurMax`, clipped or not. */
+export interface MixtureDraw {
+  families: readonly SourceFamily[];
+  blurMax: number;
+  clip: boolean;
+}
+
+/** Every family once, blur σ up to BLUR_SIGMA_MAX, unclipped: the draw before any of its options existed. */
+export const PLAIN_DRAW: MixtureDraw = { families: SOURCE_FAMILIES, blurMax: BLUR_SIGMA_MAX, clip: false };
+
+/** The mixture fields of a training recipe (config.ts RecipeConfig); a card written before a field existed lacks it. */
+export interface MixtureRecipe {
+  sourceWeights?: Partial<Record<SourceFamily, number>>;
+  sourceBlurMax?: number;
+  sourceClip?: boolean;
+}
+
+/**
+ * The draw of a recipe's mixture rows, shared by training (the noise prefetcher) and by the
+ * calibrations that compose z as training did. Fields a recipe lacks take their defaults, except
+ * clipping: a card without it predates the option and comes from a projector run, which clipped.
+ */
+export function mixtureDrawOf(recipe: MixtureRecipe | undefined): MixtureDraw {
+  return {
+    families: sourceFamilyDraws(recipe?.sourceWeights ?? {}),
+    blurMax: recipe?.sourceBlurMax ?? BLUR_SIGMA_MAX,
+    clip: recipe?.sourceClip ?? true,
+  };
+}
+
 /**
  * Overwrites the first sourceRows(p, batch) images of z (batch×C×H×W) with corrupted training
- * images drawn at random from `source`, each row's family drawn uniformly from `families`
- * (sourceFamilyDraws: repeats weight a family).
+ * images drawn at random from `source`, each as `draw` says (family, blur range, clipping).
  */
-export function mixSources(
-  z: Float32Array,
-  p: number,
-  batch: number,
-  source: BatchSource,
-  rng: Rng,
-  clip = false,
-  blurMax = BLUR_SIGMA_MAX,
-  families: readonly SourceFamily[] = SOURCE_FAMILIES,
-): void {
+export function mixSources(z: Float32Array, p: number, batch: number, source: BatchSource, rng: Rng, draw: MixtureDraw = PLAIN_DRAW): void {
+  const { families, blurMax, clip } = draw;
   const rows = sourceRows(p, batch);
   if (rows === 0) return;
   if (families.length === 0) throw new RangeError('the mixture needs at least one source family');
@@ -229,7 +250,7 @@ export function calibrationBatches(
   return (index) => {
     if (kind === 'clean' || !isMixtureBatch(index, cleanShare)) return randomImages(source, batch, rng);
     const out = new Float32Array(batch * shapeSize(source.shape));
-    mixSources(out, 1, batch, source, rng, true);
+    mixSources(out, 1, batch, source, rng, { ...PLAIN_DRAW, clip: true });
     return out;
   };
 }

@@ -7,7 +7,7 @@
  * Activations are plain ops: ctx.o.leakyRelu / relu / tanh.
  *
  * API (bias defaults to true, as in PyTorch; DCGAN blocks pass bias: false):
- *   conv2d(ctx, name, x, { out, kernel, stride = 1, padding = 0, bias = true })
+ *   conv2d(ctx, name, x, { out, kernel, stride = 1, padding = 0, bias = true, weightInit = DCGAN })
  *   convTranspose2d(ctx, name, x, { out, kernel, stride = 1, padding = 0, outputPadding = 0, bias = true })
  *   linear(ctx, name, x [N,in], { out, bias = true })
  *   batchNorm2d(ctx, name, x, { eps = 1e-5, momentum = 0.1 })   PyTorch momentum convention
@@ -19,6 +19,7 @@ import { batchNormBlendEval, batchNormBlendTrain, batchNormEval, batchNormTrain 
 import { currentBuffer } from './context.ts';
 import type { NnContext } from './context.ts';
 import { DCGAN_WEIGHT_INIT, ONES, ZEROS } from './params.ts';
+import type { Init } from './params.ts';
 
 export interface Conv2dOptions {
   out: number;
@@ -26,6 +27,8 @@ export interface Conv2dOptions {
   stride?: number;
   padding?: number;
   bias?: boolean;
+  /** Weight initialisation (default DCGAN's N(0, 0.02)). */
+  weightInit?: Init;
 }
 
 export interface ConvTranspose2dOptions extends Conv2dOptions {
@@ -47,7 +50,7 @@ export function conv2d(ctx: NnContext, name: string, x: Value, opts: Conv2dOptio
   const s = opts.stride ?? 1;
   const p = opts.padding ?? 0;
   const c = channels(name, x);
-  const w = ctx.params.param(`${name}.weight`, [out, c, k, k], DCGAN_WEIGHT_INIT);
+  const w = ctx.params.param(`${name}.weight`, [out, c, k, k], opts.weightInit ?? DCGAN_WEIGHT_INIT);
   const bias = optionalBias(ctx, name, out, opts.bias);
   const o = ctx.o;
   if (p === 0 && x.shape[2] === k && x.shape[3] === k) {

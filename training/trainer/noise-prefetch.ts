@@ -11,16 +11,13 @@ import { Worker } from 'node:worker_threads';
 import type { NoiseStats, ImageShape, NoiseSpec } from '../../common/noise.ts';
 import { workerEntry } from '../../common/worker-entry.ts';
 import type { SharedImages } from '../data/shared-images.ts';
-import type { SourceFamily } from '../data/source-mix.ts';
+import type { MixtureDraw } from '../data/source-mix.ts';
 
 /** The mixture source (see source-mix.ts): fraction p of z's rows from corrupted images, then a fraction `bridge` of bridge rows. */
 export interface MixJob {
   p: number;
-  clip: boolean;
-  /** Largest σ of the blur family (source-mix.ts). */
-  blurMax: number;
-  /** The families a mixture row draws from, uniformly (sourceFamilyDraws). */
-  families: SourceFamily[];
+  /** How each mixture row is drawn (source-mix.ts mixtureDrawOf). */
+  draw: MixtureDraw;
   bridge: number;
   images: SharedImages;
 }

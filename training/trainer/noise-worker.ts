@@ -17,7 +17,7 @@ parentPort!.on('message', (step: number) => {
   const z = sampleNoise(job.spec, job.stats, job.shape, noiseRng(job.seed, step), job.batch);
   if (job.mix && source) {
     const rng = sourceRng(job.seed, step);
-    mixSources(z, job.mix.p, job.batch, source, rng, job.mix.clip, job.mix.blurMax, job.mix.families);
+    mixSources(z, job.mix.p, job.batch, source, rng, job.mix.draw);
     bridgeSources(z, job.mix.p, job.mix.bridge, job.batch, source, rng);
   }
   parentPort!.postMessage({ step, z }, [z.buffer as ArrayBuffer]);

@@ -13,7 +13,7 @@ import type { ModelCard } from '../../common/model-card.ts';
 import { ConfigError } from '../config.ts';
 import type { TrainConfig } from '../config.ts';
 import { loadDataset } from '../data/dataset.ts';
-import { BLUR_SIGMA_MAX, SERVING_CLEAN_SHARE, calibrationBatches, mixSources, sourceFamilyDraws } from '../data/source-mix.ts';
+import { SERVING_CLEAN_SHARE, calibrationBatches, mixSources, mixtureDrawOf } from '../data/source-mix.ts';
 import { sampleNoise } from '../../common/noise.ts';
 import { Rng } from '../../common/rng.ts';
 import { datasetSpecOf } from '../eval/evaluate.ts';
@@ -137,21 +137,10 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
   if (kind === 'noise' || kind === 'samples') {
     const rng = new Rng(seed);
     const source = mixture > 0 ? await loadDataset(datasetSpecOf(card), 'train') : null;
-    const recipe = trained.recipe;
-    const families = sourceFamilyDraws(recipe?.sourceWeights ?? {});
+    const draw = mixtureDrawOf(trained.recipe);
     nextBatch = (index) => {
       const z = sampleNoise(card.noise, noiseStats, shape, rng.fork(`calibration-${index}`), batch);
-      if (source !== null)
-        mixSources(
-          z,
-          mixture,
-          batch,
-          source,
-          rng.fork(`mixture-${index}`),
-          recipe?.sourceClip ?? true,
-          recipe?.sourceBlurMax ?? BLUR_SIGMA_MAX,
-          families,
-        );
+      if (source !== null) mixSources(z, mixture, batch, source, rng.fork(`mixture-${index}`), draw);
       return z;
     };
     if (kind === 'samples') {

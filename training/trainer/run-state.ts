@@ -41,6 +41,8 @@ export interface RunState {
   widenedFrom: number[] | null;
   /** Layers whose normalisation the --init-from f lacks (they start fresh); empty otherwise. */
   freshNorms: string[];
+  /** --init-from gave f a stem its stored f lacks (identity at the start). */
+  freshStem: boolean;
   /** Steps already done (0 for a fresh run). */
   startStep: number;
   totalSteps: number;
@@ -107,6 +109,7 @@ export async function createRunState(config: TrainConfig, options: RunStateOptio
     : initialState(stepGraph, config.seed);
   let widenedFrom: number[] | null = null;
   let freshNorms: string[] = [];
+  let freshStem = false;
   if (!ckpt && config.recipe.initFrom !== null) {
     const initial = await loadInitialWeights(config.recipe.initFrom, stepGraph.decls, {
       arch,
@@ -116,6 +119,7 @@ export async function createRunState(config: TrainConfig, options: RunStateOptio
     for (const [name, value] of initial.weights) state.set(name, value);
     widenedFrom = initial.widenedFrom;
     freshNorms = initial.freshNorms;
+    freshStem = initial.freshStem;
   }
   const runner = await StepRunner.create(stepGraph.graph, {
     state,
@@ -137,6 +141,7 @@ export async function createRunState(config: TrainConfig, options: RunStateOptio
     noiseStats: noiseStatsFor(config, dataset, ckpt?.noiseStats ?? null),
     widenedFrom,
     freshNorms,
+    freshStem,
     startStep: ckpt?.meta.step ?? 0,
     totalSteps: totalSteps(config, dataset.n),
     wallTimeSeconds: ckpt?.meta.wallTimeSeconds ?? 0,

@@ -29,7 +29,7 @@ import { writeGridPng } from './image-grid.ts';
 import { learningRate } from './lr-schedule.ts';
 import { augmentRng } from './noise-stream.ts';
 import { augmentRows } from '../data/real-augment.ts';
-import { sourceFamilyDraws } from '../data/source-mix.ts';
+import { mixtureDrawOf } from '../data/source-mix.ts';
 import type { NoiseSpec } from '../../common/noise.ts';
 
 const CHECKPOINT_DIR = 'ckpt';
@@ -167,6 +167,12 @@ function reportWarmStart(run: RunState, log: { write: (line: string) => unknown 
     );
     log.write(`${JSON.stringify({ event: 'fresh_norms', from: run.config.recipe.initFrom, layers: run.freshNorms })}\n`);
   }
+  if (run.freshStem) {
+    process.stderr.write(
+      `--init-from ${run.config.recipe.initFrom}: new stem of ${run.arch.stem} channels (identity at the start: function-preserving)\n`,
+    );
+    log.write(`${JSON.stringify({ event: 'fresh_stem', from: run.config.recipe.initFrom, channels: run.arch.stem })}\n`);
+  }
   if (run.widenedFrom === null) return;
   const layers = run.arch.layers.map((l, i) => ({ layer: l.name, from: run.widenedFrom![i]!, to: l.out })).filter((c) => c.from !== c.to);
   const what = layers.map((c) => `${c.layer} ${c.from}→${c.to}`).join(', ');
@@ -193,9 +199,7 @@ function mixJob(recipe: RecipeConfig, dataset: Dataset): MixJob | null {
   return used
     ? {
         p: recipe.sourceMix,
-        clip: recipe.sourceClip,
-        blurMax: recipe.sourceBlurMax,
-        families: sourceFamilyDraws(recipe.sourceWeights),
+        draw: mixtureDrawOf(recipe),
         bridge: recipe.sourceBridge,
         images: dataset.images,
       }

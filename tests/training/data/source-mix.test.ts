@@ -17,6 +17,8 @@ import {
   isMixtureBatch,
   sourceRows,
   tightRowWeights,
+  PLAIN_DRAW,
+  mixtureDrawOf,
 } from '../../../training/data/source-mix.ts';
 import type { BatchSource } from '../../../training/data/batches.ts';
 
@@ -142,7 +144,7 @@ void test('mixSources with clip keeps every mixture sample inside [-1, 1]; witho
   };
   const range = (clip: boolean): [number, number] => {
     const z = new Float32Array(64 * 784);
-    mixSources(z, 1, 64, source, new Rng(5), clip);
+    mixSources(z, 1, 64, source, new Rng(5), { ...PLAIN_DRAW, clip });
     return [z.reduce((m, v) => Math.min(m, v), Infinity), z.reduce((m, v) => Math.max(m, v), -Infinity)];
   };
   const [lo, hi] = range(false);
@@ -212,7 +214,7 @@ void test('sourceFamilyDraws: weights repeat families in their order; all weight
   const plain = new Float32Array(8 * 784);
   const weighted = new Float32Array(8 * 784);
   mixSources(plain, 1, 8, source, new Rng(9));
-  mixSources(weighted, 1, 8, source, new Rng(9), false, BLUR_SIGMA_MAX, sourceFamilyDraws({}));
+  mixSources(weighted, 1, 8, source, new Rng(9), mixtureDrawOf({ sourceClip: false }));
   assert.deepEqual(weighted, plain, 'the default weights draw exactly the unweighted families');
   // Only the clean family: every mixture row is the source image itself.
   const clean = new Float32Array(4 * 784);
@@ -222,9 +224,7 @@ void test('sourceFamilyDraws: weights repeat families in their order; all weight
     4,
     source,
     new Rng(9),
-    false,
-    BLUR_SIGMA_MAX,
-    sourceFamilyDraws({ gaussian: 0, impulse: 0, occlusion: 0, blur: 0, affine: 0 }),
+    mixtureDrawOf({ sourceClip: false, sourceWeights: { gaussian: 0, impulse: 0, occlusion: 0, blur: 0, affine: 0 } }),
   );
   for (let i = 0; i < 4; i++) assert.deepEqual(clean.subarray(i * 784, (i + 1) * 784), digitLike(), `row ${i}`);
   // Only impulse: every row differs from the image only where pixels were set to ±1.
@@ -235,9 +235,7 @@ void test('sourceFamilyDraws: weights repeat families in their order; all weight
     4,
     source,
     new Rng(9),
-    false,
-    BLUR_SIGMA_MAX,
-    sourceFamilyDraws({ gaussian: 0, impulse: 2, occlusion: 0, blur: 0, affine: 0, clean: 0 }),
+    mixtureDrawOf({ sourceClip: false, sourceWeights: { gaussian: 0, impulse: 2, occlusion: 0, blur: 0, affine: 0, clean: 0 } }),
   );
   const x = digitLike();
   for (let i = 0; i < 4; i++) {
@@ -252,6 +250,17 @@ void test('sourceFamilyDraws: weights repeat families in their order; all weight
     );
   }
   assert.throws(() => {
-    mixSources(impulse, 1, 4, source, new Rng(9), false, BLUR_SIGMA_MAX, []);
+    mixSources(impulse, 1, 4, source, new Rng(9), { ...PLAIN_DRAW, families: [] });
   }, /at least one source family/);
+});
+
+void test('mixtureDrawOf: a recipe gives its own families, blur range and clipping; a card without the fields the defaults, clipped', () => {
+  assert.deepEqual(mixtureDrawOf({ sourceWeights: { impulse: 2, clean: 0 }, sourceBlurMax: 3, sourceClip: false }), {
+    families: sourceFamilyDraws({ impulse: 2, clean: 0 }),
+    blurMax: 3,
+    clip: false,
+  });
+  for (const old of [undefined, {}])
+    assert.deepEqual(mixtureDrawOf(old), { families: [...SOURCE_FAMILIES], blurMax: BLUR_SIGMA_MAX, clip: true });
+  assert.deepEqual(PLAIN_DRAW, { families: SOURCE_FAMILIES, blurMax: BLUR_SIGMA_MAX, clip: false });
 });

@@ -6,7 +6,7 @@ import { Rng } from '../../../common/rng.ts';
 import { NoisePrefetcher } from '../../../training/trainer/noise-prefetch.ts';
 import { noiseRng, sourceRng } from '../../../training/trainer/noise-stream.ts';
 import { imageSource, toShared, type SharedImages } from '../../../training/data/shared-images.ts';
-import { SOURCE_FAMILIES, bridgeSources, mixSources, sourceFamilyDraws } from '../../../training/data/source-mix.ts';
+import { PLAIN_DRAW, bridgeSources, mixSources, sourceFamilyDraws } from '../../../training/data/source-mix.ts';
 import { Progress } from '../../../training/trainer/progress.ts';
 
 void test('noise drawn ahead by the worker equals noise drawn on the main thread, step by step', async () => {
@@ -35,12 +35,12 @@ void test('mixture-source rows drawn by the worker from shared memory equal thos
     const images: SharedImages = { data, n: 20, shape: [...shape] };
     assert.ok(images.data.buffer instanceof SharedArrayBuffer);
     for (const clip of [false, true]) {
-      const mix = { p: 0.5, clip, blurMax: 2, families: [...SOURCE_FAMILIES], bridge: 0, images };
+      const mix = { p: 0.5, draw: { ...PLAIN_DRAW, clip }, bridge: 0, images };
       const prefetcher = new NoisePrefetcher({ spec: { kind: 'gaussian' }, stats: null, shape: [...shape], seed: 4, batch: 4, mix });
       try {
         for (const step of [1, 2, 7]) {
           const want = sampleNoise({ kind: 'gaussian' }, null, [...shape], noiseRng(4, step), 4);
-          mixSources(want, 0.5, 4, imageSource(images), sourceRng(4, step), clip);
+          mixSources(want, 0.5, 4, imageSource(images), sourceRng(4, step), mix.draw);
           const got = await prefetcher.take(step);
           assert.deepEqual(got, want, `${data.constructor.name} clip ${clip} step ${step}`);
           // Two of the four rows are sources: inside [-1, 1] when clipped, and not the plain noise.
@@ -61,13 +61,14 @@ void test('bridge rows (and the blur range and family weights) drawn by the work
   const floats = new Rng(3).fillUniform(new Float32Array(20 * 36), -1, 1);
   const images: SharedImages = { data: toShared(floats), n: 20, shape: [...shape] };
   const families = sourceFamilyDraws({ impulse: 3, clean: 0 });
-  const mix = { p: 0.25, clip: true, blurMax: 3, families, bridge: 0.5, images };
+  const draw = { families, blurMax: 3, clip: true };
+  const mix = { p: 0.25, draw, bridge: 0.5, images };
   const prefetcher = new NoisePrefetcher({ spec: { kind: 'gaussian' }, stats: null, shape: [...shape], seed: 5, batch: 8, mix });
   try {
     for (const step of [1, 4]) {
       const want = sampleNoise({ kind: 'gaussian' }, null, [...shape], noiseRng(5, step), 8);
       const rng = sourceRng(5, step);
-      mixSources(want, 0.25, 8, imageSource(images), rng, true, 3, families);
+      mixSources(want, 0.25, 8, imageSource(images), rng, draw);
       bridgeSources(want, 0.25, 0.5, 8, imageSource(images), rng);
       const got = await prefetcher.take(step);
       assert.deepEqual(got, want, `step ${step}`);
