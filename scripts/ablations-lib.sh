@@ -49,3 +49,11 @@ train_cal() {
   fi
   with_calibration "$name"
 }
+# reeval NAME N SEED: NAME evaluated again on N test images with that evaluation seed, as NAME-nN-sSEED.
+reeval() {
+  local dst="$OUT/$1-n$2-s$3"
+  if [ ! -f "$dst/evaluation.json" ]; then
+    rm -rf "$dst" && cp -r "$OUT/$1" "$dst" && rm -f "$dst/evaluation.json"
+    npm run --silent evaluate -- "$dst" --classifier-dir models/mnist-classifier --n "$2" --seed "$3"
+  fi
+}

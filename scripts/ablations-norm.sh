@@ -1,14 +1,8 @@
 #!/usr/bin/env bash
 # The normalisation sets of scripts/ablations.sh (sourced there after ablations-lib.sh; needs OUT,
 # START and SEVENTH_CYCLE): blended BatchNorm, GroupNorm and a first-layer normalisation.
-# n5000 NAME SEED: NAME evaluated on 5,000 test images with that evaluation seed, as NAME-n5000-sSEED.
-n5000() {
-  local dst="$OUT/$1-n5000-s$2"
-  if [ ! -f "$dst/evaluation.json" ]; then
-    rm -rf "$dst" && cp -r "$OUT/$1" "$dst" && rm -f "$dst/evaluation.json"
-    npm run --silent evaluate -- "$dst" --classifier-dir models/mnist-classifier --n 5000 --seed "$2"
-  fi
-}
+# n5000 NAME SEED: NAME evaluated on 5,000 test images with that evaluation seed (ablations-lib.sh reeval).
+n5000() { reeval "$1" 5000 "$2"; }
 normalisation_set() {
   if [ "$SET" = blend ]; then
     for a in 0.2 0.3 0.4 0.5; do calibrate "blend$a" "$START" --clean-share 0.625 --bn-blend "$a"; done

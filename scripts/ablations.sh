@@ -55,7 +55,12 @@
 #            (`calibrate-bn --source samples`, blend 0.5, generation file and samples on z batches
 #            with a 0.25 mixture share), as is the f of bb95297; the f bundled before and the two
 #            so calibrated (the 4,000-step one is bundled) evaluated on 5,000 images, seeds 0 and 1.
-# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4|blend|groupnorm|normfirst] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
+#   ninth:   a ninth cycle of the bundled recipe from the f bundled at commit ac18444 (seed 11,
+#            calibrated as bundled): 2,000 steps alone, without L_tight on mixture rows, with mixture
+#            share 0.4; 4,000 steps alone and with a 16-channel stem (`--stem 16`); a tenth cycle
+#            (seed 12, 4,000 steps) from the 4,000-step ninth; the 4,000-step runs and the f bundled
+#            before on 5,000 images, seeds 0 and 1.
+# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4|blend|groupnorm|normfirst|ninth] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
 # (width 64: 25), cycle3 and augment runs about 8, calibration 2.
 set -euo pipefail
@@ -70,7 +75,8 @@ case $SET in
   cycle2) FROM=044836a ;;
   cycle3 | augment | cycle4) FROM=be74ee3 ;;
   blend | groupnorm | normfirst) FROM=bb95297 ;;
-  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2, cycle3, augment, cycle4, blend, groupnorm or normfirst)" >&2; exit 2 ;;
+  ninth) FROM=ac18444 ;;
+  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2, cycle3, augment, cycle4, blend, groupnorm, normfirst or ninth)" >&2; exit 2 ;;
 esac
 START="$OUT/start"
 mkdir -p "$OUT"
@@ -89,6 +95,8 @@ common=(--dataset mnist --seed "$SEED" --sample-every 0 --checkpoint-every 0 --l
 source scripts/ablations-lib.sh
 # shellcheck source=scripts/ablations-norm.sh
 source scripts/ablations-norm.sh
+# shellcheck source=scripts/ablations-ninth.sh
+source scripts/ablations-ninth.sh
 # The bundled seventh cycle's recipe (cycle4 varies it; blend trains an eighth cycle with it).
 SEVENTH_CYCLE=(--preset projector --batch 64 --width 32 --latent 128 --source-mix 0.25 --w-rec 60 --noise fourier-mixture
   --noise-components 40 --threads 1 --augment 0.1 --augment-families thicken)
@@ -277,6 +285,8 @@ elif [ "$SET" = cycle4 ]; then
     "eighth cycle, lr 5e-5, strokes 0.15=$OUT/eighthlrs15-cal"
 elif [ "$SET" = blend ] || [ "$SET" = groupnorm ] || [ "$SET" = normfirst ]; then
   normalisation_set
+elif [ "$SET" = ninth ]; then
+  ninth_set
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip
