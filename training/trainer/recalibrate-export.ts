@@ -132,6 +132,10 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
   if (!(mixture >= 0 && mixture <= 1)) throw new ConfigError(`--mixture must be in [0, 1], got ${mixture}`);
   if (mixture > 0 && kind !== 'noise' && kind !== 'samples')
     throw new ConfigError('--mixture applies to the noise calibration (--generator) and to --source samples only');
+  const session = options.threads !== undefined ? { threads: options.threads } : {};
+  // Everything that can fail before the calibration runs comes first: the samples source below holds
+  // a worker-backed runner that only the calibration's `finally` releases.
+  const weights = readFloatInitializers(await readFile(modelPath));
   let nextBatch: (index: number) => Float32Array | Promise<Float32Array>;
   let release = async (): Promise<void> => {};
   if (kind === 'noise' || kind === 'samples') {
@@ -145,7 +149,7 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
     };
     if (kind === 'samples') {
       // f¹(z) as /generate serves it: the generation file when there is one, else f.
-      const { runner } = await openExportedModel(dir, options.threads !== undefined ? { threads: options.threads } : {});
+      const { runner } = await openExportedModel(dir, session);
       const noiseBatch = nextBatch;
       nextBatch = async (index) => (await runner.generate(await noiseBatch(index), 1))[0]!;
       release = () => runner.release();
@@ -153,14 +157,7 @@ export async function recalibrateExport(dir: string, options: RecalibrateOptions
   } else {
     nextBatch = calibrationBatches(await loadDataset(datasetSpecOf(card), 'train'), batch, seed, kind, cleanShare);
   }
-  const weights = readFloatInitializers(await readFile(modelPath));
-  const { tensors } = await calibrateBatchNorm(
-    config.model,
-    shape,
-    weights,
-    { batch, batches, nextBatch },
-    options.threads !== undefined ? { threads: options.threads } : {},
-  ).finally(release);
+  const { tensors } = await calibrateBatchNorm(config.model, shape, weights, { batch, batches, nextBatch }, session).finally(release);
   const bytes = exportGraphBytes(config as TrainConfig, shape, tensors);
   await verifyExport(bytes, shape);
   const out = options.out ?? dir;
