@@ -7,25 +7,32 @@
  *
  * Steps, in "ink" units (0 = background, 1 = full stroke):
  * 1. Polarity by the border: the median of the outer ring of the channel-mean plane is the
- *    background level b. A background on the light side (b > ½) means dark strokes: ink = 1 − v,
- *    else ink = v.
- * 2. Levels: ink ← clamp((ink − b_ink) / (peak − b_ink), 0, 1) with peak the largest ink value, so
- *    grey paper becomes 0 and the strongest stroke 1. A contrast peak − b_ink below MIN_CONTRAST
- *    (a blank page, a uniform image) throws EmptyContentError.
- * 3. Content box: the bounding box of the pixels with ink ≥ CONTENT_THRESHOLD.
- * 4. Fit: the box is resized with its aspect kept so that it fits the declared content box (area
+ *    page's level b. A page on the light side (b > ½) means dark strokes, else light strokes.
+ * 2. Background (common/page-background.ts): the page's brightness B at each pixel (b itself for an
+ *    evenly lit page; a fitted surface for a photographed one) and its noise σ (0 for a clean image).
+ * 3. Ink: how far a pixel is from its background, beyond the noise: on a light page
+ *    ink = (B − v − 3σ)/B, the share of the light the ink absorbs (uneven light cancels), on a dark
+ *    page ink = v − B − 3σ. Levels: ink ← clamp(ink / peak, 0, 1) with peak the largest ink less
+ *    3σ (in ink units; the darkest pixel of a noisy stroke lies about that far beyond the stroke), so
+ *    paper becomes 0 and the strongest stroke 1. An absolute contrast (grey levels between the
+ *    darkest stroke and its background, less 3σ) below MIN_CONTRAST (a blank page, a uniform
+ *    image, noise alone) throws EmptyContentError. For an evenly lit, noiseless page this is
+ *    (v − b)/(peak − b) in the page's ink direction, as it has always been.
+ * 4. Content box: the bounding box of the pixels with ink ≥ CONTENT_THRESHOLD.
+ * 5. Fit: the box is resized with its aspect kept so that it fits the declared content box (area
  *    averaging when shrinking, anti-aliased; linear when enlarging, common/resample.ts).
- * 5. Centre on the canvas: by centre of mass (the ink-weighted mean pixel position lands on
+ * 6. Centre on the canvas: by centre of mass (the ink-weighted mean pixel position lands on
  *    (W/2, H/2) in pixel-index coordinates, whole-pixel shifts: MNIST's test digits have their
  *    mean centre of mass at (14.0, 14.0) of 28×28) or by the box ((W − w)/2, (H − h)/2);
  *    the offset is clamped so the fitted box stays inside the canvas.
- * 6. Map to the model's range: value = lo + (hi − lo)·ink for light-on-dark data, lo + (hi − lo)·(1 − ink)
+ * 7. Map to the model's range: value = lo + (hi − lo)·ink for light-on-dark data, lo + (hi − lo)·(1 − ink)
  *    for dark-on-light data.
  */
 import { shapeSize, type ImageShape } from './fft.ts';
 import type { InputConventions } from './model-card.ts';
 import { resizePlane } from './resample.ts';
 import { concatFloat32 } from './concat.ts';
+import { borderRing, estimateBackground, medianOf, type PageBackground } from './page-background.ts';
 
 /** Minimum ink contrast (in [0, 1] units, ≈ 38 of 255 grey levels) for an image to have content. */
 export const MIN_CONTRAST = 0.15;
@@ -59,17 +66,19 @@ export function normalizeInput(pixels: Float32Array, shape: ImageShape, options:
   const [lo, hi] = options.range ?? [-1, 1];
   const plane = height * width;
   const gray = channelMean(pixels, channels, plane);
-  const background = median(borderRing(gray, height, width));
-  const lightBackground = background > 0.5;
-  const toInk = (v: number): number => (lightBackground ? 1 - v : v);
-  const backgroundInk = toInk(background);
-  let peak = 0;
-  for (let p = 0; p < plane; p++) peak = Math.max(peak, toInk(gray[p]!));
-  const contrast = peak - backgroundInk;
-  if (!(contrast >= MIN_CONTRAST))
-    throw new EmptyContentError(`the image has no content (contrast ${contrast.toFixed(3)} < ${MIN_CONTRAST})`);
-  const levels = (v: number): number => Math.min(1, Math.max(0, (toInk(v) - backgroundInk) / contrast));
-  const box = contentBox(gray.map(levels), height, width);
+  const border = medianOf(borderRing(gray, height, width));
+  const light = border > 0.5;
+  const estimated = estimateBackground(gray, height, width, light, border);
+  const flat: PageBackground = { level: border, noise: 0 };
+  const fittedOrNoisy = estimated.level !== border || estimated.noise > 0;
+  // A page the fit misread (content covering most of it) falls back to the one level it always had.
+  const levels = inkLevels(gray, light, border, estimated) ?? (fittedOrNoisy ? inkLevels(gray, light, border, flat) : null);
+  if (levels === null) throw new EmptyContentError(`the image has no content (contrast below ${MIN_CONTRAST})`);
+  const box = contentBox(
+    gray.map((v, p) => levels(p, v)),
+    height,
+    width,
+  );
   const scale = Math.min(conventions.contentBox.width / box.width, conventions.contentBox.height / box.height);
   const fitW = Math.max(1, Math.min(tw, Math.round(box.width * scale)));
   const fitH = Math.max(1, Math.min(th, Math.round(box.height * scale)));
@@ -77,7 +86,10 @@ export function normalizeInput(pixels: Float32Array, shape: ImageShape, options:
   for (let c = 0; c < channels; c++) {
     const crop = new Float32Array(box.width * box.height);
     for (let y = 0; y < box.height; y++) {
-      for (let x = 0; x < box.width; x++) crop[y * box.width + x] = levels(pixels[c * plane + (box.top + y) * width + box.left + x]!);
+      for (let x = 0; x < box.width; x++) {
+        const p = (box.top + y) * width + box.left + x;
+        crop[y * box.width + x] = levels(p, pixels[c * plane + p]!);
+      }
     }
     fitted.push(resizePlane(crop, box.height, box.width, fitH, fitW));
   }
@@ -95,25 +107,38 @@ export function normalizeInput(pixels: Float32Array, shape: ImageShape, options:
   return out;
 }
 
+/**
+ * Pixel (index p, grey value v) → ink level in [0, 1] against `background` (step 3 above), or null
+ * when the image's absolute contrast is under MIN_CONTRAST. `border` (the page's typical level)
+ * turns the noise into ink units on a light page.
+ */
+function inkLevels(
+  gray: Float32Array,
+  light: boolean,
+  border: number,
+  { level, noise }: PageBackground,
+): ((p: number, v: number) => number) | null {
+  const backgroundAt = typeof level === 'number' ? () => level : (p: number) => level[p]!;
+  // Grey levels toward the ink side of the pixel's background, less the noise floor.
+  const beyond = (p: number, v: number): number => (light ? backgroundAt(p) - v : v - backgroundAt(p)) - 3 * noise;
+  const ink = light ? (p: number, v: number) => beyond(p, v) / Math.max(backgroundAt(p), MIN_CONTRAST) : beyond;
+  let contrast = 0;
+  let peak = 0;
+  for (let p = 0; p < gray.length; p++) {
+    contrast = Math.max(contrast, beyond(p, gray[p]!));
+    peak = Math.max(peak, ink(p, gray[p]!));
+  }
+  if (!(contrast >= MIN_CONTRAST)) return null;
+  // Noise lifts the single darkest pixel above the stroke it sits in; the strokes' own level is about 3σ below.
+  const strokeLevel = Math.max(peak / 2, peak - (3 * noise) / (light ? Math.max(border, MIN_CONTRAST) : 1));
+  return (p, v) => Math.min(1, Math.max(0, ink(p, v) / strokeLevel));
+}
+
 function channelMean(pixels: Float32Array, channels: number, plane: number): Float32Array {
   if (channels === 1) return pixels.subarray(0, plane);
   const out = new Float32Array(plane);
   for (let c = 0; c < channels; c++) for (let p = 0; p < plane; p++) out[p] = out[p]! + pixels[c * plane + p]! / channels;
   return out;
-}
-
-/** The outermost row and column on each side. */
-function borderRing(gray: Float32Array, height: number, width: number): Float32Array {
-  const values: number[] = [];
-  for (let x = 0; x < width; x++) values.push(gray[x]!, gray[(height - 1) * width + x]!);
-  for (let y = 1; y < height - 1; y++) values.push(gray[y * width]!, gray[y * width + width - 1]!);
-  return Float32Array.from(values);
-}
-
-function median(values: Float32Array): number {
-  const sorted = Float32Array.from(values).sort();
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 interface Box {

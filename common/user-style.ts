@@ -12,6 +12,9 @@
  * - light-canvas: dark ink (level U[0, 0.25]) on grey-white paper (U[0.85, 1]) on a square canvas of
  *                 side U{minSide … maxSide} px, the content box scaled to a height of U[0.3, 0.8] of
  *                 the side at a uniform position: inversion, off-centre and rescaling together.
+ * - photo:        a light-canvas page as a phone photographs it: lit unevenly (brightness falling
+ *                 linearly by a share U[0.15, 0.45] across the page in a uniform direction, on paper
+ *                 and ink alike) and with sensor noise (Gaussian, σ U[0.01, 0.04] of full scale).
  *
  * "Content box" here is the bounding box of pixels above −1 + 2·CONTENT_EPSILON.
  */
@@ -19,7 +22,7 @@ import { shapeSize, type ImageShape } from './fft.ts';
 import { resizePlane } from './resample.ts';
 import type { Rng } from './rng.ts';
 
-export const USER_STYLES = ['inverted', 'off-centre', 'rescaled', 'light-canvas'] as const;
+export const USER_STYLES = ['inverted', 'off-centre', 'rescaled', 'light-canvas', 'photo'] as const;
 export type UserStyle = (typeof USER_STYLES)[number];
 
 export interface UserStyleParams {
@@ -58,6 +61,8 @@ export function userStyle(style: UserStyle, x: Float32Array, shape: ImageShape, 
     }
     case 'light-canvas':
       return lightCanvas(x, shape, rng, p);
+    case 'photo':
+      return photo(lightCanvas(x, shape, rng, p), rng);
   }
 }
 
@@ -136,4 +141,28 @@ function lightCanvas(x: Float32Array, shape: ImageShape, rng: Rng, p: Required<U
   // stroke s ∈ [-1, 1] → amount a = (s + 1)/2 ∈ [0, 1] → grey paper − a·(paper − ink) ∈ [0, 1] → [-1, 1].
   const image = strokes.map((s) => 2 * (paper - ((s + 1) / 2) * (paper - ink)) - 1);
   return { image, shape: canvasShape };
+}
+
+/** Uneven light and sensor noise over a page in [-1, 1]: brightness b·(1 − g·t) + σ·n, clipped, t ∈ [0, 1] along a random direction. */
+function photo({ image, shape }: StyledImage, rng: Rng): StyledImage {
+  const [channels, height, width] = shape;
+  const angle = 2 * Math.PI * rng.uniform();
+  const falloff = 0.15 + 0.3 * rng.uniform();
+  const sigma = 0.01 + 0.03 * rng.uniform();
+  const [dx, dy] = [Math.cos(angle), Math.sin(angle)];
+  // The projection of the pixel position on the light's direction, scaled to [0, 1] over the page.
+  const reach = (Math.abs(dx) * (width - 1) + Math.abs(dy) * (height - 1)) / 2;
+  const out = new Float32Array(image.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const t = reach > 0 ? ((x - (width - 1) / 2) * dx + (y - (height - 1) / 2) * dy) / (2 * reach) + 0.5 : 0;
+      const light = 1 - falloff * t;
+      for (let c = 0; c < channels; c++) {
+        const i = (c * height + y) * width + x;
+        const brightness = ((image[i]! + 1) / 2) * light + sigma * rng.normal();
+        out[i] = 2 * Math.min(1, Math.max(0, brightness)) - 1;
+      }
+    }
+  }
+  return { image: out, shape };
 }

@@ -5,6 +5,8 @@ import type { ImageShape } from '../../common/fft.ts';
 import { EmptyContentError, normalizeInput } from '../../common/input-normalizer.ts';
 import { MNIST_CONVENTIONS, type InputConventions } from '../../common/model-card.ts';
 import { resizePlane } from '../../common/resample.ts';
+import { Rng } from '../../common/rng.ts';
+import { borderRing, estimateBackground, medianOf } from '../../common/page-background.ts';
 
 const target: ImageShape = [1, 28, 28];
 const options = { conventions: MNIST_CONVENTIONS, target };
@@ -27,6 +29,12 @@ function page(
     }
   }
   return out;
+}
+
+/** A page of `paper` with Gaussian noise σ (seeded), clipped to [0, 1]. */
+function noisePage(height: number, width: number, paper: number, sigma: number): Float32Array {
+  const rng = new Rng(5);
+  return Float32Array.from({ length: height * width }, () => Math.min(1, Math.max(0, paper + sigma * rng.normal())));
 }
 
 interface Measured {
@@ -102,6 +110,40 @@ void test('inverted, off-centre, rescaled and large light-canvas inputs all land
   }
 });
 
+void test('a photographed page (light falling across it, sensor noise) lands in the MNIST form like the evenly lit one', () => {
+  const reference = measure(normalizeInput(page(28, 28, { left: 6, top: 4, w: 12, h: 20 }, 0, 1), [1, 28, 28], options));
+  const shape: ImageShape = [1, 150, 120];
+  const even = page(150, 120, { left: 70, top: 20, w: 36, h: 60 }, 0.9, 0.15);
+  for (const [falloff, sigma] of [
+    [0.45, 0],
+    [0.3, 0.03],
+    [0.45, 0.04],
+  ] as const) {
+    const rng = new Rng(3);
+    // Brightness falls by `falloff` from the top-right corner (behind the digit) to the bottom-left.
+    const photo = even.map((v, p) => {
+      const t = (Math.floor(p / 120) / 149 + (1 - (p % 120) / 119)) / 2;
+      return Math.min(1, Math.max(0, v * (1 - falloff * t) + sigma * rng.normal()));
+    });
+    const label = `falloff ${falloff}, σ ${sigma}`;
+    const m = assertMnistLike(normalizeInput(photo, shape, options), label);
+    for (const side of ['left', 'top', 'right', 'bottom'] as const)
+      assert.ok(Math.abs(m.box[side] - reference.box[side]) <= 1, `${label}: box ${side} ${m.box[side]} vs ${reference.box[side]}`);
+  }
+});
+
+void test('content the background fit mistakes for page (a grey band over most of a noisy frame) is kept, not refused', () => {
+  // A band of 0.7 over 20 of 28 columns on paper of 0.9, sensor noise σ = 0.02: the fitted surface
+  // follows the band, leaving no contrast; the one-level page the normaliser always had finds it.
+  const rng = new Rng(2);
+  const pixels = Float32Array.from({ length: 28 * 28 }, (_, p) => (p % 28 >= 4 && p % 28 < 24 ? 0.7 : 0.9) + 0.02 * rng.normal());
+  const background = estimateBackground(pixels, 28, 28, true, medianOf(borderRing(pixels, 28, 28)));
+  assert.ok(background.level instanceof Float32Array, 'the fit takes the band for lighting');
+  const out = normalizeInput(pixels, [1, 28, 28], options);
+  const { box } = measure(out);
+  assert.ok(box.right - box.left + 1 >= 12, `the band is the content (${box.right - box.left + 1} px wide)`);
+});
+
 void test('wide content is fitted by its width, aspect kept', () => {
   const out = normalizeInput(page(40, 100, { left: 10, top: 15, w: 80, h: 10 }, 1, 0), [1, 40, 100], options);
   const { box } = measure(out);
@@ -127,6 +169,7 @@ void test('blank, uniform and too-faint images throw EmptyContentError (code emp
     ['black page', new Float32Array(60 * 60)],
     ['uniform grey', new Float32Array(60 * 60).fill(0.4)],
     ['faint mark', page(60, 60, { left: 20, top: 20, w: 10, h: 10 }, 0.95, 0.9)],
+    ['sensor noise alone on grey paper', noisePage(60, 60, 0.8, 0.04)],
   ];
   for (const [label, pixels] of cases) {
     assert.throws(

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import request from 'supertest';
 import { MNIST_CONVENTIONS } from '../../common/model-card.ts';
+import { Rng } from '../../common/rng.ts';
 import { assertError, assertSchema, startRealApp, type RealServer } from './helpers.ts';
 
 let server: RealServer;
@@ -19,10 +20,11 @@ after(async () => {
 const project = (png: Buffer, query = ''): request.Test =>
   request(server.handle.app).post(`/project${query}`).set('Content-Type', 'image/png').set('Accept', 'application/json').send(png);
 
-/** A person's digit: a dark "7" (bar and diagonal, 6 px strokes) off-centre on a 120×90 white page. */
-async function darkSevenOnWhite(): Promise<Buffer> {
-  const width = 120;
-  const height = 90;
+const PAGE = { width: 120, height: 90 } as const;
+
+/** A person's digit: a dark "7" (bar and diagonal, 6 px strokes) off-centre on a 120×90 white page, grey levels. */
+function darkSevenPage(): Uint8Array {
+  const { width, height } = PAGE;
   const pixels = new Uint8Array(width * height).fill(245);
   for (let y = 10; y < 70; y++) {
     for (let x = 70; x < 110; x++) {
@@ -31,8 +33,33 @@ async function darkSevenOnWhite(): Promise<Buffer> {
       if (bar || diagonal) pixels[y * width + x] = 20;
     }
   }
-  return sharp(pixels, { raw: { width, height, channels: 1 } })
+  return pixels;
+}
+
+async function darkSevenOnWhite(): Promise<Buffer> {
+  return sharp(darkSevenPage(), { raw: { ...PAGE, channels: 1 } })
     .png()
+    .toBuffer();
+}
+
+/** The same page photographed: colour JPEG, light falling by 45 % from the top right to the bottom left, sensor noise σ = 8 grey levels. */
+async function darkSevenPhotographed(): Promise<Buffer> {
+  const { width, height } = PAGE;
+  const page = darkSevenPage();
+  const rng = new Rng(11);
+  const rgb = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const light = 1 - (0.45 * (y / (height - 1) + (1 - x / (width - 1)))) / 2;
+      const v = page[y * width + x]! * light;
+      // A warm cast: red a little brighter, blue a little darker, each with its own noise.
+      [1.04, 1, 0.9].forEach(
+        (tint, c) => (rgb[(y * width + x) * 3 + c] = Math.min(255, Math.max(0, Math.round(v * tint + 8 * rng.normal())))),
+      );
+    }
+  }
+  return sharp(rgb, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 85 })
     .toBuffer();
 }
 
@@ -71,6 +98,22 @@ void test('normalize defaults to auto: a dark digit on a light page arrives ligh
   assert.ok(Math.abs(sx / total - 14) <= 0.5 && Math.abs(sy / total - 14) <= 0.5, `centre of mass (${sx / total}, ${sy / total})`);
   assert.ok(bottom - top + 1 >= 19, `the taller side fills the 20 px box (${bottom - top + 1})`);
   assert.equal(body.output, body.input, 'identity f');
+});
+
+void test('a photographed page (colour JPEG, uneven light, sensor noise) is normalised like the evenly lit one', async () => {
+  const even = await gray(((await project(await darkSevenOnWhite())).body as { normalizedInput: string }).normalizedInput);
+  const res = await project(await darkSevenPhotographed());
+  assert.equal(res.status, 200, res.text.slice(0, 200));
+  assertSchema('ProjectResponse', res.body);
+  const photo = await gray((res.body as { normalizedInput: string }).normalizedInput);
+  assert.deepEqual([photo.width, photo.height], [28, 28]);
+  assert.ok(
+    Math.max(photo.data[0]!, photo.data[27]!, photo.data[27 * 28]!, photo.data[28 * 28 - 1]!) <= 10,
+    'dark corners: the shadow is not ink',
+  );
+  let difference = 0;
+  for (let p = 0; p < 28 * 28; p++) difference += Math.abs(photo.data[p]! - even.data[p]!) / 255 / (28 * 28);
+  assert.ok(difference < 0.05, `mean difference to the evenly lit page ${difference.toFixed(3)}`);
 });
 
 void test('normalize=none only resizes: the light page stays light', async () => {

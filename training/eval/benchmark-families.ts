@@ -84,9 +84,7 @@ export function benchmarkFamilies(shape: ImageShape): Family[] {
     kind: 'blur',
     corrupt: (x, s, rng) => blur(x, s, rng, { sigma }),
   });
-  for (const style of ['inverted', 'off-centre', 'rescaled', 'light-canvas'] as const) {
-    families.push({ id: `user-${style}`, label: `user-style: ${style} (PNG → server decode + normalise)`, kind: 'user', style });
-  }
+  for (const style of ['inverted', 'off-centre', 'rescaled', 'light-canvas'] as const) families.push(userFamily(style));
   // Last, so that the families above draw the same corruptions as before these rows existed (each
   // family's rng is a fork of one benchmark stream, taken in this order).
   for (const [part, salt] of [
@@ -101,7 +99,13 @@ export function benchmarkFamilies(shape: ImageShape): Family[] {
       corrupt: (x, s, rng) => impulseNoise(x, s, rng, { rate: IMPULSE_SPLIT_RATE, salt }),
     });
   }
+  // A photographed page (uneven light, sensor noise), added after the rows above for the same reason.
+  families.push(userFamily('photo'));
   return families;
+}
+
+function userFamily(style: UserStyle): UserFamily {
+  return { id: `user-${style}`, label: `user-style: ${style} (PNG → server decode + normalise)`, kind: 'user', style };
 }
 
 /** Families whose FD(f(x̃)) must beat FD(x̃). */

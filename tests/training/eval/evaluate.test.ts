@@ -62,6 +62,7 @@ void test('evaluate writes the report, picture and card summary for a tiny model
       'user-light-canvas',
       'salt-0.1',
       'pepper-0.1',
+      'user-photo',
     ],
   );
   const byId = Object.fromEntries(bench.families.map((f) => [f.id, f]));
@@ -89,9 +90,9 @@ void test('evaluate writes the report, picture and card summary for a tiny model
     byId['salt-0.1']!.psnr.input > byId['impulse-0.2']!.psnr.input && byId['pepper-0.1']!.psnr.input > byId['impulse-0.2']!.psnr.input,
   );
   assert.ok(!saved.targets.some((t) => /salt|pepper/.test(t.target)));
-  // Targets: 2 clean, one accuracy target per other scored family, FD for the 5 noise families, 4 user-style, 4 generation.
-  assert.equal(saved.targets.length, 2 + 12 + 5 + 4 + 4);
-  assert.equal(saved.benchmarkImage?.rows.length, 15);
+  // Targets: 2 clean, one accuracy target per other scored family, FD for the 5 noise families, 5 user-style, 4 generation.
+  assert.equal(saved.targets.length, 2 + 13 + 5 + 5 + 4);
+  assert.equal(saved.benchmarkImage?.rows.length, 16);
   const benchPng = await sharp(first.files.benchmarkPng!).metadata();
   assert.equal(benchPng.width, 2 * (16 * 30 + 2));
   const card = await loadModelCard(contraction);
