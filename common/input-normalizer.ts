@@ -18,7 +18,9 @@
  *    darkest stroke and its background, less 3σ) below MIN_CONTRAST (a blank page, a uniform
  *    image, noise alone) throws EmptyContentError. For an evenly lit, noiseless page this is
  *    (v − b)/(peak − b) in the page's ink direction, as it has always been.
- * 4. Content box: the bounding box of the pixels with ink ≥ CONTENT_THRESHOLD.
+ * 4. Content box: the bounding box of the pixels with ink ≥ CONTENT_THRESHOLD. For strokes on a dark
+ *    frame, a box that is a light page (common/page-in-frame.ts) is cropped to and normalised on its own,
+ *    from step 1 (a blank page is EmptyContentError); the steps below then run on that crop.
  * 5. Fit: the box is resized with its aspect kept so that it fits the declared content box (area
  *    averaging when shrinking, anti-aliased; linear when enlarging, common/resample.ts).
  * 6. Centre on the canvas: by centre of mass (the ink-weighted mean pixel position lands on
@@ -33,6 +35,7 @@ import type { InputConventions } from './model-card.ts';
 import { resizePlane } from './resample.ts';
 import { concatFloat32 } from './concat.ts';
 import { borderRing, estimateBackground, medianOf, type PageBackground } from './page-background.ts';
+import { cropPlanes, pageInFrame, type Box } from './page-in-frame.ts';
 
 /** Minimum ink contrast (in [0, 1] units, ≈ 38 of 255 grey levels) for an image to have content. */
 export const MIN_CONTRAST = 0.15;
@@ -58,6 +61,11 @@ export interface NormalizeOptions {
  * model's range that the model's training data would have held.
  */
 export function normalizeInput(pixels: Float32Array, shape: ImageShape, options: NormalizeOptions): Float32Array {
+  return normalize(pixels, shape, options, true);
+}
+
+/** `findPage`: look for a light page inside a dark frame (once: a page's crop is not searched again). */
+function normalize(pixels: Float32Array, shape: ImageShape, options: NormalizeOptions, findPage: boolean): Float32Array {
   const [channels, height, width] = shape;
   const [tc, th, tw] = options.target;
   if (pixels.length !== shapeSize(shape)) throw new RangeError(`${pixels.length} values are not one [${shape.join(', ')}] image`);
@@ -74,11 +82,18 @@ export function normalizeInput(pixels: Float32Array, shape: ImageShape, options:
   // A page the fit misread (content covering most of it) falls back to the one level it always had.
   const levels = inkLevels(gray, light, border, estimated) ?? (fittedOrNoisy ? inkLevels(gray, light, border, flat) : null);
   if (levels === null) throw new EmptyContentError(`the image has no content (contrast below ${MIN_CONTRAST})`);
-  const box = contentBox(
-    gray.map((v, p) => levels(p, v)),
-    height,
-    width,
-  );
+  const ink = gray.map((v, p) => levels(p, v));
+  const box = contentBox(ink, height, width);
+  const page = findPage && !light && conventions.content === 'strokes' ? pageInFrame(ink, box, height, width) : null;
+  if (page !== null) {
+    const crop = cropPlanes(pixels, channels, height, width, page);
+    try {
+      return normalize(crop, [channels, page.height, page.width], options, false);
+    } catch (err) {
+      if (err instanceof EmptyContentError) throw new EmptyContentError(`the page in the image is blank (${err.message})`);
+      throw err;
+    }
+  }
   const scale = Math.min(conventions.contentBox.width / box.width, conventions.contentBox.height / box.height);
   const fitW = Math.max(1, Math.min(tw, Math.round(box.width * scale)));
   const fitH = Math.max(1, Math.min(th, Math.round(box.height * scale)));
@@ -139,13 +154,6 @@ function channelMean(pixels: Float32Array, channels: number, plane: number): Flo
   const out = new Float32Array(plane);
   for (let c = 0; c < channels; c++) for (let p = 0; p < plane; p++) out[p] = out[p]! + pixels[c * plane + p]! / channels;
   return out;
-}
-
-interface Box {
-  readonly left: number;
-  readonly top: number;
-  readonly width: number;
-  readonly height: number;
 }
 
 function contentBox(ink: Float32Array, height: number, width: number): Box {

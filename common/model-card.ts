@@ -26,10 +26,20 @@ export interface InputConventions {
   polarity: 'light-on-dark' | 'dark-on-light';
   contentBox: { width: number; height: number };
   centring: 'mass' | 'box';
+  /**
+   * strokes: drawn marks (digits, letters), so a filled light region on a dark frame is the paper they
+   * were written on and `normalize=auto` looks inside it; objects (the default): filled shapes.
+   */
+  content?: 'strokes' | 'objects';
 }
 
-/** MNIST: light strokes on dark, fitted into 20×20 with aspect kept, centred by mass in 28×28. */
-export const MNIST_CONVENTIONS: InputConventions = { polarity: 'light-on-dark', contentBox: { width: 20, height: 20 }, centring: 'mass' };
+/** MNIST: light strokes on dark, fitted into 20×20 with aspect kept, centred by mass in 28×28; strokes. */
+export const MNIST_CONVENTIONS: InputConventions = {
+  polarity: 'light-on-dark',
+  contentBox: { width: 20, height: 20 },
+  centring: 'mass',
+  content: 'strokes',
+};
 
 /** BatchNorm statistics recomputed after training: how many images, which seed, what they were. */
 export interface Calibration {

@@ -15,6 +15,10 @@
  * - photo:        a light-canvas page as a phone photographs it: lit unevenly (brightness falling
  *                 linearly by a share U[0.15, 0.45] across the page in a uniform direction, on paper
  *                 and ink alike) and with sensor noise (Gaussian, σ U[0.01, 0.04] of full scale).
+ * - page-on-desk: that light-canvas page with a paper margin of PAPER_MARGIN of its side around it,
+ *                 photographed, lying square on a dark desk (level U[0.05, 0.3], noise σ 0.02) that
+ *                 shows around it: the page covers U[0.55, 0.85] of the frame's side, at a uniform
+ *                 position.
  *
  * "Content box" here is the bounding box of pixels above −1 + 2·CONTENT_EPSILON.
  */
@@ -22,7 +26,7 @@ import { shapeSize, type ImageShape } from './fft.ts';
 import { resizePlane } from './resample.ts';
 import type { Rng } from './rng.ts';
 
-export const USER_STYLES = ['inverted', 'off-centre', 'rescaled', 'light-canvas', 'photo'] as const;
+export const USER_STYLES = ['inverted', 'off-centre', 'rescaled', 'light-canvas', 'photo', 'page-on-desk'] as const;
 export type UserStyle = (typeof USER_STYLES)[number];
 
 export interface UserStyleParams {
@@ -38,6 +42,8 @@ export interface StyledImage {
 }
 
 const CONTENT_EPSILON = 0.02;
+/** Paper added around the written area of a page on a desk, as a share of its side on each side. */
+const PAPER_MARGIN = 0.12;
 const DEFAULTS = { minScale: 0.5, maxScale: 1.3, minSide: 56, maxSide: 160 } as const;
 
 export function userStyle(style: UserStyle, x: Float32Array, shape: ImageShape, rng: Rng, params: UserStyleParams = {}): StyledImage {
@@ -63,6 +69,8 @@ export function userStyle(style: UserStyle, x: Float32Array, shape: ImageShape, 
       return lightCanvas(x, shape, rng, p);
     case 'photo':
       return photo(lightCanvas(x, shape, rng, p), rng);
+    case 'page-on-desk':
+      return onDesk(photo(withPaperMargin(lightCanvas(x, shape, rng, p)), rng), rng);
   }
 }
 
@@ -165,4 +173,36 @@ function photo({ image, shape }: StyledImage, rng: Rng): StyledImage {
     }
   }
   return { image: out, shape };
+}
+
+/** The page with PAPER_MARGIN of its side of paper (its lightest level) added on each side. */
+function withPaperMargin({ image, shape }: StyledImage): StyledImage {
+  const [channels, height, width] = shape;
+  const margin = Math.round(PAPER_MARGIN * Math.max(height, width));
+  const paper = Math.max(...image);
+  const crop = { channels, width, height, data: image };
+  const padded: ImageShape = [channels, height + 2 * margin, width + 2 * margin];
+  return { image: place(crop, padded, margin, margin, paper), shape: padded };
+}
+
+/** The page lying square on a dark desk that fills the rest of the frame. */
+function onDesk(page: StyledImage, rng: Rng): StyledImage {
+  const [channels, height, width] = page.shape;
+  const share = 0.55 + 0.3 * rng.uniform();
+  const side = Math.round(Math.max(height, width) / share);
+  const desk = 0.05 + 0.25 * rng.uniform();
+  const frame: ImageShape = [channels, side, side];
+  const left = rng.int(side - width + 1);
+  const top = rng.int(side - height + 1);
+  const image = place({ channels, width, height, data: page.image }, frame, left, top, 2 * desk - 1);
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      if (x >= left && x < left + width && y >= top && y < top + height) continue;
+      for (let c = 0; c < channels; c++) {
+        const i = (c * side + y) * side + x;
+        image[i] = Math.min(1, Math.max(-1, image[i]! + 2 * 0.02 * rng.normal()));
+      }
+    }
+  }
+  return { image, shape: frame };
 }

@@ -60,7 +60,11 @@
 #            share 0.4; 4,000 steps alone and with a 16-channel stem (`--stem 16`); a tenth cycle
 #            (seed 12, 4,000 steps) from the 4,000-step ninth; the 4,000-step runs and the f bundled
 #            before on 5,000 images, seeds 0 and 1.
-# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4|blend|groupnorm|normfirst|ninth] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
+#   eleventh: an eleventh cycle from the f bundled at commit 6ddf916 (seed 13, calibrated as
+#            bundled) at batch 64 (4,000 steps), 128 (2,000 and 4,000) and 256 (1,000); a twelfth
+#            at batch 64 (seed 14, lr 1e-4 and 5e-5) from the batch-64 eleventh; 5,000-image
+#            evaluations (seeds 0 and 1) and, for batch 256, 1,000 images with seeds 1 and 2.
+# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4|blend|groupnorm|normfirst|ninth|eleventh] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
 # (width 64: 25), cycle3 and augment runs about 8, calibration 2.
 set -euo pipefail
@@ -76,7 +80,8 @@ case $SET in
   cycle3 | augment | cycle4) FROM=be74ee3 ;;
   blend | groupnorm | normfirst) FROM=bb95297 ;;
   ninth) FROM=ac18444 ;;
-  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2, cycle3, augment, cycle4, blend, groupnorm, normfirst or ninth)" >&2; exit 2 ;;
+  eleventh) FROM=6ddf916 ;;
+  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2, cycle3, augment, cycle4, blend, groupnorm, normfirst, ninth or eleventh)" >&2; exit 2 ;;
 esac
 START="$OUT/start"
 mkdir -p "$OUT"
@@ -97,6 +102,8 @@ source scripts/ablations-lib.sh
 source scripts/ablations-norm.sh
 # shellcheck source=scripts/ablations-ninth.sh
 source scripts/ablations-ninth.sh
+# shellcheck source=scripts/ablations-eleventh.sh
+source scripts/ablations-eleventh.sh
 # The bundled seventh cycle's recipe (cycle4 varies it; blend trains an eighth cycle with it).
 SEVENTH_CYCLE=(--preset projector --batch 64 --width 32 --latent 128 --source-mix 0.25 --w-rec 60 --noise fourier-mixture
   --noise-components 40 --threads 1 --augment 0.1 --augment-families thicken)
@@ -287,6 +294,8 @@ elif [ "$SET" = blend ] || [ "$SET" = groupnorm ] || [ "$SET" = normfirst ]; the
   normalisation_set
 elif [ "$SET" = ninth ]; then
   ninth_set
+elif [ "$SET" = eleventh ]; then
+  eleventh_set
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip

@@ -10,6 +10,8 @@ import { borderRing, estimateBackground, medianOf } from '../../common/page-back
 
 const target: ImageShape = [1, 28, 28];
 const options = { conventions: MNIST_CONVENTIONS, target };
+/** MNIST's conventions with the content declared as filled objects: no page is ever looked for. */
+const objects: InputConventions = { ...MNIST_CONVENTIONS, content: 'objects' };
 
 /** An H×W page in [0, 1] of `paper`, with an "L" of `ink` (a 4-px stem and foot) whose box is w×h at (left, top). */
 function page(
@@ -142,6 +144,83 @@ void test('content the background fit mistakes for page (a grey band over most o
   const out = normalizeInput(pixels, [1, 28, 28], options);
   const { box } = measure(out);
   assert.ok(box.right - box.left + 1 >= 12, `the band is the content (${box.right - box.left + 1} px wide)`);
+});
+
+/** A sheet of `paper` with a dark "L" (the page() glyph, box w×h at 26 % / 16 % of it), lying square on a `desk` frame of side `frame`. */
+function sheetOnDesk(
+  frame: number,
+  sheet: { left: number; top: number; side: number },
+  paper: number,
+  desk: number,
+  withGlyph = true,
+): Float32Array {
+  const glyph = page(
+    sheet.side,
+    sheet.side,
+    {
+      left: Math.round(0.3 * sheet.side),
+      top: Math.round(0.2 * sheet.side),
+      w: Math.round(0.3 * sheet.side),
+      h: Math.round(0.5 * sheet.side),
+    },
+    paper,
+    0.1,
+  );
+  const out = new Float32Array(frame * frame).fill(desk);
+  for (let y = 0; y < sheet.side; y++) {
+    for (let x = 0; x < sheet.side; x++) out[(sheet.top + y) * frame + sheet.left + x] = withGlyph ? glyph[y * sheet.side + x]! : paper;
+  }
+  return out;
+}
+
+void test('strokes: a sheet lying on a dark desk is found, and the digit on it normalised, not the sheet', () => {
+  const reference = measure(normalizeInput(page(28, 28, { left: 6, top: 4, w: 12, h: 20 }, 0, 1), [1, 28, 28], options));
+  for (const [left, top, desk] of [
+    [30, 50, 0.15],
+    [0, 0, 0.3],
+    [70, 20, 0.05],
+  ] as const) {
+    const label = `sheet at (${left}, ${top}) on desk ${desk}`;
+    const m = assertMnistLike(normalizeInput(sheetOnDesk(180, { left, top, side: 110 }, 0.9, desk), [1, 180, 180], options), label);
+    for (const side of ['left', 'top', 'right', 'bottom'] as const)
+      assert.ok(Math.abs(m.box[side] - reference.box[side]) <= 1, `${label}: box ${side} ${m.box[side]} vs ${reference.box[side]}`);
+  }
+  assert.throws(
+    () => normalizeInput(sheetOnDesk(180, { left: 30, top: 50, side: 110 }, 0.9, 0.15, false), [1, 180, 180], options),
+    (err: unknown) => err instanceof EmptyContentError && /page in the image is blank/.test(err.message),
+    'a blank sheet is empty content',
+  );
+  // Content declared as objects (a garment fills its box as a sheet does) is never searched for a page.
+  const asObject = measure(
+    normalizeInput(sheetOnDesk(180, { left: 30, top: 50, side: 110 }, 0.9, 0.15), [1, 180, 180], { ...options, conventions: objects }),
+  );
+  assert.ok(
+    asObject.box.bottom - asObject.box.top + 1 >= 19 && asObject.box.right - asObject.box.left + 1 >= 19,
+    'the sheet itself is the content',
+  );
+});
+
+void test('strokes that fill their box are not taken for a page: a bold ring, a thick bar', () => {
+  const ring = new Float32Array(28 * 28);
+  const bar = new Float32Array(28 * 28);
+  for (let y = 0; y < 28; y++) {
+    for (let x = 0; x < 28; x++) {
+      const r = Math.hypot(x - 13.5, y - 13.5);
+      ring[y * 28 + x] = r < 12 && r > 4 ? 1 : 0;
+      bar[y * 28 + x] = x >= 10 && x < 18 && y >= 2 && y < 26 ? 1 : 0;
+    }
+  }
+  // Normalised exactly as when no page is ever looked for (content declared as objects).
+  for (const [label, pixels] of [
+    ['bold ring', ring],
+    ['thick bar', bar],
+  ] as const) {
+    assert.deepEqual(
+      normalizeInput(pixels, [1, 28, 28], options),
+      normalizeInput(pixels, [1, 28, 28], { ...options, conventions: objects }),
+      label,
+    );
+  }
 });
 
 void test('wide content is fitted by its width, aspect kept', () => {

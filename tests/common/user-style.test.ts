@@ -36,3 +36,22 @@ void test('photo: the light-canvas page of the same draw, lit unevenly and with 
     );
   }
 });
+
+void test('page-on-desk: the photographed page with a paper margin, lying on a darker desk that frames it', () => {
+  for (const seed of [1, 2, 3]) {
+    const canvas = userStyle('light-canvas', digit, [1, 28, 28], new Rng(seed));
+    const desk = userStyle('page-on-desk', digit, [1, 28, 28], new Rng(seed));
+    const [, side, width] = desk.shape;
+    assert.equal(side, width, 'a square frame');
+    const pageSide = Math.round(canvas.shape[1] * 1.24);
+    assert.ok(side > pageSide && side <= Math.ceil(pageSide / 0.55), `seed ${seed}: frame ${side} around a ${pageSide}-px page`);
+    assert.ok(
+      desk.image.every((v) => v >= -1 && v <= 1),
+      'values stay in [-1, 1]',
+    );
+    // The desk shows along the frame's border: its median is dark, the page's paper light.
+    const ring = [...desk.image.subarray(0, side), ...desk.image.subarray((side - 1) * side)].sort((a, b) => a - b);
+    assert.ok(ring[ring.length >> 1]! < -0.3, `seed ${seed}: dark desk on the border (${ring[ring.length >> 1]})`);
+    assert.ok(Math.max(...desk.image) > 0.3, `seed ${seed}: light paper`);
+  }
+});

@@ -116,6 +116,35 @@ void test('a photographed page (colour JPEG, uneven light, sensor noise) is norm
   assert.ok(difference < 0.05, `mean difference to the evenly lit page ${difference.toFixed(3)}`);
 });
 
+void test('the same page lying on a dark desk (strokes declared): the digit on it is normalised, not the sheet', async () => {
+  const even = await gray(((await project(await darkSevenOnWhite())).body as { normalizedInput: string }).normalizedInput);
+  const side = 200;
+  const desk = new Uint8Array(side * side).fill(40);
+  const page = darkSevenPage();
+  for (let y = 0; y < PAGE.height; y++) desk.set(page.subarray(y * PAGE.width, (y + 1) * PAGE.width), (60 + y) * side + 30);
+  const res = await project(
+    await sharp(desk, { raw: { width: side, height: side, channels: 1 } })
+      .png()
+      .toBuffer(),
+  );
+  assert.equal(res.status, 200, res.text.slice(0, 200));
+  const onDesk = await gray((res.body as { normalizedInput: string }).normalizedInput);
+  let difference = 0;
+  for (let p = 0; p < 28 * 28; p++) difference += Math.abs(onDesk.data[p]! - even.data[p]!) / 255 / (28 * 28);
+  assert.ok(difference < 0.05, `mean difference to the page alone ${difference.toFixed(3)}`);
+  const blank = new Uint8Array(side * side).fill(40);
+  for (let y = 0; y < PAGE.height; y++) blank.fill(245, (60 + y) * side + 30, (60 + y) * side + 30 + PAGE.width);
+  assertError(
+    await project(
+      await sharp(blank, { raw: { width: side, height: side, channels: 1 } })
+        .png()
+        .toBuffer(),
+    ),
+    422,
+    'empty_content',
+  );
+});
+
 void test('normalize=none only resizes: the light page stays light', async () => {
   const res = await project(await darkSevenOnWhite(), '?normalize=none');
   assert.equal(res.status, 200);

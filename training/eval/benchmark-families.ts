@@ -99,8 +99,9 @@ export function benchmarkFamilies(shape: ImageShape): Family[] {
       corrupt: (x, s, rng) => impulseNoise(x, s, rng, { rate: IMPULSE_SPLIT_RATE, salt }),
     });
   }
-  // A photographed page (uneven light, sensor noise), added after the rows above for the same reason.
-  families.push(userFamily('photo'));
+  // A photographed page (uneven light, sensor noise), then that page on a desk, added after the rows
+  // above for the same reason.
+  families.push(userFamily('photo'), userFamily('page-on-desk'));
   return families;
 }
 

@@ -63,6 +63,7 @@ void test('evaluate writes the report, picture and card summary for a tiny model
       'salt-0.1',
       'pepper-0.1',
       'user-photo',
+      'user-page-on-desk',
     ],
   );
   const byId = Object.fromEntries(bench.families.map((f) => [f.id, f]));
@@ -90,9 +91,9 @@ void test('evaluate writes the report, picture and card summary for a tiny model
     byId['salt-0.1']!.psnr.input > byId['impulse-0.2']!.psnr.input && byId['pepper-0.1']!.psnr.input > byId['impulse-0.2']!.psnr.input,
   );
   assert.ok(!saved.targets.some((t) => /salt|pepper/.test(t.target)));
-  // Targets: 2 clean, one accuracy target per other scored family, FD for the 5 noise families, 5 user-style, 4 generation.
-  assert.equal(saved.targets.length, 2 + 13 + 5 + 5 + 4);
-  assert.equal(saved.benchmarkImage?.rows.length, 16);
+  // Targets: 2 clean, one accuracy target per other scored family, FD for the 5 noise families, 6 user-style, 4 generation.
+  assert.equal(saved.targets.length, 2 + 14 + 5 + 6 + 4);
+  assert.equal(saved.benchmarkImage?.rows.length, 17);
   const benchPng = await sharp(first.files.benchmarkPng!).metadata();
   assert.equal(benchPng.width, 2 * (16 * 30 + 2));
   const card = await loadModelCard(contraction);

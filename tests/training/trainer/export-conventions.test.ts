@@ -20,4 +20,9 @@ void test('the card schema accepts conventions and rejects a content box larger 
   assert.throws(() => validateModelCard(tooBig), /contentBox: 29×20 is larger than the 28×28 image/);
   const badPolarity = { ...card, inputConventions: { ...MNIST_CONVENTIONS, polarity: 'dark' } };
   assert.throws(() => validateModelCard(badPolarity), /inputConventions\/polarity/);
+  const badContent = { ...card, inputConventions: { ...MNIST_CONVENTIONS, content: 'glyphs' } };
+  assert.throws(() => validateModelCard(badContent), /inputConventions\/content/);
+  const { polarity, contentBox, centring } = MNIST_CONVENTIONS;
+  const withoutContent = { ...card, inputConventions: { polarity, contentBox, centring } };
+  assert.equal(validateModelCard(withoutContent).inputConventions?.content, undefined, 'content is optional');
 });
