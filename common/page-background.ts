@@ -5,18 +5,20 @@
  * background level for the whole page turns its darker side into "ink" and its noise into content.
  *
  * The background is a quadratic surface B(u, v) = c₀ + c₁u + c₂v + c₃u² + c₄uv + c₅v² (u, v the
- * pixel position scaled to [−½, ½]) fitted by least squares to the background pixels, found by
- * iterating (on a grid of about MAX_SAMPLES pixels; the surface is then evaluated at every pixel)
- * from the pixels within TAU_START of the border's level (a plane for the first
- * PLANE_ROUNDS rounds, so that a large stroke cannot bend the first fits): fit, take each pixel's residual toward the ink side r = B − g (light page) or g − B
- * (dark page), keep the pixels with r < τ, τ = max(TAU_MIN, 3σ), σ = 1.4826·MAD of the kept
- * residuals (the noise's standard deviation for Gaussian noise), until the kept set stops changing.
- * Strokes are a minority of the page and lie far on the ink side, so they drop out in the first
- * rounds. A page whose border sits mostly at exactly the border's level (a digital image: the faint
- * edges of its strokes, or a garment covering most of it, could otherwise tilt the fit), a fit that
- * keeps too few pixels, or a singular fit fall back to the flat, noiseless page (one level, the given border median), so a
- * clean digital image is normalised exactly as without this step; a surface varying by less than
- * FLAT_TOLERANCE becomes that one level, and a noise σ under NOISE_TOLERANCE none.
+ * pixel position scaled to [−½, ½]) fitted by least squares to the background pixels. They are
+ * found by iterating on a grid of about MAX_SAMPLES pixels (the surface is then evaluated at every
+ * pixel), starting from the pixels within TAU_START of the border's level and fitting a plane for
+ * the first PLANE_ROUNDS rounds, so that a large stroke cannot bend the first fits: fit, take each
+ * pixel's residual toward the ink side r = B − g (light page) or g − B (dark page), keep the pixels
+ * with r < τ, τ = max(TAU_MIN, 3σ), σ = 1.4826·MAD of the kept residuals (the noise's standard
+ * deviation for Gaussian noise), until the kept set stops changing. Strokes are a minority of the
+ * page and lie far on the ink side, so they drop out in the first rounds.
+ *
+ * Falling back to the flat, noiseless page (one level, the given border median): a page whose border
+ * sits mostly at exactly the border's level (a digital image: the faint edges of its strokes, or a
+ * garment covering most of it, could otherwise tilt the fit), a fit that keeps too few pixels, and a
+ * singular fit. So a clean digital image is normalised exactly as without this step. A surface
+ * varying by less than FLAT_TOLERANCE becomes that one level, and a noise σ under NOISE_TOLERANCE none.
  */
 
 /** A surface varying by less than this (grey levels in [0, 1]; ≈ 8 of 255) counts as a flat page. */
@@ -87,6 +89,7 @@ export function estimateBackground(gray: Float32Array, height: number, width: nu
   const surface = new Float32Array(height * width);
   let lo = Infinity;
   let hi = -Infinity;
+  // positionBasis · coefficients, expanded: no allocation per pixel.
   const [c0, c1, c2, c3, c4, c5] = coefficients;
   for (let y = 0; y < height; y++) {
     const v = centred(y, height);
