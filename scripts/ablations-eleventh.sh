@@ -2,7 +2,7 @@
 # The eleventh-cycle set of scripts/ablations.sh (sourced there after ablations-lib.sh; needs OUT,
 # START and SEVENTH_CYCLE): an eleventh cycle of the bundled recipe from the f bundled at commit
 # 6ddf916 (the tenth cycle; seed 13) at batch 64 (4,000 steps), 128 (2,000 and 4,000 steps) and
-# 256 (1,000 steps: as many images as 4,000 steps of 64), every run calibrated as that f was; a
+# 256 (1,000 steps: as many images as 4,000 steps of 64; and 2,000), every run calibrated as that f was; a
 # twelfth cycle at batch 64 (seed 14) from the batch-64 eleventh, at lr 1e-4 and 5e-5; then the
 # runs on 5,000 test images (seeds 0 and 1) and the batch-256 one on two more draws of 1,000.
 eleventh_set() {
@@ -12,15 +12,17 @@ eleventh_set() {
   train_cal b128 "${recipe[@]}" --steps 2000 --batch 128
   train_cal b128x4k "${recipe[@]}" --steps 4000 --batch 128
   train_cal b256 "${recipe[@]}" --steps 1000 --batch 256
+  train_cal b256x2k "${recipe[@]}" --steps 2000 --batch 256
   INIT_FROM="$OUT/eleventh" train_cal twelfth "${recipe[@]}" --steps 4000 --seed 14
   INIT_FROM="$OUT/eleventh" train_cal twelfthlr5 "${recipe[@]}" --steps 4000 --seed 14 --lr 5e-5
   npm run --silent ablation-table -- "bundled before (tenth cycle)=$START" "eleventh cycle, batch 64, 4,000 steps=$OUT/eleventh-samples" \
     "eleventh cycle, batch 128, 2,000 steps=$OUT/b128-samples" "eleventh cycle, batch 128, 4,000 steps=$OUT/b128x4k-samples" \
-    "eleventh cycle, batch 256, 1,000 steps=$OUT/b256-samples" "twelfth cycle, batch 64=$OUT/twelfth-samples" \
+    "eleventh cycle, batch 256, 1,000 steps=$OUT/b256-samples" "eleventh cycle, batch 256, 2,000 steps=$OUT/b256x2k-samples" \
+    "twelfth cycle, batch 64=$OUT/twelfth-samples" \
     "twelfth cycle, batch 64, lr 5e-5=$OUT/twelfthlr5-samples"
   local rows=() seed run
   for seed in 0 1; do
-    for run in start eleventh-samples b128-samples b256-samples twelfth-samples; do
+    for run in start eleventh-samples b128-samples b256-samples b256x2k-samples twelfth-samples; do
       n5000 "$run" "$seed"
       rows+=("$(label_of "$run"), 5,000 images, seed $seed=$OUT/$run-n5000-s$seed")
     done
@@ -41,6 +43,7 @@ label_of() {
     eleventh-samples) echo "eleventh cycle, batch 64" ;;
     b128-samples) echo "eleventh cycle, batch 128" ;;
     b256-samples) echo "eleventh cycle, batch 256" ;;
+    b256x2k-samples) echo "eleventh cycle, batch 256, 2,000 steps" ;;
     twelfth-samples) echo "twelfth cycle, batch 64" ;;
   esac
 }

@@ -61,7 +61,7 @@
 #            (seed 12, 4,000 steps) from the 4,000-step ninth; the 4,000-step runs and the f bundled
 #            before on 5,000 images, seeds 0 and 1.
 #   eleventh: an eleventh cycle from the f bundled at commit 6ddf916 (seed 13, calibrated as
-#            bundled) at batch 64 (4,000 steps), 128 (2,000 and 4,000) and 256 (1,000); a twelfth
+#            bundled) at batch 64 (4,000 steps), 128 (2,000 and 4,000) and 256 (1,000 and 2,000); a twelfth
 #            at batch 64 (seed 14, lr 1e-4 and 5e-5) from the batch-64 eleventh; 5,000-image
 #            evaluations (seeds 0 and 1) and, for batch 256, 1,000 images with seeds 1 and 2.
 # Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4|blend|groupnorm|normfirst|ninth|eleventh] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
