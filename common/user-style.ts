@@ -25,6 +25,7 @@
 import { shapeSize, type ImageShape } from './fft.ts';
 import { resizePlane } from './resample.ts';
 import type { Rng } from './rng.ts';
+import { cropPlanes } from './page-in-frame.ts';
 
 export const USER_STYLES = ['inverted', 'off-centre', 'rescaled', 'light-canvas', 'photo', 'page-on-desk'] as const;
 export type UserStyle = (typeof USER_STYLES)[number];
@@ -44,6 +45,8 @@ export interface StyledImage {
 const CONTENT_EPSILON = 0.02;
 /** Paper added around the written area of a page on a desk, as a share of its side on each side. */
 const PAPER_MARGIN = 0.12;
+/** Standard deviation of the desk's sensor noise, in [0, 1] grey levels. */
+const DESK_NOISE = 0.02;
 const DEFAULTS = { minScale: 0.5, maxScale: 1.3, minSide: 56, maxSide: 160 } as const;
 
 export function userStyle(style: UserStyle, x: Float32Array, shape: ImageShape, rng: Rng, params: UserStyleParams = {}): StyledImage {
@@ -100,14 +103,8 @@ function cropContent(x: Float32Array, [channels, height, width]: ImageShape): Cr
     }
   }
   if (x1 < 0) return { channels, width, height, data: Float32Array.from(x) };
-  const w = x1 - x0 + 1;
-  const h = y1 - y0 + 1;
-  const data = new Float32Array(channels * w * h);
-  for (let c = 0; c < channels; c++) {
-    for (let y = 0; y < h; y++)
-      data.set(x.subarray(c * plane + (y0 + y) * width + x0, c * plane + (y0 + y) * width + x0 + w), (c * h + y) * w);
-  }
-  return { channels, width: w, height: h, data };
+  const box = { left: x0, top: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
+  return { channels, width: box.width, height: box.height, data: cropPlanes(x, channels, height, width, box) };
 }
 
 function scale(crop: Crop, s: number): Crop {
@@ -200,7 +197,7 @@ function onDesk(page: StyledImage, rng: Rng): StyledImage {
       if (x >= left && x < left + width && y >= top && y < top + height) continue;
       for (let c = 0; c < channels; c++) {
         const i = (c * side + y) * side + x;
-        image[i] = Math.min(1, Math.max(-1, image[i]! + 2 * 0.02 * rng.normal()));
+        image[i] = Math.min(1, Math.max(-1, image[i]! + 2 * DESK_NOISE * rng.normal()));
       }
     }
   }
