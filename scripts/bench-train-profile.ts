@@ -5,7 +5,7 @@
  * not). Same step, model and data as `npm run bench:train`; the MatMul ceiling is measured in the
  * same process right after.
  *
- *   npm run bench:train:profile -- --batch 256 --steps 2 --threads 2 [--optimization all|extended|basic] [--no-mem-pattern]
+ *   npm run bench:train:profile -- --batch 256 --steps 2 --threads 2 [--optimization all|extended|basic] [--mem-pattern]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +23,7 @@ const LEVELS: readonly OptimizationLevel[] = ['disabled', 'basic', 'extended', '
 
 const HELP = `Where the IGN training step spends its time, per ONNX Runtime op type, against the MatMul ceiling.
 
-usage: npm run bench:train:profile -- [--batch 256] [--steps 2] [--threads N] [--optimization ${LEVELS.join('|')}] [--no-mem-pattern]`;
+usage: npm run bench:train:profile -- [--batch 256] [--steps 2] [--threads N] [--optimization ${LEVELS.join('|')}] [--mem-pattern]`;
 
 function parse(argv: readonly string[]): {
   batch: number;
@@ -39,7 +39,7 @@ function parse(argv: readonly string[]): {
       steps: { type: 'string', default: '2' },
       threads: { type: 'string' },
       optimization: { type: 'string', default: 'all' },
-      'no-mem-pattern': { type: 'boolean', default: false },
+      'mem-pattern': { type: 'boolean', default: false },
     },
     false,
     HELP,
@@ -57,7 +57,7 @@ function parse(argv: readonly string[]): {
     steps: int('steps', values.steps),
     threads: values.threads === undefined ? defaultThreads() : int('threads', values.threads),
     optimization,
-    memPattern: !values['no-mem-pattern'],
+    memPattern: values['mem-pattern'],
   };
 }
 
@@ -79,7 +79,7 @@ async function main(argv: string[]): Promise<undefined> {
     await bench.run(1);
     const seconds = await bench.run(opts.steps);
     bench.endProfiling();
-    const graph = bench.graph;
+    const graph = bench.usefulGraph();
     await bench.release();
     const file = readdirSync(dir).find((f) => f.startsWith('step') && f.endsWith('.json'));
     if (!file) throw new Error(`ORT wrote no profile under ${dir}`);

@@ -137,7 +137,7 @@ async function startTorch(opts: Options): Promise<TorchChild | null> {
 }
 
 function describeGraph(bench: OrtStepBench, batch: number): { dense: number; total: number } {
-  const report = countFlops(bench.graph);
+  const report = countFlops(bench.usefulGraph());
   for (const line of flopSummary(report, batch)) console.log(line);
   const dead = deadNodes(bench.graph);
   console.log(

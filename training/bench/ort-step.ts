@@ -57,6 +57,7 @@ export class OrtStepBench {
     private readonly lr: number,
     readonly buildMs: number,
     readonly createMs: number,
+    private readonly plain: () => Graph,
   ) {}
 
   static async create(
@@ -73,11 +74,20 @@ export class OrtStepBench {
       session: { ...options.session, ep: 'cpu', threads: options.threads },
     });
     const t2 = performance.now();
-    return new OrtStepBench(runner, step, state, batchFeeds(spec, options.seed), options.lr, t1 - t0, t2 - t1);
+    const plain = (): Graph => buildStepGraph(spec, { ...options.graph, stackConvs: false }).graph;
+    return new OrtStepBench(runner, step, state, batchFeeds(spec, options.seed), options.lr, t1 - t0, t2 - t1, plain);
   }
 
   get graph(): Graph {
     return this.step.graph;
+  }
+
+  /**
+   * The same step without stacked Convs (stack-conv.ts): the work to count as useful. A stacked
+   * Conv also computes the rows that straddle two images, which are sliced away.
+   */
+  usefulGraph(): Graph {
+    return this.plain();
   }
 
   async run(steps: number): Promise<number[]> {

@@ -8,7 +8,8 @@
  *
  * API:
  *   kernelEvents(profileJson) → KernelEvent[]
- *   summariseProfile(events, graph, steps) → OpTypeRow[]  (sorted by time, descending)
+ *   summariseProfile(events, graph, steps) → OpTypeRow[]  (sorted by time, descending; `graph` is
+ *     the step before Conv stacking, whose nodes carry the useful FLOPs)
  *   profileTable(rows, ceilingGflops) → string            markdown
  */
 import type { Graph, Node } from '../onnx/ir.ts';
@@ -40,8 +41,11 @@ interface RawEvent {
 }
 
 const SUFFIX = '_kernel_time';
-/** Name tails ORT's transformers append to the node they rewrote (MatMul+Transpose fusion, NCHWc). */
-const REWRITE_TAILS = [/\/MatmulTransposeFusion\/$/, /_out\d+_nchwc$/, /_nchwc$/];
+/**
+ * Name tails appended to the node they rewrote: ORT's transformers (MatMul+Transpose fusion, NCHWc)
+ * and ours (the Conv of a stacked batch, stack-conv.ts; its copies keep no FLOPs).
+ */
+const REWRITE_TAILS = [/\/MatmulTransposeFusion\/$/, /_out\d+_nchwc$/, /_nchwc$/, /\/stack\/Conv_\d+$/];
 
 /** Our node behind an ORT kernel name: exact, or after removing a rewrite tail. */
 function ourNode(name: string, byName: ReadonlyMap<string, Node>): Node | undefined {

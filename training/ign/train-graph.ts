@@ -32,6 +32,7 @@ import { applyF } from './model.ts';
 import type { Architecture } from './model.ts';
 import { emitIgnLosses } from './losses.ts';
 import { dedupeGraph } from '../onnx/dedupe.ts';
+import { stackConvBatches } from '../onnx/stack-conv.ts';
 
 const FROZEN_PREFIX = 'frozen.';
 export const LOSS_OUTPUTS = ['loss.total', 'loss.rec', 'loss.idem', 'loss.tight', 'metric.idem_residual', 'metric.fz_shift'] as const;
@@ -57,6 +58,8 @@ export interface StepGraphOptions {
    * Default true; false keeps the four separate applications and the `frozen.X` inputs.
    */
   shareFrozenForward?: boolean;
+  /** Run the batched Convs with trained weights on stacked images (stack-conv.ts). Default true. */
+  stackConvs?: boolean;
 }
 
 export interface StepGraph {
@@ -141,9 +144,10 @@ export function buildStepGraph(spec: StepGraphSpec, options: StepGraphOptions = 
   }
   const aliases = Object.fromEntries(frozen.decls().map((d) => [frozen.inputName(d.name), d.name]));
   const common = { decls, moments: emitted.moments.map((m) => m.name), adam, scalars: emitted.scalars };
-  if (options.shareFrozenForward === false) return { graph: b.build(), aliases, ...common };
+  const finish = (graph: Graph): Graph => (options.stackConvs === false ? graph : stackConvBatches(graph).graph);
+  if (options.shareFrozenForward === false) return { graph: finish(b.build()), aliases, ...common };
   const { graph, removedInputs } = dedupeGraph(b.build(), { sameAs: aliases });
   const leftover = Object.keys(aliases).filter((name) => !removedInputs.includes(name));
   if (leftover.length > 0) throw new Error(`frozen copy still read after sharing its forward: ${leftover.join(', ')}`);
-  return { graph, aliases: {}, ...common };
+  return { graph: finish(graph), aliases: {}, ...common };
 }

@@ -20,7 +20,7 @@ export interface SessionOptions {
   log?: (msg: string) => void;
   /** ORT graph optimisation level; default 'all' (includes the NCHWc layout transformer on CPU). */
   optimization?: OptimizationLevel;
-  /** Memory-pattern planning across runs of the same shapes; default on (ORT's default). */
+  /** Memory-pattern planning across runs of the same shapes; default on (ORT's default; StepRunner turns it off). */
   memPattern?: boolean;
   /** Write ORT's per-node profile to `<prefix>_<timestamp>.json`; Session.endProfiling() returns the path. */
   profilePrefix?: string;

@@ -42,3 +42,23 @@ void test('summariseProfile groups kernel time by op type, per step, with useful
   assert.match(profileTable(rows, 100), /\| FusedMatMul \| 1 \| 0\.1 \| 20\.0% \| 0\.00 \| 0\.0 \| 0\.0% \|/);
   assert.throws(() => kernelEvents({}), /JSON array/);
 });
+
+void test('a stacked Conv counts its plain Conv’s FLOPs; the stacking copies count none', () => {
+  const b = new GraphBuilder('p');
+  const o = ops(b);
+  const y = o.conv(b.input('x', 'float32', [4, 16, 14, 14]), b.input('w', 'float32', [8, 16, 4, 4]), null, {
+    strides: [2, 2],
+    pads: [1, 1, 1, 1],
+  });
+  b.output(y);
+  const plain = b.build();
+  const name = y.producer!.name;
+  const events = kernelEvents([
+    { cat: 'Node', name: `${name}/stack/Conv_4_kernel_time`, dur: 200, args: { op_name: 'Conv' } },
+    { cat: 'Node', name: `${name}/stack/Transpose_1_kernel_time`, dur: 50, args: { op_name: 'Transpose' } },
+  ]);
+  const rows = summariseProfile(events, plain, 1);
+  // 4 images × 8 channels × 7×7 outputs, each 16·4·4 multiply-adds: the garbage rows are not counted.
+  assert.equal(rows.find((r) => r.opType === 'Conv')!.flops, 2 * 4 * 8 * 49 * 256);
+  assert.equal(rows.find((r) => r.opType === 'Transpose')!.flops, 0);
+});
