@@ -45,5 +45,35 @@ label_of() {
     b256-samples) echo "eleventh cycle, batch 256" ;;
     b256x2k-samples) echo "eleventh cycle, batch 256, 2,000 steps" ;;
     twelfth-samples) echo "twelfth cycle, batch 64" ;;
+    b256-samples-cal1) echo "eleventh cycle, batch 256, calibration seed 1" ;;
+    b256lr5-samples) echo "eleventh cycle, batch 256, lr 5e-5" ;;
   esac
+}
+# The batch256 set: the eleventh cycle's batch-256 run again (seed 13, 1,000 steps) and at half the
+# learning rate, trained two at a time (one thread each) and calibrated as bundled; the first
+# also calibrated with a second calibration seed; all on 5,000 test images (seeds 0 and 1) beside
+# the f bundled at 6ddf916.
+batch256_set() {
+  local recipe=("${SEVENTH_CYCLE[@]}" --noise-components 64 --norm-first --seed 13 --steps 1000 --batch 256)
+  export SAMPLES_MIXTURE=0.25 BN_BLEND=0.5
+  train_cal b256 "${recipe[@]}" &
+  train_cal b256lr5 "${recipe[@]}" --lr 5e-5 &
+  wait
+  local cal1="$OUT/b256-samples-cal1"
+  if [ ! -f "$cal1/evaluation.json" ]; then
+    rm -rf "$cal1" && cp -r "$OUT/b256-samples" "$cal1" && rm -f "$cal1/evaluation.json"
+    npm run --silent calibrate-bn -- "$cal1" --source samples --mixture "$SAMPLES_MIXTURE" --bn-blend "$BN_BLEND" --seed 1
+    npm run --silent evaluate -- "$cal1" --classifier-dir models/mnist-classifier
+  fi
+  npm run --silent ablation-table -- "bundled (tenth cycle)=$START" "batch 256, 1,000 steps=$OUT/b256-samples" \
+    "batch 256, 1,000 steps, second calibration seed=$cal1" "batch 256, 1,000 steps, lr 5e-5=$OUT/b256lr5-samples"
+  local rows=() seed run
+  for seed in 0 1; do
+    for run in start b256-samples b256-samples-cal1 b256lr5-samples; do
+      n5000 "$run" "$seed" &
+      rows+=("$(label_of "$run"), 5,000 images, seed $seed=$OUT/$run-n5000-s$seed")
+    done
+    wait
+  done
+  npm run --silent ablation-table -- "${rows[@]}"
 }

@@ -64,7 +64,10 @@
 #            bundled) at batch 64 (4,000 steps), 128 (2,000 and 4,000) and 256 (1,000 and 2,000); a twelfth
 #            at batch 64 (seed 14, lr 1e-4 and 5e-5) from the batch-64 eleventh; 5,000-image
 #            evaluations (seeds 0 and 1) and, for batch 256, 1,000 images with seeds 1 and 2.
-# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4|blend|groupnorm|normfirst|ninth|eleventh] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
+#   batch256: the eleventh cycle's batch-256 run (1,000 steps, seed 13) again, with a second
+#            calibration seed, and at lr 5e-5; 5,000-image evaluations (seeds 0 and 1) beside the
+#            f bundled at 6ddf916.
+# Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4|blend|groupnorm|normfirst|ninth|eleventh|batch256] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
 # (width 64: 25), cycle3 and augment runs about 8, calibration 2.
 set -euo pipefail
@@ -80,8 +83,8 @@ case $SET in
   cycle3 | augment | cycle4) FROM=be74ee3 ;;
   blend | groupnorm | normfirst) FROM=bb95297 ;;
   ninth) FROM=ac18444 ;;
-  eleventh) FROM=6ddf916 ;;
-  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2, cycle3, augment, cycle4, blend, groupnorm, normfirst, ninth or eleventh)" >&2; exit 2 ;;
+  eleventh | batch256) FROM=6ddf916 ;;
+  *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2, cycle3, augment, cycle4, blend, groupnorm, normfirst, ninth, eleventh or batch256)" >&2; exit 2 ;;
 esac
 START="$OUT/start"
 mkdir -p "$OUT"
@@ -296,6 +299,8 @@ elif [ "$SET" = ninth ]; then
   ninth_set
 elif [ "$SET" = eleventh ]; then
   eleventh_set
+elif [ "$SET" = batch256 ]; then
+  batch256_set
 else
   # The projector preset clips mixture samples since this ablation; the base run turns it off.
   run projector   --preset projector --steps 500 --batch 64 --ema 0.995 --no-source-clip

@@ -31,7 +31,7 @@
  *
  * API: stackConvBatches(graph, { maxChunkColumns? }) → { graph, stacked }
  */
-import { intAttr, intsAttr } from './ir.ts';
+import { attr, intAttr, intsAttr } from './ir.ts';
 import type { Attrs, Graph, Initializer, Node, Value } from './ir.ts';
 
 /** C·kh·kw below which stacking measured no faster (a 1-channel 4×4 Conv is memory-bound). */
@@ -66,10 +66,8 @@ interface Plan {
   outW: number;
 }
 
-const ints = (values: readonly number[]): Attrs[string] => ({ type: 'ints', value: values });
-
 /** The stacking plan for a Conv node, or null when the node is left as it is. */
-export function planStack(node: Node, constants: ReadonlySet<Value>, maxChunkColumns = MAX_CHUNK_COLUMNS): Plan | null {
+function planStack(node: Node, constants: ReadonlySet<Value>, maxChunkColumns = MAX_CHUNK_COLUMNS): Plan | null {
   const [x, weight] = node.inputs;
   const y = node.outputs[0];
   if (node.opType !== 'Conv' || !x || !weight || !y || x.shape.length !== 4 || constants.has(weight)) return null;
@@ -134,20 +132,20 @@ function rewrite(node: Node, p: Plan, initializers: Initializer[]): Node[] {
   const kernel = node.inputs[1]!.shape.slice(2);
   const strides = intsAttr(node.attrs, 'strides', [1, 1]);
   const chunks = emit('Reshape', [x, int64('chunks', [g, b, c, h, w])], [g, b, c, h, w]);
-  const channelsFirst = emit('Transpose', [chunks], [g, c, b, h, w], { perm: ints([0, 2, 1, 3, 4]) });
+  const channelsFirst = emit('Transpose', [chunks], [g, c, b, h, w], { perm: attr.is([0, 2, 1, 3, 4]) });
   const rowsPadded = emit('Pad', [channelsFirst, int64('row_pads', [0, 0, 0, p.padTop, 0, 0, 0, 0, q - h - p.padTop, 0])], [g, c, b, q, w]);
   const tall = emit('Reshape', [rowsPadded, int64('tall', [g, c, b * q, w])], [g, c, b * q, w]);
   const convAttrs: Attrs = {
-    kernel_shape: ints(kernel),
-    strides: ints(strides),
-    pads: ints([0, pads[1]!, Math.max(0, kernel[0]! - strides[0]!), pads[3]!]),
+    kernel_shape: attr.is(kernel),
+    strides: attr.is(strides),
+    pads: attr.is([0, pads[1]!, Math.max(0, kernel[0]! - strides[0]!), pads[3]!]),
   };
   const convInputs = bias ? [tall, weight, bias] : [tall, weight];
   const tallOut = emit('Conv', convInputs, [g, m, b * r, wo], convAttrs);
   const blocks = emit('Reshape', [tallOut, int64('blocks', [g, m, b, r, wo])], [g, m, b, r, wo]);
   const valid =
     r === ho ? blocks : emit('Slice', [blocks, int64('starts', [0]), int64('ends', [ho]), int64('axes', [3])], [g, m, b, ho, wo]);
-  const imagesFirst = emit('Transpose', [valid], [g, b, m, ho, wo], { perm: ints([0, 2, 1, 3, 4]) });
+  const imagesFirst = emit('Transpose', [valid], [g, b, m, ho, wo], { perm: attr.is([0, 2, 1, 3, 4]) });
   const y = node.outputs[0]!;
   emit('Reshape', [imagesFirst, int64('images', y.shape)], y.shape, {}, y);
   (y as { producer: Node | null }).producer = out[out.length - 1]!;

@@ -80,26 +80,28 @@ function assertSameTraining(got: Trained, want: Trained): void {
   }
 }
 
+function specOf(config: ReturnType<typeof resolveConfig>): StepGraphSpec {
+  return { arch: architecture(config.model, [1, 28, 28]), model: config.model, loss: config.loss, optim: config.optim, batch: BATCH };
+}
+
+/** The steps moved the state: the comparison is not between two untouched initial states. */
+function assertMoved(spec: StepGraphSpec, trained: Trained): void {
+  const init = initialState(buildStepGraph(spec), 3);
+  assert.ok(relativeError(trained.state['enc.1.weight']!, init.get('enc.1.weight')!) > 1e-3, 'the steps moved the weights');
+}
+
 for (const preset of ['paper', 'algorithm1'] as const) {
   void test(`shared frozen forward = four applications over ${STEPS} Adam steps (${preset})`, async () => {
     // lr 1e-3 so that 3 steps move every parameter visibly; width/latent small to keep the test fast.
     const config = resolveConfig({ preset, model: { width: 8, latent: 16 }, optim: { lr: 1e-3 } });
-    const spec: StepGraphSpec = {
-      arch: architecture(config.model, [1, 28, 28]),
-      model: config.model,
-      loss: config.loss,
-      optim: config.optim,
-      batch: BATCH,
-    };
+    const spec = specOf(config);
     const separate = await train(spec, { shareFrozenForward: false }, config.optim.lr);
     const shared = await train(spec, { shareFrozenForward: true }, config.optim.lr);
 
     assert.ok(shared.nodes < separate.nodes, `shared graph has fewer nodes (${shared.nodes} vs ${separate.nodes})`);
     assert.ok(!shared.inputs.some((n) => n.startsWith('frozen.')), 'no frozen.* input is left');
     assertSameTraining(shared, separate);
-    // The step moved the state: the comparison is not between two untouched initial states.
-    const init = initialState(buildStepGraph(spec), 3);
-    assert.ok(relativeError(shared.state['enc.1.weight']!, init.get('enc.1.weight')!) > 1e-3);
+    assertMoved(spec, shared);
   });
 }
 
@@ -110,18 +112,11 @@ void test(`trainable Convs on stacked images = plain Convs over ${STEPS} Adam st
   // either way: ε = 1e-3 keeps each update a smooth function of its gradient, so the comparison
   // measures the graphs, not sign flips of noise.
   const config = resolveConfig({ preset: 'paper', model: { width: 16, latent: 16 }, optim: { lr: 1e-3, eps: 1e-3 } });
-  const spec: StepGraphSpec = {
-    arch: architecture(config.model, [1, 28, 28]),
-    model: config.model,
-    loss: config.loss,
-    optim: config.optim,
-    batch: BATCH,
-  };
+  const spec = specOf(config);
   const plain = await train(spec, { stackConvs: false }, config.optim.lr);
   const stacked = await train(spec, {}, config.optim.lr);
   assert.equal(plain.stacked, 0);
   assert.ok(stacked.stacked > 0, 'the default step graph stacks its deep Convs');
   assertSameTraining(stacked, plain);
-  const init = initialState(buildStepGraph(spec), 3);
-  assert.ok(relativeError(stacked.state['enc.1.weight']!, init.get('enc.1.weight')!) > 1e-3, 'the steps moved the weights');
+  assertMoved(spec, stacked);
 });
