@@ -52,7 +52,7 @@ label_of() {
 # The batch256 set: the eleventh cycle's batch-256 run again (seed 13, 1,000 steps) and at half the
 # learning rate, trained two at a time (one thread each) and calibrated as bundled; the first
 # also calibrated with a second calibration seed; all on 5,000 test images (seeds 0 and 1) beside
-# the f bundled at 6ddf916.
+# the start f (its weights are 6ddf916's), which is evaluated afresh on 1,000 images too.
 batch256_set() {
   local recipe=("${SEVENTH_CYCLE[@]}" --noise-components 64 --norm-first --seed 13 --steps 1000 --batch 256)
   export SAMPLES_MIXTURE=0.25 BN_BLEND=0.5
@@ -65,7 +65,8 @@ batch256_set() {
     npm run --silent calibrate-bn -- "$cal1" --source samples --mixture "$SAMPLES_MIXTURE" --bn-blend "$BN_BLEND" --seed 1
     npm run --silent evaluate -- "$cal1" --classifier-dir models/mnist-classifier
   fi
-  npm run --silent ablation-table -- "bundled (tenth cycle)=$START" "batch 256, 1,000 steps=$OUT/b256-samples" \
+  reeval start 1000 0
+  npm run --silent ablation-table -- "bundled (tenth cycle)=$OUT/start-n1000-s0" "batch 256, 1,000 steps=$OUT/b256-samples" \
     "batch 256, 1,000 steps, second calibration seed=$cal1" "batch 256, 1,000 steps, lr 5e-5=$OUT/b256lr5-samples"
   local rows=() seed run
   for seed in 0 1; do

@@ -65,8 +65,8 @@
 #            at batch 64 (seed 14, lr 1e-4 and 5e-5) from the batch-64 eleventh; 5,000-image
 #            evaluations (seeds 0 and 1) and, for batch 256, 1,000 images with seeds 1 and 2.
 #   batch256: the eleventh cycle's batch-256 run (1,000 steps, seed 13) again, with a second
-#            calibration seed, and at lr 5e-5; 5,000-image evaluations (seeds 0 and 1) beside the
-#            f bundled at 6ddf916.
+#            calibration seed, and at lr 5e-5, from the f bundled at 44f1517 (the weights of 6ddf916,
+#            with the card that declares strokes); 5,000-image evaluations (seeds 0 and 1) beside it.
 # Usage: bash scripts/ablations.sh [recipe|mixture|cycle|calibration|cycle2|cycle3|augment|cycle4|blend|groupnorm|normfirst|ninth|eleventh|batch256] [OUT_DIR]   (default: recipe, $HOME/ign-ablations)
 # About 3 min a run on 2 cores (training, then the evaluation); cycle and cycle2 runs about 12 min
 # (width 64: 25), cycle3 and augment runs about 8, calibration 2.
@@ -83,7 +83,8 @@ case $SET in
   cycle3 | augment | cycle4) FROM=be74ee3 ;;
   blend | groupnorm | normfirst) FROM=bb95297 ;;
   ninth) FROM=ac18444 ;;
-  eleventh | batch256) FROM=6ddf916 ;;
+  eleventh) FROM=6ddf916 ;;
+  batch256) FROM=44f1517 ;;
   *) echo "unknown set '$SET' (recipe, mixture, cycle, calibration, cycle2, cycle3, augment, cycle4, blend, groupnorm, normfirst, ninth, eleventh or batch256)" >&2; exit 2 ;;
 esac
 START="$OUT/start"
