@@ -56,9 +56,12 @@ label_of() {
 batch256_set() {
   local recipe=("${SEVENTH_CYCLE[@]}" --noise-components 64 --norm-first --seed 13 --steps 1000 --batch 256)
   export SAMPLES_MIXTURE=0.25 BN_BLEND=0.5
+  local pids=()
   train_cal b256 "${recipe[@]}" &
+  pids+=($!)
   train_cal b256lr5 "${recipe[@]}" --lr 5e-5 &
-  wait
+  pids+=($!)
+  wait_all "${pids[@]}"
   local cal1="$OUT/b256-samples-cal1"
   if [ ! -f "$cal1/evaluation.json" ]; then
     rm -rf "$cal1" && cp -r "$OUT/b256-samples" "$cal1" && rm -f "$cal1/evaluation.json"
@@ -70,11 +73,19 @@ batch256_set() {
     "batch 256, 1,000 steps, second calibration seed=$cal1" "batch 256, 1,000 steps, lr 5e-5=$OUT/b256lr5-samples"
   local rows=() seed run
   for seed in 0 1; do
+    pids=()
     for run in start b256-samples b256-samples-cal1 b256lr5-samples; do
       n5000 "$run" "$seed" &
+      pids+=($!)
       rows+=("$(label_of "$run"), 5,000 images, seed $seed=$OUT/$run-n5000-s$seed")
     done
-    wait
+    wait_all "${pids[@]}"
   done
   npm run --silent ablation-table -- "${rows[@]}"
+}
+# wait_all PID…: wait for each background job and fail as the first failed one did (a bare `wait`
+# returns 0 whatever its jobs returned, which set -e cannot see).
+wait_all() {
+  local pid
+  for pid in "$@"; do wait "$pid"; done
 }

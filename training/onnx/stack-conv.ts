@@ -16,8 +16,8 @@
  * reads in its own padded image, for every valid i < Ho = ⌊(P − k)/s⌋ + 1 ≤ R. Rows i ≥ Ho of each
  * block straddle two images and are sliced away. The stacked Conv pads 0 rows on top and
  * max(0, k − s) at the bottom, so that it yields exactly B·R rows; columns keep the node's own
- * horizontal pads, strides and width. Only data movement changes: the sums are the same products
- * in the same order per output, so results equal the original Conv's up to Gemm blocking.
+ * horizontal pads, strides and width. Only data movement changes: each output is the same sum of
+ * the same products, so results equal the original Conv's up to how the Gemm blocks that sum.
  *
  *   X [N,C,H,W] → Reshape [G,B,C,H,W] → Transpose [G,C,B,H,W] → Pad rows (p_t, Q−H−p_t)
  *     → Reshape [G,C,B·Q,W] → Conv → [G,M,B·R,Wo] → Reshape [G,M,B,R,Wo] → Slice rows [0,Ho)
@@ -52,17 +52,20 @@ export interface StackConvResult {
 }
 
 interface Plan {
+  /** Input [n, c, h, w], weight [m, c, …kernel], the node's strides and pads ([top, left, bottom, right]). */
   n: number;
   c: number;
   h: number;
   w: number;
   m: number;
+  kernel: readonly number[];
+  strides: readonly number[];
+  pads: readonly number[];
   groups: number;
   /** Rows of one image in the stack (Q) and output rows per block (R), valid rows (Ho). */
   blockRows: number;
   blockOut: number;
   validOut: number;
-  padTop: number;
   outW: number;
 }
 
@@ -78,7 +81,8 @@ function planStack(node: Node, constants: ReadonlySet<Value>, maxChunkColumns = 
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const [m, , kh, kw] = weight.shape as [number, number, number, number];
   if (n < 2 || c * kh * kw < MIN_DEPTH || kh > MAX_KERNEL || kw > MAX_KERNEL) return null;
-  const [s] = intsAttr(node.attrs, 'strides', [1, 1]) as [number, number];
+  const strides = intsAttr(node.attrs, 'strides', [1, 1]);
+  const s = strides[0]!;
   const pads = intsAttr(node.attrs, 'pads', [0, 0, 0, 0]);
   const padded = h + pads[0]! + pads[2]!;
   const blockRows = s * Math.ceil(padded / s);
@@ -89,7 +93,7 @@ function planStack(node: Node, constants: ReadonlySet<Value>, maxChunkColumns = 
   let groups = 1;
   while (groups < n && (n % groups !== 0 || (n / groups) * columnsPerImage > maxChunkColumns)) groups++;
   if (groups === n) return null;
-  return { n, c, h, w, m, groups, blockRows, blockOut, validOut, padTop: pads[0]!, outW };
+  return { n, c, h, w, m, kernel: [kh, kw], strides, pads, groups, blockRows, blockOut, validOut, outW };
 }
 
 export function stackConvBatches(graph: Graph, options: StackConvOptions = {}): StackConvResult {
@@ -127,13 +131,11 @@ function rewrite(node: Node, p: Plan, initializers: Initializer[]): Node[] {
     return value;
   };
   const [x, weight, bias] = node.inputs as [Value, Value, Value | null | undefined];
-  const { c, h, w, m, groups: g, blockRows: q, blockOut: r, validOut: ho, outW: wo } = p;
-  const pads = intsAttr(node.attrs, 'pads', [0, 0, 0, 0]);
-  const kernel = node.inputs[1]!.shape.slice(2);
-  const strides = intsAttr(node.attrs, 'strides', [1, 1]);
+  const { c, h, w, m, kernel, strides, pads, groups: g, blockRows: q, blockOut: r, validOut: ho, outW: wo } = p;
   const chunks = emit('Reshape', [x, int64('chunks', [g, b, c, h, w])], [g, b, c, h, w]);
   const channelsFirst = emit('Transpose', [chunks], [g, c, b, h, w], { perm: attr.is([0, 2, 1, 3, 4]) });
-  const rowsPadded = emit('Pad', [channelsFirst, int64('row_pads', [0, 0, 0, p.padTop, 0, 0, 0, 0, q - h - p.padTop, 0])], [g, c, b, q, w]);
+  const rowPads = [0, 0, 0, pads[0]!, 0, 0, 0, 0, q - h - pads[0]!, 0];
+  const rowsPadded = q === h ? channelsFirst : emit('Pad', [channelsFirst, int64('row_pads', rowPads)], [g, c, b, q, w]);
   const tall = emit('Reshape', [rowsPadded, int64('tall', [g, c, b * q, w])], [g, c, b * q, w]);
   const convAttrs: Attrs = {
     kernel_shape: attr.is(kernel),
