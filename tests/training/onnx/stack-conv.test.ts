@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../../common/rng.ts';
 import { GraphBuilder } from '../../../training/onnx/builder.ts';
-import { attr } from '../../../training/onnx/ir.ts';
+import { attr, numel } from '../../../training/onnx/ir.ts';
 import type { Attrs, Graph } from '../../../training/onnx/ir.ts';
 import { serialize } from '../../../training/onnx/serialize.ts';
 import { stackConvBatches } from '../../../training/onnx/stack-conv.ts';
@@ -44,7 +44,7 @@ function feeds(graph: Graph, seed: number): Record<string, HostTensor> {
   const rng = new Rng(seed);
   return Object.fromEntries(
     graph.inputs.map((v) => {
-      const data = new Float32Array(v.shape.reduce((a, d) => a * d, 1));
+      const data = new Float32Array(numel(v.shape));
       rng.fillNormal(data, 0, 1);
       return [v.name, { dtype: 'float32', shape: v.shape, data }];
     }),
